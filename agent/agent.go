@@ -1,0 +1,232 @@
+// Package agent is everything about talking to Vault: a vault/api client
+// built from the Config alone, TLS, the connect limit, and the two calls the
+// helper makes (Verify and Echo), each answering with a typed result or a
+// typed error.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/vault/api"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+)
+
+// ConnectTimeout bounds one TCP connect, so a Vault address that drops
+// packets costs seconds, not the whole budget.
+const ConnectTimeout = 2 * time.Second
+
+// maxBodySize bounds what we read of any answer: a verify answer is a few
+// hundred bytes.
+const maxBodySize = 64 << 10
+
+// Client talks to one Vault.
+type Client struct {
+	vault *api.Client
+	addr  string
+	mount string
+}
+
+// New builds a client from cfg alone: no VAULT_* variable, proxy variable or
+// token from the environment takes part.
+func New(cfg *config.Config) (*Client, error) {
+	// vault/api reads its environment inside NewClient and fails on values
+	// it cannot parse; the root-owned config file must be the only
+	// authority, so the variables go before the library can see them.
+	scrubEnvironment()
+	httpClient := &http.Client{
+		Transport: &guard{next: newTransport(cfg), scheme: cfg.VaultAddr.Scheme},
+		// vault/api follows one redirect itself; net/http must not follow more.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	vc, err := api.NewClient(&api.Config{
+		Address:    cfg.VaultAddr.String(),
+		HttpClient: httpClient,
+		// A verify whose request may have reached Vault must never be sent
+		// again: Vault deletes the OTP as it answers.
+		MaxRetries: 0,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up Vault client for %s: %w", cfg.VaultAddr, err)
+	}
+	vc.ClearToken()
+	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
+	if cfg.Namespace != "" {
+		vc.SetNamespace(cfg.Namespace)
+	}
+	return &Client{vault: vc, addr: cfg.VaultAddr.String(), mount: cfg.MountPoint}, nil
+}
+
+// Verify asks Vault whether otp is valid. Vault consumes the OTP as it answers.
+func (c *Client) Verify(ctx context.Context, otp string) (Verified, error) {
+	body, err := c.put(ctx, otp)
+	if err != nil {
+		return Verified{}, err
+	}
+	v, err := decodeVerify(body)
+	if err != nil {
+		return Verified{}, fmt.Errorf("verify at %s: %w", c.addr, err)
+	}
+	return v, nil
+}
+
+// Echo is -verify-only: it proves the address, TLS and mount are right
+// without an OTP.
+func (c *Client) Echo(ctx context.Context) error {
+	body, err := c.put(ctx, EchoRequest)
+	if err != nil {
+		return err
+	}
+	if err := decodeEcho(body); err != nil {
+		return fmt.Errorf("verify-only at %s: %w", c.addr, err)
+	}
+	return nil
+}
+
+// put sends {"otp": otp} to <mount>/verify and returns a 2xx body.
+func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
+	payload, err := json.Marshal(map[string]string{"otp": otp})
+	if err != nil {
+		return nil, fmt.Errorf("encode verify request: %w", err)
+	}
+	resp, err := c.vault.Logical().WriteRawWithContext(ctx, c.mount+"/verify", payload)
+	if resp != nil && resp.Body != nil {
+		defer resp.Body.Close()
+	}
+	where := fmt.Sprintf("verify at %s/v1/%s/verify", strings.TrimSuffix(c.addr, "/"), c.mount)
+	if resp == nil {
+		if err == nil {
+			return nil, fmt.Errorf("%s: %w", where, ErrEmptyBody)
+		}
+		return nil, fmt.Errorf("%s: %w", where, classify(ctx, err))
+	}
+	// vault/api already read an error body into memory (bounded by guard);
+	// whatever it kept is still in resp.Body.
+	body, readErr := io.ReadAll(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%s: %w", where, decodeError(resp.StatusCode, body))
+	}
+	if err == nil {
+		err = readErr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, classify(ctx, err))
+	}
+	return body, nil
+}
+
+// classify names what a transport error means for the operator.
+func classify(ctx context.Context, err error) error {
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errSchemeChange):
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the answer was cut short", ErrMalformed)
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w waiting for Vault to answer", ErrTimeout)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		if opErr.Timeout() {
+			return fmt.Errorf("%w: no connection within %s", ErrUnreachable, ConnectTimeout)
+		}
+		return fmt.Errorf("%w: %w", ErrUnreachable, opErr.Err)
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// newTransport is cleanhttp's transport without proxies from the environment,
+// with our connect limit and TLS settings.
+func newTransport(cfg *config.Config) *http.Transport {
+	t := cleanhttp.DefaultTransport()
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: -1}).DialContext
+	t.TLSHandshakeTimeout = 0 // the budget's context bounds it
+	t.TLSClientConfig = &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            cfg.RootCAs,
+		ServerName:         cfg.TLSServerName,
+		InsecureSkipVerify: cfg.TLSSkipVerify, //nolint:gosec // the operator's explicit choice
+	}
+	return t
+}
+
+// scrubEnvironment removes what vault/api or net/http would otherwise read.
+func scrubEnvironment() {
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		if strings.HasPrefix(upper, "VAULT_") || strings.HasSuffix(upper, "_PROXY") {
+			os.Unsetenv(name)
+		}
+	}
+}
+
+var (
+	errBodyTooLarge = fmt.Errorf("answer larger than %d bytes", maxBodySize)
+	errSchemeChange = errors.New("refusing a redirect to another scheme")
+)
+
+// guard sits under vault/api: it refuses any request that leaves the
+// configured scheme (a redirect from https to http, or http to https
+// behind the operator's back) and bounds every answer's size, including
+// error bodies vault/api would otherwise read whole.
+type guard struct {
+	next   http.RoundTripper
+	scheme string
+}
+
+func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != g.scheme {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("%w (%s to %s)", errSchemeChange, g.scheme, req.URL.Scheme)
+	}
+	resp, err := g.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: maxBodySize}
+	return resp, nil
+}
+
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells "exactly the limit" from "over it".
+		var one [1]byte
+		n, err := l.rc.Read(one[:])
+		if n > 0 {
+			return 0, errBodyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.rc.Close() }

@@ -1,0 +1,117 @@
+package config
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// loadRootCAs reads ca_cert and ca_path into one pool. Both are held to the
+// same rule as the config file: whoever can write a trusted CA can
+// impersonate Vault and let anyone in. nil means "use the system's roots".
+func loadRootCAs(caCert, caPath string) (*x509.CertPool, error) {
+	if caCert == "" && caPath == "" {
+		return nil, nil
+	}
+	pool := x509.NewCertPool()
+	var problems []error
+	if caCert != "" {
+		if err := addPEMFile(pool, caCert, "ca_cert"); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if caPath != "" {
+		if err := addPEMDir(pool, caPath); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return pool, nil
+}
+
+func addPEMFile(pool *x509.CertPool, path, key string) error {
+	data, err := readTrusted(path, key)
+	if err != nil {
+		return err
+	}
+	n, err := appendCertificates(pool, data)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", key, path, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s %q holds no PEM certificate", key, path)
+	}
+	return nil
+}
+
+// addPEMDir loads every file directly inside dir. A file that is not a
+// certificate is an error, not a skip: a CA directory holds CAs only.
+func addPEMDir(pool *x509.CertPool, dir string) error {
+	info, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("ca_path %q %w", dir, ErrNotExist)
+	}
+	if err != nil {
+		return fmt.Errorf("ca_path %q cannot be read: %w", dir, errors.Unwrap(err))
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("ca_path %q is not a directory (use ca_cert for a single file)", dir)
+	}
+	if err := checkOwnership(dir, "ca_path", info); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("ca_path %q cannot be read: %w", dir, errors.Unwrap(err))
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	loaded := 0
+	var problems []error
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			continue
+		}
+		// addPEMFile succeeds only when the file held a certificate.
+		if err := addPEMFile(pool, path, "ca_path file"); err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		loaded++
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+	if loaded == 0 {
+		return fmt.Errorf("ca_path %q holds no PEM certificate", dir)
+	}
+	return nil
+}
+
+// appendCertificates adds each CERTIFICATE block, refusing blocks that do not
+// parse rather than skipping them as x509.CertPool.AppendCertsFromPEM does.
+func appendCertificates(pool *x509.CertPool, data []byte) (int, error) {
+	n := 0
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return n, nil
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return n, fmt.Errorf("certificate %d does not parse: %w", n+1, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+}

@@ -1,0 +1,139 @@
+// Package config reads the helper's HCL (or JSON) file into a typed, fully
+// validated Config. Every check that can run before a login does run here, and
+// every problem in the file is reported at once, so an operator fixes the file
+// in one pass instead of one login attempt per mistake.
+package config
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"time"
+)
+
+// Default values for keys the file may leave out.
+const (
+	DefaultMountPoint = "ssh"
+	DefaultTimeout    = 10 * time.Second
+	MinTimeout        = 1 * time.Second
+	MaxTimeout        = 60 * time.Second
+
+	// maxFileSize bounds what we read: a config file is a few hundred bytes,
+	// and a root helper should not slurp whatever a path happens to point at.
+	maxFileSize = 1 << 20
+)
+
+// Config is the validated content of the file. Nothing downstream parses a
+// string from the file again.
+type Config struct {
+	// VaultAddr is an http(s) URL with a host; scheme rules for -dev already applied.
+	VaultAddr *url.URL
+	// MountPoint is the SSH engine's mount, without leading or trailing slashes.
+	MountPoint string
+	// Namespace is sent as X-Vault-Namespace when not empty.
+	Namespace string
+	// RootCAs holds the certificates of ca_cert and ca_path; nil means the
+	// system's roots.
+	RootCAs       *x509.CertPool
+	TLSSkipVerify bool
+	TLSServerName string
+	// AnyRole is set by allowed_roles = "*"; otherwise AllowedRoles lists the
+	// trimmed role names.
+	AnyRole      bool
+	AllowedRoles []string
+	// AllowedCIDRs are accepted for OTPs whose IP is not one of this host's.
+	AllowedCIDRs []netip.Prefix
+	// Timeout bounds the helper's whole run.
+	Timeout time.Duration
+	// Dev records that -dev relaxed the scheme rules.
+	Dev bool
+}
+
+// Options carries what the command line changes about loading.
+type Options struct {
+	// Dev allows an http:// vault_addr (and refuses https://), as the
+	// original's -dev does, and ignores ca_cert and ca_path.
+	Dev bool
+}
+
+// ErrNotExist reports a config path with no file behind it.
+var ErrNotExist = errors.New("does not exist")
+
+// Load reads, parses and validates the file at path. The error, when not nil,
+// joins every problem found (errors.Join), each naming its key.
+func Load(path string, opts Options) (*Config, error) {
+	data, err := readTrusted(path, "config file")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := Parse(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("config file %q: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse validates the file's content. It is Load without the file system
+// checks on the config file itself; ca_cert and ca_path are still read.
+func Parse(data []byte, opts Options) (*Config, error) {
+	raw, problems := decode(data)
+	if raw == nil {
+		return nil, errors.Join(problems...)
+	}
+	cfg, more := validate(raw, opts)
+	problems = append(problems, more...)
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return cfg, nil
+}
+
+// readTrusted reads a file the helper will trust, refusing what sshd's
+// StrictModes would refuse: a file that someone other than its owner (root
+// or the user running the helper) can change.
+func readTrusted(path, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s %q %w", what, path, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %q cannot be read: %w", what, path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("%s %q is a directory, not a file", what, path)
+	}
+	if err := checkOwnership(path, what, info); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s %q is larger than %d bytes", what, path, maxFileSize)
+	}
+	return data, nil
+}
+
+// checkOwnership refuses a file or directory writable by group or others, or
+// owned by a user other than root or ourselves.
+func checkOwnership(path, what string, info os.FileInfo) error {
+	if perm := info.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s %q is writable by group or others (mode %04o); run: chmod go-w %s",
+			what, path, perm, path)
+	}
+	if uid, ok := ownerOf(info); ok && uid != 0 && uid != os.Geteuid() {
+		return fmt.Errorf("%s %q is owned by uid %d, not by root; run: chown root %s",
+			what, path, uid, path)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+
+	"github.com/hashicorp/hcl"
+	"github.com/hashicorp/hcl/hcl/ast"
+	"github.com/hashicorp/hcl/hcl/token"
+	"github.com/mitchellh/mapstructure"
+)
+
+// rawConfig is the file as written: strings and a bool, before validation.
+// set records which keys appeared, so "missing" and "empty" can differ.
+type rawConfig struct {
+	VaultAddr       string
+	SSHMountPoint   string
+	Namespace       string
+	CACert          string
+	CAPath          string
+	TLSSkipVerify   bool
+	TLSServerName   string
+	AllowedRoles    string
+	AllowedCIDRList string
+	Timeout         string
+
+	set map[string]bool
+}
+
+// field returns where the value of key goes, or nil for a key we do not know.
+func (r *rawConfig) field(key string) any {
+	switch key {
+	case "vault_addr":
+		return &r.VaultAddr
+	case "ssh_mount_point":
+		return &r.SSHMountPoint
+	case "namespace":
+		return &r.Namespace
+	case "ca_cert":
+		return &r.CACert
+	case "ca_path":
+		return &r.CAPath
+	case "tls_skip_verify":
+		return &r.TLSSkipVerify
+	case "tls_server_name":
+		return &r.TLSServerName
+	case "allowed_roles":
+		return &r.AllowedRoles
+	case "allowed_cidr_list":
+		return &r.AllowedCIDRList
+	case "timeout":
+		return &r.Timeout
+	}
+	return nil
+}
+
+// decode parses HCL or JSON (HCL v1 tells them apart by a leading '{') and
+// fills a rawConfig. A nil rawConfig means the text did not parse at all.
+func decode(data []byte) (raw *rawConfig, problems []error) {
+	// HCL v1 panics on some malformed input (found by fuzzing); a config
+	// that crashes the parser is just a config that does not parse.
+	defer func() {
+		if p := recover(); p != nil {
+			raw, problems = nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON")}
+		}
+	}()
+	file, err := hcl.ParseBytes(data)
+	if err != nil {
+		return nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON: %w", err)}
+	}
+	list, ok := file.Node.(*ast.ObjectList)
+	if !ok {
+		return nil, []error{fmt.Errorf("cannot be parsed: the top level is not a list of keys")}
+	}
+	raw = &rawConfig{set: map[string]bool{}}
+	firstLine := map[string]int{}
+	for _, item := range list.Items {
+		if err := raw.decodeItem(item, firstLine); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return raw, problems
+}
+
+// decodeItem checks one `key = value` item and stores its value.
+func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) error {
+	line := item.Pos().Line
+	if len(item.Keys) == 0 {
+		return fmt.Errorf("an item without a key on line %d", line)
+	}
+	key, ok := keyName(item.Keys[0].Token)
+	if !ok {
+		return fmt.Errorf("invalid key %q on line %d", item.Keys[0].Token.Text, line)
+	}
+	target := r.field(key)
+	if target == nil {
+		return fmt.Errorf("invalid key %q on line %d", key, line)
+	}
+	if first, seen := firstLine[key]; seen {
+		return fmt.Errorf("duplicate key %q on lines %d and %d", key, first, line)
+	}
+	firstLine[key] = line
+	if len(item.Keys) > 1 || item.Assign.Line == 0 {
+		return fmt.Errorf("key %q on line %d must be assigned a value (%s = ...)", key, line, key)
+	}
+	var value any
+	if err := hcl.DecodeObject(&value, item.Val); err != nil {
+		return fmt.Errorf("key %q on line %d: %w", key, line, err)
+	}
+	if err := decodeValue(value, target); err != nil {
+		return fmt.Errorf("key %q on line %d: %w", key, line, err)
+	}
+	r.set[key] = true
+	return nil
+}
+
+// keyName reads a key token without HCL's Token.Value, which panics on a
+// badly quoted string.
+func keyName(t token.Token) (string, bool) {
+	switch t.Type {
+	case token.IDENT:
+		return t.Text, true
+	case token.STRING:
+		s, err := strconv.Unquote(t.Text)
+		return s, err == nil
+	}
+	return "", false
+}
+
+// decodeValue stores an HCL value into a string or bool field. Numbers are
+// accepted where a string is expected, as the original's decoder accepts them;
+// anything else of the wrong type is refused rather than guessed at.
+func decodeValue(value any, target any) error {
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook: numberToString,
+		Metadata:   &md,
+		Result:     target,
+	})
+	if err != nil {
+		return err
+	}
+	if err := dec.Decode(value); err != nil {
+		return fmt.Errorf("expected %s, got %s", kindName(target), describe(value))
+	}
+	return nil
+}
+
+func numberToString(from, to reflect.Type, data any) (any, error) {
+	if to.Kind() != reflect.String {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case int:
+		return strconv.Itoa(v), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	}
+	return data, nil
+}
+
+func kindName(target any) string {
+	if _, ok := target.(*bool); ok {
+		return "true or false"
+	}
+	return "a string"
+}
+
+func describe(value any) string {
+	switch value.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return "a string"
+	case bool:
+		return "a bool"
+	case int, int64, float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case []map[string]any, map[string]any:
+		return "a block"
+	}
+	return fmt.Sprintf("%T", value)
+}

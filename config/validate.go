@@ -1,0 +1,181 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// validate turns the raw file into a Config, collecting every problem.
+func validate(raw *rawConfig, opts Options) (*Config, []error) {
+	cfg := &Config{Dev: opts.Dev, TLSSkipVerify: raw.TLSSkipVerify}
+	var problems []error
+	add := func(err error) {
+		if err != nil {
+			problems = append(problems, err)
+		}
+	}
+	var err error
+	cfg.VaultAddr, err = parseVaultAddr(raw.VaultAddr, raw.set["vault_addr"], opts.Dev)
+	add(err)
+	cfg.MountPoint, err = parseMountPoint(raw.SSHMountPoint, raw.set["ssh_mount_point"])
+	add(err)
+	cfg.Namespace, err = parseNamespace(raw.Namespace)
+	add(err)
+	cfg.TLSServerName, err = parseServerName(raw.TLSServerName)
+	add(err)
+	cfg.AnyRole, cfg.AllowedRoles, err = parseRoles(raw.AllowedRoles)
+	add(err)
+	cfg.AllowedCIDRs, err = parseCIDRList(raw.AllowedCIDRList)
+	add(err)
+	cfg.Timeout, err = parseTimeout(raw.Timeout, raw.set["timeout"])
+	add(err)
+	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
+	if !opts.Dev {
+		cfg.RootCAs, err = loadRootCAs(raw.CACert, raw.CAPath)
+		add(err)
+	}
+	return cfg, problems
+}
+
+// The messages for vault_addr's scheme are the original's, word for word:
+// operators search for them.
+var (
+	errDevHTTPS   = errors.New("unsupported scheme in 'dev' mode")
+	errNeedsHTTPS = errors.New("unsupported scheme. use 'dev' mode")
+)
+
+func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		if set {
+			return nil, errors.New(`vault_addr is empty`)
+		}
+		return nil, errors.New(`missing config "vault_addr"`)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("vault_addr %q is not an http:// or https:// URL with a host", s)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("vault_addr %q must not carry a user, a query or a fragment", redactUser(u))
+	}
+	switch {
+	case dev && u.Scheme == "https":
+		return nil, fmt.Errorf("vault_addr %q: %w", s, errDevHTTPS)
+	case !dev && u.Scheme == "http":
+		return nil, fmt.Errorf("vault_addr %q: %w", s, errNeedsHTTPS)
+	}
+	return u, nil
+}
+
+// redactUser keeps a password written into vault_addr out of the log.
+func redactUser(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("REDACTED")
+	}
+	return c.String()
+}
+
+func parseMountPoint(s string, set bool) (string, error) {
+	// An empty value means the default, as in the original.
+	if !set || strings.TrimSpace(s) == "" {
+		return DefaultMountPoint, nil
+	}
+	trimmed := strings.Trim(strings.TrimSpace(s), "/")
+	if trimmed == "" {
+		return "", fmt.Errorf("ssh_mount_point %q is empty", s)
+	}
+	if strings.ContainsAny(trimmed, "?#%\\") || strings.IndexFunc(trimmed, unicode.IsSpace) >= 0 ||
+		strings.IndexFunc(trimmed, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("ssh_mount_point %q must not contain '?', '#', '%%', '\\' or white space", s)
+	}
+	for _, seg := range strings.Split(trimmed, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", fmt.Errorf("ssh_mount_point %q has an empty, '.' or '..' path segment", s)
+		}
+	}
+	return trimmed, nil
+}
+
+func parseNamespace(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("namespace %q contains a control character", s)
+	}
+	return s, nil
+}
+
+func parseServerName(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 ||
+		strings.ContainsAny(s, "/:") {
+		return "", fmt.Errorf("tls_server_name %q is not a host name", s)
+	}
+	return s, nil
+}
+
+// parseRoles follows the original: the whole value "*" allows any role,
+// otherwise it is a comma-separated list of names, each trimmed.
+func parseRoles(s string) (anyRole bool, roles []string, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return false, nil, errors.New(`missing config "allowed_roles"`)
+	}
+	if s == "*" {
+		return true, nil, nil
+	}
+	for _, entry := range strings.Split(s, ",") {
+		role := strings.TrimSpace(entry)
+		switch role {
+		case "":
+			return false, nil, fmt.Errorf("allowed_roles %q has an empty entry", s)
+		case "*":
+			return false, nil, fmt.Errorf(`allowed_roles %q: "*" allows any role and must stand alone`, s)
+		}
+		roles = append(roles, role)
+	}
+	return false, roles, nil
+}
+
+// parseCIDRList trims each entry and names every one that does not parse,
+// so a typo is found when the file loads rather than at a login.
+func parseCIDRList(s string) ([]netip.Prefix, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var prefixes []netip.Prefix
+	var bad []error
+	for _, entry := range strings.Split(s, ",") {
+		entry = strings.TrimSpace(entry)
+		p, err := netip.ParsePrefix(entry)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("allowed_cidr_list entry %q is not a CIDR block like 192.0.2.0/24 or 2001:db8::/32", entry))
+			continue
+		}
+		prefixes = append(prefixes, p.Masked())
+	}
+	if len(bad) > 0 {
+		return nil, errors.Join(bad...)
+	}
+	return prefixes, nil
+}
+
+func parseTimeout(s string, set bool) (time.Duration, error) {
+	if !set {
+		return DefaultTimeout, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("timeout %q is not a duration like \"10s\"", s)
+	}
+	if d < MinTimeout || d > MaxTimeout {
+		return 0, fmt.Errorf("timeout %q is outside %s to %s", s, MinTimeout, MaxTimeout)
+	}
+	return d, nil
+}

@@ -1,0 +1,85 @@
+// Package helper holds the decisions: what counts as an OTP on stdin, and
+// whether Vault's answer lets this user onto this host. Everything here is
+// pure apart from reading the interface addresses, which callers can replace.
+package helper
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxOTPInput is the most we read from stdin. PAM hands over at most 511
+// bytes (PAM_MAX_RESP_SIZE - 1) plus, before Linux-PAM 1.4.0, one NUL.
+const MaxOTPInput = 512
+
+// The reasons ReadOTP refuses input. None of them carries the input itself.
+var (
+	ErrOTPTooLong  = fmt.Errorf("password is longer than %d bytes", MaxOTPInput)
+	ErrOTPEmpty    = errors.New("password is empty")
+	ErrNotOTPShape = errors.New("password is not an OTP (a UUID like 9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3a)")
+)
+
+// Bracketed-paste markers a terminal may wrap around a pasted OTP (upstream #84).
+var (
+	pasteStart = []byte("\x1b[200~")
+	pasteEnd   = []byte("\x1b[201~")
+)
+
+// ReadOTP reads the typed password and returns it if it has the shape of a
+// Vault OTP. It runs before any network traffic, so no other password ever
+// leaves the host.
+func ReadOTP(r io.Reader) (string, error) {
+	buf, err := io.ReadAll(io.LimitReader(r, MaxOTPInput+1))
+	if err != nil {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	if len(buf) > MaxOTPInput {
+		return "", ErrOTPTooLong
+	}
+	otp := shapeOTP(buf)
+	if len(otp) == 0 {
+		return "", ErrOTPEmpty
+	}
+	if !isUUID(otp) {
+		return "", ErrNotOTPShape
+	}
+	return string(otp), nil
+}
+
+// shapeOTP removes what PAM or a terminal adds around a typed OTP: one
+// trailing NUL (Linux-PAM before 1.4.0), bracketed-paste markers, and
+// surrounding white space.
+func shapeOTP(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{0})
+	b = bytes.TrimSpace(b)
+	if bytes.HasPrefix(b, pasteStart) && bytes.HasSuffix(b[len(pasteStart):], pasteEnd) {
+		b = b[len(pasteStart) : len(b)-len(pasteEnd)]
+	}
+	return bytes.TrimSpace(b)
+}
+
+// isUUID accepts 8-4-4-4-12 hexadecimal digits, either case.
+func isUUID(b []byte) bool {
+	if len(b) != 36 {
+		return false
+	}
+	for i, c := range b {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}

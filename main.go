@@ -1,0 +1,266 @@
+// Command vault-ssh-helper lets sshd (through pam_exec) accept a Vault SSH
+// one-time password: it reads the OTP from stdin, asks Vault to verify it,
+// checks the answer against this login and exits 0 only if all agree.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+)
+
+// Stamped by the Makefile with -ldflags -X.
+var (
+	version = "0.1.0-dev"
+	commit  = "unknown"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, os.Exit))
+}
+
+// outcome is how a run ended. Its zero value denies, so a path that forgets
+// to set one cannot let anybody in.
+type outcome int
+
+const (
+	denied outcome = iota
+	loginVerified
+	echoVerified
+	versionShown
+)
+
+// exitCode is the only place that turns an outcome into an exit status.
+// Under pam_exec (PAM_TYPE set) only a verified login exits 0: a stray
+// -version or -verify-only in the PAM line must not let anyone in.
+func exitCode(o outcome, underPAM bool) int {
+	switch o {
+	case loginVerified:
+		return 0
+	case echoVerified, versionShown:
+		if underPAM {
+			return 1
+		}
+		return 0
+	}
+	return 1
+}
+
+// watchdogGrace is how long past the budget the process may live before the
+// watchdog ends it. The budget's context should end every wait first; the
+// watchdog is for a wait nobody foresaw (a config path that is a FIFO, say).
+const watchdogGrace = 500 * time.Millisecond
+
+// run is main without the process: it returns the exit code. exit is called
+// only by the watchdog.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exit func(int)) int {
+	start := time.Now()
+	log := newLogger(stderr)
+	underPAM := getenv("PAM_TYPE") != ""
+
+	watchdog := time.AfterFunc(config.DefaultTimeout+watchdogGrace, func() {
+		log.Error("timed out after %s; denying", config.DefaultTimeout)
+		exit(1)
+	})
+	defer watchdog.Stop()
+
+	o, err := execute(args, stdin, stdout, log, getenv, start, watchdog)
+	if err != nil {
+		log.Error("%v", err)
+	}
+	code := exitCode(o, underPAM)
+	if o != denied && code != 0 {
+		log.Error("%s", refusalUnderPAM(o))
+	}
+	return code
+}
+
+func refusalUnderPAM(o outcome) string {
+	if o == versionShown {
+		return "PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies"
+	}
+	return "PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies"
+}
+
+// execute is the one straight data path: flags, config, OTP, Vault, decision.
+func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
+	getenv func(string) string, start time.Time, watchdog *time.Timer) (outcome, error) {
+	if wantsVersion(args) {
+		fmt.Fprintf(stdout, "vault-ssh-helper v%s (%s)\n", version, commit)
+		return versionShown, nil
+	}
+	opts, err := parseFlags(args, stdout)
+	if err != nil {
+		return denied, err
+	}
+	log.level = opts.level
+	if opts.dev {
+		log.Warn("Dev mode is enabled!")
+	}
+	cfg, err := config.Load(opts.configPath, config.Options{Dev: opts.dev})
+	if err != nil {
+		return denied, err
+	}
+	watchdog.Reset(time.Until(start.Add(cfg.Timeout + watchdogGrace)))
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(cfg.Timeout))
+	defer cancel()
+
+	log.Info("using SSH mount point: %s", cfg.MountPoint)
+	if cfg.Namespace != "" {
+		log.Info("using namespace: %s", cfg.Namespace)
+	}
+	client, err := agent.New(cfg)
+	if err != nil {
+		return denied, err
+	}
+	if opts.verifyOnly {
+		return echo(ctx, client, cfg, log)
+	}
+	return login(ctx, client, cfg, stdin, getenv("PAM_USER"), log)
+}
+
+func echo(ctx context.Context, client *agent.Client, cfg *config.Config, log *logger) (outcome, error) {
+	log.Debug("sending verify-echo-request to %s", cfg.VaultAddr)
+	if err := client.Echo(ctx); err != nil {
+		return denied, explainTimeout(err, cfg)
+	}
+	log.Info("vault-ssh-helper verification successful!")
+	return echoVerified, nil
+}
+
+func login(ctx context.Context, client *agent.Client, cfg *config.Config, stdin io.Reader,
+	pamUser string, log *logger) (outcome, error) {
+	otp, err := readOTP(ctx, stdin)
+	if err != nil {
+		return denied, explainTimeout(err, cfg)
+	}
+	log.Debug("verifying the OTP with Vault at %s", cfg.VaultAddr)
+	v, err := client.Verify(ctx, otp)
+	if err != nil {
+		return denied, explainTimeout(err, cfg)
+	}
+	local, err := helper.InterfaceAddrs()
+	if err != nil {
+		return denied, err
+	}
+	if err := helper.Decide(v, pamUser, local, cfg); err != nil {
+		return denied, err
+	}
+	log.Info("%s@%s authenticated!", v.Username, v.IP)
+	return loginVerified, nil
+}
+
+// readOTP reads stdin within the budget: run by hand without a pipe, stdin
+// is a terminal that may never close.
+func readOTP(ctx context.Context, stdin io.Reader) (string, error) {
+	type result struct {
+		otp string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		otp, err := helper.ReadOTP(stdin)
+		done <- result{otp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.otp, r.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("%w waiting for the password on stdin", agent.ErrTimeout)
+	}
+}
+
+// explainTimeout adds the budget to a timeout, so the log line says both what
+// the helper waited for and for how long.
+func explainTimeout(err error, cfg *config.Config) error {
+	if errors.Is(err, agent.ErrTimeout) {
+		return fmt.Errorf("%w (timeout = %s; raise it in the config file if Vault is slow)", err, cfg.Timeout)
+	}
+	return err
+}
+
+// wantsVersion looks at every argument before flags are parsed, as the
+// original does.
+func wantsVersion(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "version", "-v", "-version", "--version":
+			return true
+		}
+	}
+	return false
+}
+
+type options struct {
+	configPath string
+	dev        bool
+	verifyOnly bool
+	level      level
+}
+
+const usageText = `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
+
+vault-ssh-helper reads a Vault SSH one-time password (OTP) from stdin, asks
+Vault's SSH secrets engine to verify it, and exits 0 only when Vault confirms
+the OTP was issued for this user (PAM_USER), this host and an allowed role.
+sshd runs it through pam_exec, for example in /etc/pam.d/sshd:
+
+  auth requisite pam_exec.so quiet expose_authtok log=/var/log/vault-ssh.log /usr/local/bin/vault-ssh-helper -config=/etc/vault-ssh-helper.d/config.hcl
+
+Options:
+  -config=<path>      The HCL or JSON config file (required). It must not be
+                      writable by group or others.
+  -dev                Development mode: allow an http:// vault_addr (refuse
+                      https://) and ignore ca_cert and ca_path. Never in production.
+  -verify-only        Check vault_addr, TLS and ssh_mount_point without an OTP
+                      and exit 0 when Vault answers. Run it by hand; under
+                      pam_exec it always denies.
+  -log-level=<level>  trace, debug, info (default), warn, error or off.
+  -version            Print the version and exit 0 (under pam_exec: exit 1).
+  -h, -help           Print this text and exit 1.
+
+Exit status: 0 only for a verified login (or a successful -verify-only run by
+hand); 1 for everything else.
+`
+
+// errUsage marks a run that printed the usage text; it still denies.
+var errUsage = errors.New("usage printed; nothing verified")
+
+func parseFlags(args []string, stdout io.Writer) (options, error) {
+	var o options
+	var levelName string
+	fs := flag.NewFlagSet("vault-ssh-helper", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() { fmt.Fprint(stdout, usageText) }
+	fs.StringVar(&o.configPath, "config", "", "")
+	fs.BoolVar(&o.dev, "dev", false, "")
+	fs.BoolVar(&o.verifyOnly, "verify-only", false, "")
+	fs.StringVar(&levelName, "log-level", "info", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, errUsage
+		}
+		return o, fmt.Errorf("invalid command line: %w", err)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return o, fmt.Errorf("invalid command line: unexpected argument %q (flags come as -name=value)", fs.Arg(0))
+	}
+	lvl, err := parseLevel(levelName)
+	if err != nil {
+		return o, err
+	}
+	o.level = lvl
+	if o.configPath == "" {
+		return o, errors.New("at least one config path must be specified with -config")
+	}
+	return o, nil
+}
