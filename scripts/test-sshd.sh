@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Real ssh client -> private sshd -> PAM -> pam_exec -> bin/vault-ssh-helper -> real Vault.
+# Root only: the tests add a user and a file under /etc/pam.d and run sshd, and remove all of
+# it when they end. As root this installs the packages first (scripts/sshd-deps.sh), so under
+# CI a missing package fails instead of skipping. Run from the repo root after `make`.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "test-sshd.sh: SKIP: the sshd end-to-end tests need root (useradd, /etc/pam.d, sshd); run as root or via sudo"
+	exit 0
+fi
+
+bash scripts/sshd-deps.sh </dev/null
+
+export VSH_BIN=${VSH_BIN:-$root/bin/vault-ssh-helper}
+if [[ ! -x $VSH_BIN ]]; then
+	echo "test-sshd.sh: $VSH_BIN is missing; run make first" >&2
+	exit 1
+fi
+
+cd test-fixtures/vault
+go test -count=1 -timeout 20m ${TEST_SSHD_FLAGS:-} ./sshd/ </dev/null

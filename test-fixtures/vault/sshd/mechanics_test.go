@@ -1,0 +1,130 @@
+package sshd
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests pin the harness itself with stand-in helpers (shell scripts), so a failure of
+// the Vault cases can be told apart from a broken sshd/PAM setup.
+
+func TestStandInHelperDecidesTheSSHLogin(t *testing.T) {
+	Require(t)
+	user := NewUser(t)
+	svc := NewService(t)
+	srv := Start(t, svc, user)
+
+	svc.SetHelper(t, svc.StandIn(t, 0))
+	r := srv.SSH(t, "any password", "echo remote-ok; id -un")
+	if r.Code != 0 || r.Stdout != "remote-ok\n"+user.Name+"\n" {
+		t.Fatalf("login through a helper that exits 0: %v", r)
+	}
+
+	svc.SetHelper(t, svc.StandIn(t, 1))
+	r = srv.SSH(t, "any password", "echo remote-ok")
+	if !r.Denied() || strings.Contains(r.Stdout, "remote-ok") {
+		t.Fatalf("login through a helper that exits 1: want Permission denied, got %v", r)
+	}
+	if n := strings.Count(svc.LogSince(t, 0), "*** "); n != 2 {
+		t.Errorf("pam_exec log has %d '*** <date>' lines, want one per login (2)", n)
+	}
+}
+
+func TestStandInHelperDecidesPAMTester(t *testing.T) {
+	Require(t)
+	user := NewUser(t)
+	svc := NewService(t)
+
+	svc.SetHelper(t, svc.StandIn(t, 0))
+	if r := svc.PAMTester(t, user.Name, "any password"); r.Code != 0 {
+		t.Fatalf("pamtester through a helper that exits 0: %v", r)
+	}
+	svc.SetHelper(t, svc.StandIn(t, 1))
+	if r := svc.PAMTester(t, user.Name, "any password"); r.Code == 0 {
+		t.Fatalf("pamtester through a helper that exits 1 was allowed: %v", r)
+	}
+}
+
+// The facts of BEHAVIOUR.md §1 that the helper relies on, checked on this system: the
+// password arrives on stdin with no newline and no NUL, and the environment is PAM's only.
+func TestHelperGetsPasswordAndPAMEnvironmentAsDocumented(t *testing.T) {
+	Require(t)
+	user := NewUser(t)
+	svc := NewService(t)
+	srv := Start(t, svc, user)
+	out := t.TempDir()
+	script := svc.WriteScript(t, "record", "#!/bin/sh\n"+
+		"/bin/cat >"+filepath.Join(out, "stdin")+"\n"+
+		"/usr/bin/env >"+filepath.Join(out, "env")+"\n"+
+		"/bin/pwd >"+filepath.Join(out, "pwd")+"\n"+
+		"exit 0\n")
+	svc.SetHelper(t, script+" -config=/nonexistent/config.hcl")
+
+	const password = "not-a-real-secret"
+	if r := srv.SSH(t, password, "true"); r.Code != 0 {
+		t.Fatalf("login through the recording helper: %v", r)
+	}
+	stdin, err := os.ReadFile(filepath.Join(out, "stdin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Linux-PAM < 1.4 appended one NUL; the helper accepts both, this system sends none.
+	if string(stdin) != password && string(stdin) != password+"\x00" {
+		t.Errorf("helper stdin = %q, want the typed password alone", stdin)
+	}
+	envb, err := os.ReadFile(filepath.Join(out, "env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(envb)), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		env[k] = v
+	}
+	for k, want := range map[string]string{
+		"PAM_USER": user.Name, "PAM_RHOST": "127.0.0.1", "PAM_TYPE": "auth", "PAM_SERVICE": svc.Name,
+	} {
+		if env[k] != want {
+			t.Errorf("helper environment %s=%q, want %q (all: %v)", k, env[k], want, env)
+		}
+	}
+	if _, ok := env["PATH"]; ok {
+		t.Errorf("helper got a PATH (%q); BEHAVIOUR.md says pam_exec passes none", env["PATH"])
+	}
+}
+
+// Every trace of a test (user, PAM file, sshd processes, /run/sshd when it was missing) is
+// gone once the subtest that made them has ended.
+func TestTeardownLeavesNoTrace(t *testing.T) {
+	Require(t)
+	_, errRun := os.Stat(privsepDir)
+	var user, pamFile, sshdName string
+	t.Run("login", func(t *testing.T) {
+		u := NewUser(t)
+		svc := NewService(t)
+		srv := Start(t, svc, u)
+		svc.SetHelper(t, svc.StandIn(t, 0))
+		if r := srv.SSH(t, "x", "true"); r.Code != 0 {
+			t.Fatalf("login: %v", r)
+		}
+		user, pamFile, sshdName = u.Name, svc.File, svc.Name
+	})
+	if user == "" {
+		t.Fatal("subtest did not get far enough")
+	}
+	if err := exec.Command("getent", "passwd", user).Run(); err == nil {
+		t.Errorf("user %s still exists", user)
+	}
+	if _, err := os.Stat(pamFile); err == nil {
+		t.Errorf("%s still exists", pamFile)
+	}
+	if out, err := exec.Command("pgrep", "-f", sshdName).Output(); err == nil {
+		t.Errorf("processes of %s still run: %s", sshdName, out)
+	}
+	if _, err := os.Stat(privsepDir); (err == nil) != (errRun == nil) {
+		t.Errorf("%s existed before: %v; after: %v", privsepDir, errRun == nil, err == nil)
+	}
+}
