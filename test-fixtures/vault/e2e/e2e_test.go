@@ -1,0 +1,153 @@
+// Package e2e runs the built vault-ssh-helper against a real Vault, as
+// pam_exec would: OTP on stdin, PAM_USER set, no PATH, no HOME. Each test
+// asserts the exit code and the log line a user would read.
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+)
+
+const (
+	user     = "alice"
+	otherIP  = "192.0.2.10" // TEST-NET-1: never an address of this host
+	otherNet = "192.0.2.0/24"
+	anyCIDR  = "0.0.0.0/0"
+	randUUID = "6c1a8e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+)
+
+// devConfig is the configuration for a plain-http harness Vault (run with
+// -dev): vault_addr, allowed_roles "*", then extra lines.
+func devConfig(t *testing.T, s *vaulttest.Server, extra ...string) string {
+	t.Helper()
+	return vaulttest.WriteConfig(t, "", config(s.Addr, `allowed_roles = "*"`, extra...))
+}
+
+func config(addr, roles string, extra ...string) string {
+	lines := append([]string{fmt.Sprintf("vault_addr = %q", addr), roles}, extra...)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// login runs the helper in dev mode for user with otp on stdin.
+func login(t *testing.T, cfg, pamUser, otp string, args ...string) vaulttest.Result {
+	t.Helper()
+	return vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, Args: append([]string{"-dev"}, args...), User: pamUser, Stdin: otp})
+}
+
+// expect fails the test unless res exited with code and its output holds
+// every one of wants.
+func expect(t *testing.T, res vaulttest.Result, code int, wants ...string) {
+	t.Helper()
+	if res.TimedOut {
+		t.Fatalf("helper did not exit within its timeout (%s); output:\n%s", res.Elapsed, res.Output)
+	}
+	ok := res.Code == code
+	for _, w := range wants {
+		if !res.Contains(w) {
+			ok = false
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	if !ok {
+		t.Fatalf("exit code %d (want %d); output:\n%s", res.Code, code, res.Output)
+	}
+}
+
+// otpRole starts a Vault with role "otp" on mount "ssh" for user at any IP.
+func otpRole(t *testing.T) *vaulttest.Server {
+	t.Helper()
+	s := vaulttest.Start(t)
+	s.CreateOTPRole(t, "ssh", "otp", user, anyCIDR)
+	return s
+}
+
+func TestValidOTPIsAccepted(t *testing.T) {
+	s := otpRole(t)
+	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
+	res := login(t, devConfig(t, s), user, otp)
+	expect(t, res, 0, "[INFO]  alice@127.0.0.1 authenticated!", "using SSH mount point: ssh")
+}
+
+func TestOTPWithTrailingNULIsAccepted(t *testing.T) {
+	// Linux-PAM before 1.4.0 writes the password and one NUL.
+	s := otpRole(t)
+	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
+	expect(t, login(t, devConfig(t, s), user, otp+"\x00"), 0, "alice@127.0.0.1 authenticated!")
+}
+
+func TestReplayedOTPIsDenied(t *testing.T) {
+	s := otpRole(t)
+	cfg := devConfig(t, s)
+	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
+	expect(t, login(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	res := login(t, cfg, user, otp)
+	expect(t, res, 1, "OTP not found")
+	if res.Contains("authenticated!") {
+		t.Fatalf("a replay logged success:\n%s", res.Output)
+	}
+}
+
+func TestRandomUUIDIsDenied(t *testing.T) {
+	s := otpRole(t)
+	expect(t, login(t, devConfig(t, s), user, randUUID), 1, "OTP not found")
+}
+
+func TestOTPForAnotherUserIsDeniedAndConsumed(t *testing.T) {
+	s := otpRole(t)
+	cfg := devConfig(t, s)
+	otp := s.IssueOTP(t, "ssh", "otp", "bob", "127.0.0.1")
+	expect(t, login(t, cfg, user, otp), 1, "username mismatch")
+	// Vault deleted the OTP when it answered: bob cannot use it either.
+	expect(t, login(t, cfg, "bob", otp), 1, "OTP not found")
+}
+
+func TestOTPForNonLocalIPIsDeniedUntilAllowedCIDRCoversIt(t *testing.T) {
+	s := otpRole(t)
+	otp := s.IssueOTP(t, "ssh", "otp", user, otherIP)
+	expect(t, login(t, devConfig(t, s), user, otp), 1,
+		"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP.")
+
+	allowed := devConfig(t, s, fmt.Sprintf("allowed_cidr_list = %q", "10.0.0.0/8, "+otherNet))
+	otp = s.IssueOTP(t, "ssh", "otp", user, otherIP)
+	expect(t, login(t, allowed, user, otp), 0, "alice@"+otherIP+" authenticated!")
+}
+
+func TestOTPForNonLocalIPOutsideAllowedCIDRIsDenied(t *testing.T) {
+	s := otpRole(t)
+	cfg := devConfig(t, s, `allowed_cidr_list = "198.51.100.0/24"`)
+	otp := s.IssueOTP(t, "ssh", "otp", user, otherIP)
+	expect(t, login(t, cfg, user, otp), 1, "IP did not match")
+}
+
+func TestRoleNotInAllowedRolesIsDenied(t *testing.T) {
+	s := otpRole(t)
+	cfg := vaulttest.WriteConfig(t, "", config(s.Addr, `allowed_roles = "admins, ops"`))
+	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
+	expect(t, login(t, cfg, user, otp), 1, "allowed_roles", `"otp"`)
+}
+
+func TestRoleNamedInAllowedRolesIsAccepted(t *testing.T) {
+	s := otpRole(t)
+	cfg := vaulttest.WriteConfig(t, "", config(s.Addr, `allowed_roles = "ops, otp"`))
+	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
+	expect(t, login(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+}
+
+func TestCustomMountPointIsUsed(t *testing.T) {
+	s := vaulttest.Start(t)
+	s.CreateOTPRole(t, "ssh-other", "otp", user, anyCIDR)
+	cfg := devConfig(t, s, `ssh_mount_point = "ssh-other"`)
+	otp := s.IssueOTP(t, "ssh-other", "otp", user, "127.0.0.1")
+	expect(t, login(t, cfg, user, otp), 0, "using SSH mount point: ssh-other", "alice@127.0.0.1 authenticated!")
+}
+
+func TestOTPFromAnotherMountIsDenied(t *testing.T) {
+	s := vaulttest.Start(t)
+	s.CreateOTPRole(t, "ssh-other", "otp", user, anyCIDR)
+	otp := s.IssueOTP(t, "ssh-other", "otp", user, "127.0.0.1")
+	// The default mount "ssh" never issued it.
+	expect(t, login(t, devConfig(t, s), user, otp), 1, "OTP not found")
+}
