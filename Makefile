@@ -46,7 +46,7 @@ vet:
 
 # Short coverage-guided runs of every fuzz target; the seed corpus runs in `make test`.
 fuzz:
-	go test ./config -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME)
+	go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	go test ./helper -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
 	go test ./agent -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
 

@@ -1,13 +1,17 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strconv"
+	"unicode"
 
 	"github.com/hashicorp/hcl"
 	"github.com/hashicorp/hcl/hcl/ast"
+	hclparser "github.com/hashicorp/hcl/hcl/parser"
 	"github.com/hashicorp/hcl/hcl/token"
+	jsonparser "github.com/hashicorp/hcl/json/parser"
 	"github.com/mitchellh/mapstructure"
 )
 
@@ -55,7 +59,7 @@ func (r *rawConfig) field(key string) any {
 	return nil
 }
 
-// decode parses HCL or JSON (HCL v1 tells them apart by a leading '{') and
+// decode parses HCL or JSON and
 // fills a rawConfig. A nil rawConfig means the text did not parse at all.
 func decode(data []byte) (raw *rawConfig, problems []error) {
 	// HCL v1 panics on some malformed input (found by fuzzing); a config
@@ -65,7 +69,7 @@ func decode(data []byte) (raw *rawConfig, problems []error) {
 			raw, problems = nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON")}
 		}
 	}()
-	file, err := hcl.ParseBytes(data)
+	file, err := parseAST(data)
 	if err != nil {
 		return nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON: %w", err)}
 	}
@@ -81,6 +85,15 @@ func decode(data []byte) (raw *rawConfig, problems []error) {
 		}
 	}
 	return raw, problems
+}
+
+// parseAST chooses JSON or HCL as HCL v1 does (a leading '{' means JSON), but
+// lets duplicate HCL keys through so decodeItem can name both lines.
+func parseAST(data []byte) (*ast.File, error) {
+	if trimmed := bytes.TrimLeftFunc(data, unicode.IsSpace); len(trimmed) > 0 && trimmed[0] == '{' {
+		return jsonparser.Parse(data)
+	}
+	return hclparser.ParseDontErrorOnDuplicateKeys(data)
 }
 
 // decodeItem checks one `key = value` item and stores its value.

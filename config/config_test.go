@@ -1,0 +1,380 @@
+package config
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+vault_addr = "https://vault.example.com:8200"
+allowed_roles = "*"
+`
+
+func mustParse(t *testing.T, text string, opts Options) *Config {
+	t.Helper()
+	cfg, err := Parse([]byte(text), opts)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return cfg
+}
+
+func parseError(t *testing.T, text string, opts Options) string {
+	t.Helper()
+	_, err := Parse([]byte(text), opts)
+	if err == nil {
+		t.Fatalf("Parse accepted:\n%s", text)
+	}
+	return err.Error()
+}
+
+func TestMinimalConfigGetsDefaults(t *testing.T) {
+	cfg := mustParse(t, minimal, Options{})
+	if cfg.VaultAddr.String() != "https://vault.example.com:8200" {
+		t.Errorf("VaultAddr = %s", cfg.VaultAddr)
+	}
+	if cfg.MountPoint != "ssh" || cfg.Timeout != 10*time.Second || !cfg.AnyRole || cfg.RootCAs != nil {
+		t.Errorf("defaults wrong: %+v", cfg)
+	}
+}
+
+func TestOriginalsFullConfigStillLoads(t *testing.T) {
+	dir := t.TempDir()
+	ca := writeCA(t, dir, "ca.pem")
+	text := `vault_addr = "https://vault.example.com:8200"
+ssh_mount_point = "ssh"
+namespace = "team/a"
+ca_cert = "` + ca + `"
+tls_skip_verify = false
+tls_server_name = "vault.internal"
+allowed_roles = "dev, ops ,admin"
+allowed_cidr_list = "10.0.0.0/8, 192.168.1.0/24,2001:db8::/32"
+`
+	cfg := mustParse(t, text, Options{})
+	if got := strings.Join(cfg.AllowedRoles, "|"); got != "dev|ops|admin" || cfg.AnyRole {
+		t.Errorf("roles = %q any=%v", got, cfg.AnyRole)
+	}
+	want := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("192.168.1.0/24"),
+		netip.MustParsePrefix("2001:db8::/32"),
+	}
+	if len(cfg.AllowedCIDRs) != 3 {
+		t.Fatalf("cidrs = %v", cfg.AllowedCIDRs)
+	}
+	for i := range want {
+		if cfg.AllowedCIDRs[i] != want[i] {
+			t.Errorf("cidr %d = %v, want %v", i, cfg.AllowedCIDRs[i], want[i])
+		}
+	}
+	if cfg.Namespace != "team/a" || cfg.TLSServerName != "vault.internal" || cfg.RootCAs == nil {
+		t.Errorf("got %+v", cfg)
+	}
+}
+
+func TestJSONConfigLoads(t *testing.T) {
+	cfg := mustParse(t, `{"vault_addr": "https://v:8200", "allowed_roles": "a", "tls_skip_verify": true, "timeout": "3s"}`, Options{})
+	if !cfg.TLSSkipVerify || cfg.Timeout != 3*time.Second || cfg.AllowedRoles[0] != "a" {
+		t.Errorf("got %+v", cfg)
+	}
+}
+
+func TestEveryProblemIsReportedAtOnce(t *testing.T) {
+	msg := parseError(t, `
+vault_addr = "ftp://x"
+bogus = 1
+ssh_mount_point = "a/../b"
+allowed_cidr_list = "10.0.0.0/8, nonsense, 1.2.3.4"
+timeout = "1h"
+`, Options{})
+	for _, want := range []string{
+		`vault_addr "ftp://x" is not an http:// or https:// URL with a host`,
+		`invalid key "bogus" on line 3`,
+		`ssh_mount_point "a/../b" has an empty, '.' or '..' path segment`,
+		`allowed_cidr_list entry "nonsense" is not a CIDR block`,
+		`allowed_cidr_list entry "1.2.3.4" is not a CIDR block`,
+		`timeout "1h" is outside 1s to 1m0s`,
+		`missing config "allowed_roles"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct {
+		name, text string
+		dev        bool
+		want       string
+	}{
+		{"empty file", ``, false, `missing config "vault_addr"`},
+		{"missing roles", `vault_addr = "https://v"`, false, `missing config "allowed_roles"`},
+		{"empty roles", `vault_addr = "https://v"` + "\n" + `allowed_roles = " "`, false, `missing config "allowed_roles"`},
+		{"empty role entry", `vault_addr = "https://v"` + "\n" + `allowed_roles = "a,,b"`, false, `allowed_roles "a,,b" has an empty entry`},
+		{"star in list", `vault_addr = "https://v"` + "\n" + `allowed_roles = "a,*"`, false, `"*" allows any role and must stand alone`},
+		{"empty addr", `vault_addr = ""` + "\nallowed_roles=\"*\"", false, `vault_addr is empty`},
+		{"addr without host", `vault_addr = "https://"` + "\nallowed_roles=\"*\"", false, `is not an http:// or https:// URL with a host`},
+		{"addr not a URL", `vault_addr = "vault.example.com:8200"` + "\nallowed_roles=\"*\"", false, `is not an http:// or https:// URL with a host`},
+		{"addr with user", `vault_addr = "https://u:secret@v"` + "\nallowed_roles=\"*\"", false, `must not carry a user, a query or a fragment`},
+		{"addr with query", `vault_addr = "https://v/?x=1"` + "\nallowed_roles=\"*\"", false, `must not carry a user, a query or a fragment`},
+		{"http without dev", `vault_addr = "http://v"` + "\nallowed_roles=\"*\"", false, `unsupported scheme. use 'dev' mode`},
+		{"https with dev", `vault_addr = "https://v"` + "\nallowed_roles=\"*\"", true, `unsupported scheme in 'dev' mode`},
+		{"unknown key", minimal + "\nvault_token = \"x\"", false, `invalid key "vault_token" on line 5`},
+		{"duplicate key", minimal + "\nvault_addr = \"https://w\"", false, `duplicate key "vault_addr" on lines 2 and 5`},
+		{"block instead of value", minimal + "\nnamespace { a = 1 }", false, `key "namespace" on line 5 must be assigned a value`},
+		{"bool for string", minimal + "\nnamespace = true", false, `key "namespace" on line 5: expected a string, got a bool`},
+		{"string for bool", minimal + "\ntls_skip_verify = \"yes\"", false, `key "tls_skip_verify" on line 5: expected true or false, got a string`},
+		{"list for string", minimal + "\nnamespace = [\"a\"]", false, `expected a string, got a list`},
+		{"mount query", minimal + "\nssh_mount_point = \"ssh?x\"", false, `must not contain '?', '#'`},
+		{"mount fragment", minimal + "\nssh_mount_point = \"ssh#x\"", false, `must not contain '?', '#'`},
+		{"mount empty segment", minimal + "\nssh_mount_point = \"a//b\"", false, `has an empty, '.' or '..' path segment`},
+		{"mount only slashes", minimal + "\nssh_mount_point = \"//\"", false, `ssh_mount_point "//" is empty`},
+		{"mount dotdot", minimal + "\nssh_mount_point = \"..\"", false, `has an empty, '.' or '..' path segment`},
+		{"timeout not a duration", minimal + "\ntimeout = \"10\"", false, `timeout "10" is not a duration like "10s"`},
+		{"timeout too short", minimal + "\ntimeout = \"500ms\"", false, `timeout "500ms" is outside 1s to 1m0s`},
+		{"server name with port", minimal + "\ntls_server_name = \"v:8200\"", false, `tls_server_name "v:8200" is not a host name`},
+		{"namespace control char", minimal + "\nnamespace = \"a\\nb\"", false, `namespace "a\nb" contains a control character`},
+		{"not HCL", "vault_addr = \"x", false, `cannot be parsed as HCL or JSON`},
+		{"not JSON", `{"vault_addr": "x",,}`, false, `cannot be parsed as HCL or JSON`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			msg := parseError(t, c.text, Options{Dev: c.dev})
+			if !strings.Contains(msg, c.want) {
+				t.Errorf("error %q lacks %q", msg, c.want)
+			}
+		})
+	}
+}
+
+func TestPasswordInVaultAddrIsNotEchoed(t *testing.T) {
+	msg := parseError(t, `vault_addr = "https://u:hunter2@v"`+"\nallowed_roles=\"*\"", Options{})
+	if strings.Contains(msg, "hunter2") {
+		t.Errorf("error echoes the password: %s", msg)
+	}
+}
+
+func TestMountPointIsTrimmedAndNestedMountsWork(t *testing.T) {
+	for in, want := range map[string]string{"/ssh/": "ssh", "team/ssh": "team/ssh", "  ": "ssh", "": "ssh", "/a/b/c/": "a/b/c"} {
+		cfg := mustParse(t, minimal+"ssh_mount_point = \""+in+"\"\n", Options{})
+		if cfg.MountPoint != want {
+			t.Errorf("ssh_mount_point %q -> %q, want %q", in, cfg.MountPoint, want)
+		}
+	}
+}
+
+func TestNumberIsAcceptedWhereAStringIsExpected(t *testing.T) {
+	cfg := mustParse(t, minimal+"ssh_mount_point = 42\n", Options{})
+	if cfg.MountPoint != "42" {
+		t.Errorf("mount = %q", cfg.MountPoint)
+	}
+}
+
+func TestCIDRsAreMaskedAndIPv6Accepted(t *testing.T) {
+	cfg := mustParse(t, minimal+`allowed_cidr_list = " 10.1.2.3/8 ,::1/128"`+"\n", Options{})
+	if cfg.AllowedCIDRs[0] != netip.MustParsePrefix("10.0.0.0/8") || cfg.AllowedCIDRs[1] != netip.MustParsePrefix("::1/128") {
+		t.Errorf("cidrs = %v", cfg.AllowedCIDRs)
+	}
+}
+
+func TestDevModeAllowsHTTPAndIgnoresCAFiles(t *testing.T) {
+	cfg := mustParse(t, `vault_addr = "http://127.0.0.1:8200"
+allowed_roles = "*"
+ca_cert = "/does/not/exist.pem"
+ca_path = "/does/not/exist"
+`, Options{Dev: true})
+	if cfg.RootCAs != nil || !cfg.Dev {
+		t.Errorf("dev config = %+v", cfg)
+	}
+}
+
+func TestTimeoutBounds(t *testing.T) {
+	for in, want := range map[string]time.Duration{"1s": time.Second, "60s": time.Minute, " 2500ms ": 2500 * time.Millisecond} {
+		if got := mustParse(t, minimal+`timeout = "`+in+`"`, Options{}).Timeout; got != want {
+			t.Errorf("timeout %q = %v, want %v", in, got, want)
+		}
+	}
+	parseError(t, minimal+`timeout = "61s"`, Options{})
+	parseError(t, minimal+`timeout = "-5s"`, Options{})
+}
+
+// --- the file system ---
+
+func writeFile(t *testing.T, dir, name, body string, mode os.FileMode) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(body), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil { // umask may have cut bits
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestMissingConfigFileSaysSo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.hcl")
+	_, err := Load(path, Options{})
+	if !errors.Is(err, ErrNotExist) || err.Error() != `config file "`+path+`" does not exist` {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestConfigDirectoryIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o700)
+	_, err := Load(dir, Options{})
+	if err == nil || !strings.Contains(err.Error(), "is a directory, not a file") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestConfigWritableByOthersIsRefused(t *testing.T) {
+	for _, mode := range []os.FileMode{0o666, 0o620, 0o602} {
+		path := writeFile(t, t.TempDir(), "c.hcl", minimal, mode)
+		_, err := Load(path, Options{})
+		if err == nil || !strings.Contains(err.Error(), "is writable by group or others") ||
+			!strings.Contains(err.Error(), "chmod go-w "+path) {
+			t.Errorf("mode %o: err = %v", mode, err)
+		}
+	}
+}
+
+func TestReadableConfigLoads(t *testing.T) {
+	for _, mode := range []os.FileMode{0o600, 0o640, 0o644, 0o400} {
+		path := writeFile(t, t.TempDir(), "c.hcl", minimal, mode)
+		if _, err := Load(path, Options{}); err != nil {
+			t.Errorf("mode %o: %v", mode, err)
+		}
+	}
+}
+
+func TestUnreadableConfigIsReported(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads mode 000 files; this case needs a non-root user")
+	}
+	path := writeFile(t, t.TempDir(), "c.hcl", minimal, 0o000)
+	_, err := Load(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "cannot be read: permission denied") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestOversizedConfigIsRefused(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "c.hcl", minimal+strings.Repeat("#", maxFileSize), 0o600)
+	_, err := Load(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "is larger than") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadNamesTheFileInParseErrors(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "c.hcl", "x = 1\n", 0o600)
+	_, err := Load(path, Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), `config file "`+path+`": invalid key "x" on line 1`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// --- CA files ---
+
+func writeCA(t *testing.T, dir, name string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "test CA " + name},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, name, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), 0o644)
+}
+
+func caConfig(key, path string) string {
+	return minimal + key + ` = "` + path + `"` + "\n"
+}
+
+func TestCACertLoads(t *testing.T) {
+	ca := writeCA(t, t.TempDir(), "ca.pem")
+	if cfg := mustParse(t, caConfig("ca_cert", ca), Options{}); cfg.RootCAs == nil {
+		t.Error("no pool")
+	}
+}
+
+func TestCAPathLoadsEveryFile(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	writeCA(t, dir, "a.pem")
+	writeCA(t, dir, "b.pem")
+	cfg := mustParse(t, caConfig("ca_path", dir), Options{})
+	if n := len(cfg.RootCAs.Subjects()); n != 2 { //nolint:staticcheck // counting test certificates only
+		t.Errorf("pool holds %d certificates, want 2", n)
+	}
+}
+
+func TestCAFileProblems(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	notPEM := writeFile(t, dir, "not.pem", "hello", 0o644)
+	badCert := writeFile(t, dir, "bad.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")})), 0o644)
+	open := writeCA(t, dir, "open.pem")
+	os.Chmod(open, 0o666)
+	cases := []struct{ name, key, path, want string }{
+		{"missing ca_cert", "ca_cert", filepath.Join(dir, "missing.pem"), `ca_cert "` + filepath.Join(dir, "missing.pem") + `" does not exist`},
+		{"ca_cert without certificate", "ca_cert", notPEM, `ca_cert "` + notPEM + `" holds no PEM certificate`},
+		{"ca_cert that does not parse", "ca_cert", badCert, `certificate 1 does not parse`},
+		{"ca_cert writable by others", "ca_cert", open, `ca_cert "` + open + `" is writable by group or others`},
+		{"ca_cert is a directory", "ca_cert", dir, `is a directory, not a file`},
+		{"missing ca_path", "ca_path", filepath.Join(dir, "nodir"), `ca_path "` + filepath.Join(dir, "nodir") + `" does not exist`},
+		{"ca_path is a file", "ca_path", notPEM, `is not a directory (use ca_cert for a single file)`},
+		{"ca_path with a non-certificate", "ca_path", dir, `ca_path file "` + notPEM + `" holds no PEM certificate`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			msg := parseError(t, caConfig(c.key, c.path), Options{})
+			if !strings.Contains(msg, c.want) {
+				t.Errorf("error %q lacks %q", msg, c.want)
+			}
+		})
+	}
+}
+
+func TestEmptyCAPathIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	if msg := parseError(t, caConfig("ca_path", dir), Options{}); !strings.Contains(msg, "holds no PEM certificate") {
+		t.Errorf("err = %s", msg)
+	}
+}
+
+func TestGroupWritableCAPathIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	writeCA(t, dir, "a.pem")
+	os.Chmod(dir, 0o775)
+	if msg := parseError(t, caConfig("ca_path", dir), Options{}); !strings.Contains(msg, "is writable by group or others") {
+		t.Errorf("err = %s", msg)
+	}
+}
