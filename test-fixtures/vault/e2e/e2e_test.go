@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
 )
@@ -44,6 +45,7 @@ func expect(t *testing.T, res vaulttest.Result, code int, wants ...string) {
 	if res.TimedOut {
 		t.Fatalf("helper did not exit within its timeout (%s); output:\n%s", res.Elapsed, res.Output)
 	}
+	t.Logf("exit %d after %s; output:\n%s", res.Code, res.Elapsed.Round(time.Millisecond), res.Output)
 	ok := res.Code == code
 	for _, w := range wants {
 		if !res.Contains(w) {
