@@ -18,7 +18,7 @@ const MaxOTPInput = 512
 var (
 	ErrOTPTooLong  = fmt.Errorf("password is longer than %d bytes", MaxOTPInput)
 	ErrOTPEmpty    = errors.New("password is empty")
-	ErrNotOTPShape = errors.New("password is not an OTP (a UUID like 9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3a)")
+	ErrNotOTPShape = errors.New("password is not an OTP (a UUID: 8-4-4-4-12 hexadecimal digits)")
 )
 
 // Bracketed-paste markers a terminal may wrap around a pasted OTP (upstream #84).

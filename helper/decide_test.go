@@ -1,0 +1,110 @@
+package helper
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+)
+
+var hostAddrs = []netip.Addr{
+	netip.MustParseAddr("127.0.0.1"),
+	netip.MustParseAddr("::1"),
+	netip.MustParseAddr("10.1.2.3"),
+	netip.MustParseAddr("2001:db8::5"),
+}
+
+func cfg(roles string, cidrs ...string) *config.Config {
+	c := &config.Config{}
+	if roles == "*" {
+		c.AnyRole = true
+	} else if roles != "" {
+		for _, r := range strings.Split(roles, ",") {
+			c.AllowedRoles = append(c.AllowedRoles, strings.TrimSpace(r))
+		}
+	}
+	for _, p := range cidrs {
+		c.AllowedCIDRs = append(c.AllowedCIDRs, netip.MustParsePrefix(p))
+	}
+	return c
+}
+
+func answer(user, ip, role string) agent.Verified {
+	return agent.Verified{Username: user, IP: netip.MustParseAddr(ip), RoleName: role}
+}
+
+func TestDecideAllows(t *testing.T) {
+	cases := map[string]struct {
+		v   agent.Verified
+		cfg *config.Config
+	}{
+		"local IPv4, any role":           {answer("alice", "10.1.2.3", "dev"), cfg("*")},
+		"local IPv6":                     {answer("alice", "2001:db8::5", "dev"), cfg("dev")},
+		"IPv4-mapped IPv6 of a local v4": {answer("alice", "::ffff:10.1.2.3", "dev"), cfg("dev")},
+		"role listed among others":       {answer("alice", "127.0.0.1", "ops"), cfg("dev,ops")},
+		"role with spaces from Vault":    {answer("alice", "127.0.0.1", " ops "), cfg("ops")},
+		"IP in allowed_cidr_list":        {answer("alice", "192.0.2.7", "dev"), cfg("dev", "192.0.2.0/24")},
+		"IPv6 in allowed_cidr_list":      {answer("alice", "2001:db9::1", "dev"), cfg("dev", "2001:db9::/32")},
+		"mapped IP in a v4 CIDR":         {answer("alice", "::ffff:192.0.2.7", "dev"), cfg("dev", "192.0.2.0/24")},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := Decide(c.v, "alice", hostAddrs, c.cfg); err != nil {
+				t.Errorf("denied: %v", err)
+			}
+		})
+	}
+}
+
+func TestDecideDenies(t *testing.T) {
+	cases := []struct {
+		name    string
+		v       agent.Verified
+		pamUser string
+		cfg     *config.Config
+		want    error
+		msg     string
+	}{
+		{"username differs", answer("bob", "127.0.0.1", "dev"), "alice", cfg("*"), ErrUsernameMismatch,
+			`username mismatch: the OTP is for "bob", PAM_USER is "alice"`},
+		{"username differs in case", answer("Alice", "127.0.0.1", "dev"), "alice", cfg("*"), ErrUsernameMismatch, ""},
+		{"empty PAM_USER", answer("alice", "127.0.0.1", "dev"), "", cfg("*"), ErrNoPAMUser, "PAM_USER is empty"},
+		{"empty PAM_USER and empty username", agent.Verified{IP: netip.MustParseAddr("127.0.0.1")}, "", cfg("*"), ErrNoPAMUser, ""},
+		{"IP in an interface's subnet but not the interface (CVE-2020-24359)", answer("alice", "10.1.2.4", "dev"), "alice", cfg("*"), ErrIPNotLocal,
+			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP. (OTP IP 10.1.2.4)"},
+		{"IP outside allowed_cidr_list", answer("alice", "198.51.100.1", "dev"), "alice", cfg("*", "192.0.2.0/24"), ErrIPNotAllowed, ""},
+		{"zero IP", agent.Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*"), ErrIPNotLocal, ""},
+		{"role not listed", answer("alice", "127.0.0.1", "admin"), "alice", cfg("dev,ops"), ErrRoleNotAllowed, `role is not in allowed_roles: "admin"`},
+		{"role is a prefix of a listed one", answer("alice", "127.0.0.1", "de"), "alice", cfg("dev"), ErrRoleNotAllowed, ""},
+		{"no roles configured", answer("alice", "127.0.0.1", "dev"), "alice", cfg(""), ErrNoAllowedRoles, "missing allowed_roles"},
+		{"username checked before IP", answer("bob", "198.51.100.1", "x"), "alice", cfg("dev"), ErrUsernameMismatch, ""},
+		{"IP checked before role", answer("alice", "198.51.100.1", "x"), "alice", cfg("dev"), ErrIPNotLocal, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := Decide(c.v, c.pamUser, hostAddrs, c.cfg)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+			if c.msg != "" && err.Error() != c.msg {
+				t.Errorf("message = %q\nwant      %q", err.Error(), c.msg)
+			}
+		})
+	}
+}
+
+func TestInterfaceAddrsIncludesLoopback(t *testing.T) {
+	addrs, err := InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if a == netip.MustParseAddr("127.0.0.1") {
+			return
+		}
+	}
+	t.Errorf("127.0.0.1 not among %v", addrs)
+}

@@ -1,0 +1,109 @@
+package helper
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+const otp = "9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3a"
+
+func TestReadOTPAcceptsWhatPAMHandsOver(t *testing.T) {
+	cases := map[string]string{
+		"exact bytes (Linux-PAM >= 1.4.0)": otp,
+		"one trailing NUL (older PAM)":     otp + "\x00",
+		"upper case":                       strings.ToUpper(otp),
+		"trailing newline":                 otp + "\n",
+		"surrounding spaces":               "  " + otp + "\t",
+		"bracketed paste":                  "\x1b[200~" + otp + "\x1b[201~",
+		"bracketed paste and NUL":          "\x1b[200~" + otp + "\x1b[201~\x00",
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ReadOTP(strings.NewReader(in))
+			if err != nil {
+				t.Fatalf("ReadOTP: %v", err)
+			}
+			if !strings.EqualFold(got, otp) {
+				t.Errorf("got %q", got)
+			}
+		})
+	}
+}
+
+func TestReadOTPRefusesWhatIsNotAnOTP(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     error
+	}{
+		{"empty password (0 bytes)", "", ErrOTPEmpty},
+		{"only a NUL", "\x00", ErrOTPEmpty},
+		{"an ordinary password", "hunter2", ErrNotOTPShape},
+		{"two trailing NULs", otp + "\x00\x00", ErrNotOTPShape},
+		{"NUL inside", otp[:10] + "\x00" + otp[11:], ErrNotOTPShape},
+		{"one character short", otp[:35], ErrNotOTPShape},
+		{"one character long", otp + "a", ErrNotOTPShape},
+		{"dash misplaced", "9f5c7c3e0-b1e-4b9e-8d7a-6f2e1c0d4b3a", ErrNotOTPShape},
+		{"non-hex letter", "9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3g", ErrNotOTPShape},
+		{"braces", "{" + otp[1:35] + "}", ErrNotOTPShape},
+		{"unclosed paste", "\x1b[200~" + otp, ErrNotOTPShape},
+		{"two OTPs", otp + " " + otp, ErrNotOTPShape},
+		{"512 bytes", strings.Repeat("a", 512), ErrNotOTPShape},
+		{"513 bytes", strings.Repeat("a", 513), ErrOTPTooLong},
+		{"a megabyte", strings.Repeat("a", 1<<20), ErrOTPTooLong},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ReadOTP(strings.NewReader(c.in))
+			if !errors.Is(err, c.want) {
+				t.Errorf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+func TestReadOTPErrorsNeverCarryTheInput(t *testing.T) {
+	for _, in := range []string{"hunter2-secret", otp + "x", strings.Repeat("s", 600)} {
+		_, err := ReadOTP(strings.NewReader(in))
+		if err == nil || strings.Contains(err.Error(), in[:6]) {
+			t.Errorf("err %v for input %q", err, in[:6])
+		}
+	}
+}
+
+func TestReadOTPReportsAReadError(t *testing.T) {
+	_, err := ReadOTP(iotest.ErrReader(io.ErrClosedPipe))
+	if !errors.Is(err, io.ErrClosedPipe) || !strings.Contains(err.Error(), "read password from stdin") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestReadOTPReadsAtMostOneByteBeyondTheLimit(t *testing.T) {
+	r := strings.NewReader(strings.Repeat("a", 10_000))
+	ReadOTP(r)
+	if consumed := 10_000 - r.Len(); consumed > MaxOTPInput+1 {
+		t.Errorf("read %d bytes", consumed)
+	}
+}
+
+func FuzzReadOTP(f *testing.F) {
+	f.Add([]byte(otp))
+	f.Add([]byte(otp + "\x00"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		got, err := ReadOTP(strings.NewReader(string(in)))
+		if err != nil {
+			if got != "" {
+				t.Fatalf("error %v with a value", err)
+			}
+			return
+		}
+		if !isUUID([]byte(got)) {
+			t.Fatalf("accepted %q", got)
+		}
+		if !strings.Contains(string(in), got) {
+			t.Fatalf("returned %q, not in the input", got)
+		}
+	})
+}
