@@ -58,25 +58,34 @@ type TLSOptions struct {
 	OmitIPSAN bool
 }
 
+// Options shape a harness server; the zero value is Start's.
+type Options struct {
+	// ListenIP is the loopback address to listen on; "127.0.0.1" if empty.
+	// Any 127.0.0.0/8 address works on Linux without configuration.
+	ListenIP string
+	// TLS, when set, serves https with a certificate from a fresh CA.
+	TLS *TLSOptions
+}
+
 // Start runs a real, unsealed Vault with plain HTTP on a free 127.0.0.1 port,
 // with the SSH secrets engine mounted at "ssh" and at "ssh-other". It is
 // stopped by t.Cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	return start(t, nil)
+	return StartWith(t, Options{})
 }
 
 // StartTLS is Start over https, with a certificate for 127.0.0.1 and
 // DefaultServerName signed by a CA generated for this test.
 func StartTLS(t testing.TB) *Server {
 	t.Helper()
-	return start(t, &TLSOptions{})
+	return StartWith(t, Options{TLS: &TLSOptions{}})
 }
 
 // StartTLSWith is StartTLS with a chosen certificate shape.
 func StartTLSWith(t testing.TB, opts TLSOptions) *Server {
 	t.Helper()
-	return start(t, &opts)
+	return StartWith(t, Options{TLS: &opts})
 }
 
 // Backends are the logical backends every harness core can mount.
@@ -87,8 +96,14 @@ func Backends() map[string]logical.Factory {
 	}
 }
 
-func start(t testing.TB, tlsOpts *TLSOptions) *Server {
+// StartWith is Start with Options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
+	tlsOpts := o.TLS
+	ip := o.ListenIP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
 	logs := keepLogs(t, "vault")
 	logger := hclog.New(&hclog.LoggerOptions{Name: "vault", Level: hclog.Warn, Output: logs})
 
@@ -97,7 +112,7 @@ func start(t testing.TB, tlsOpts *TLSOptions) *Server {
 		Logger:          logger,
 	})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatalf("vaulttest: listen: %v", err)
 	}
@@ -111,7 +126,7 @@ func start(t testing.TB, tlsOpts *TLSOptions) *Server {
 		}
 		var ips []net.IP
 		if !tlsOpts.OmitIPSAN {
-			ips = []net.IP{net.IPv4(127, 0, 0, 1)}
+			ips = []net.IP{net.ParseIP(ip)}
 		}
 		s.CA = NewCA(t)
 		s.CACertFile, s.CADir, s.ServerName = s.CA.CertFile, s.CA.Dir, name
