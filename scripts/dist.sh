@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Release artifacts: `make dist VERSION=x.y.z` (or `VERSION=x.y.z bash scripts/dist.sh`).
+#
+# For linux/386, amd64, arm, arm64 and s390x it builds a static binary
+# (CGO_ENABLED=0, -trimpath, version and commit stamped) and writes into
+# $DIST_DIR (default dist/):
+#   vault-ssh-helper_<version>_linux_<goarch>.zip  the binary alone at the zip's root
+#   vault-ssh-helper_<debversion>_<debarch>.deb    \ built with nfpm from
+#   vault-ssh-helper-<rpmversion>.<rpmarch>.rpm    / packaging/nfpm.yaml
+#   vault-ssh-helper_<version>_SHA256SUMS          sha256sum lines for all of the above
+#
+# Reproducible: every time stored in an archive is SOURCE_DATE_EPOCH (the
+# commit time of HEAD unless set), so two runs from the same commit with the
+# same Go toolchain give the same bytes. Needs only Go and the Go module
+# proxy (nfpm is built from tools/go.mod into tools/bin/, and reused).
+#
+# Environment: VERSION (required; a leading "v" is dropped), COMMIT (default:
+# short hash of HEAD), SOURCE_DATE_EPOCH, DIST_DIR.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+die() { echo "dist: $*" >&2; exit 1; }
+START=$SECONDS
+
+VERSION=${VERSION:-}
+VERSION=${VERSION#v}
+[[ -n $VERSION ]] || die "VERSION is required, e.g. make dist VERSION=1.2.3"
+[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$ ]] ||
+	die "VERSION must look like 1.2.3, 1.2.3-rc.1 or 1.2.3+meta (semver), not '$VERSION'"
+
+COMMIT=${COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || true)}
+COMMIT=${COMMIT:-unknown}
+[[ $COMMIT =~ ^[0-9A-Za-z._-]+$ ]] || die "COMMIT may hold only letters, digits, '.', '_' and '-': '$COMMIT'"
+
+if [[ -z ${SOURCE_DATE_EPOCH:-} ]]; then
+	SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD 2>/dev/null) ||
+		die "no commit to take the time from: set SOURCE_DATE_EPOCH (Unix seconds)"
+fi
+[[ $SOURCE_DATE_EPOCH =~ ^[0-9]+$ ]] && ((SOURCE_DATE_EPOCH >= 315532800)) ||
+	die "SOURCE_DATE_EPOCH must be Unix seconds on or after 1980-01-01 (zip's epoch): '$SOURCE_DATE_EPOCH'"
+export SOURCE_DATE_EPOCH
+
+if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+	echo "dist: warning: the work tree has uncommitted changes; the artifacts are not what commit $COMMIT alone builds" >&2
+fi
+
+for f in README.md LICENSE packaging/config.hcl packaging/nfpm.yaml; do
+	[[ -f $f ]] || die "$f is missing: the packages ship it"
+done
+
+DIST_DIR=${DIST_DIR:-dist}
+mkdir -p "$DIST_DIR"
+DIST_DIR=$(cd "$DIST_DIR" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vsh-dist.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# --- tools: nfpm (pinned in tools/go.mod, kept out of the product's module) and distzip
+TOOLS_BIN=$PWD/tools/bin
+stamp=$( { go version; cat tools/go.mod tools/go.sum tools/distzip/*.go; } | sha256sum | cut -c1-64)
+if [[ ! -x $TOOLS_BIN/nfpm || ! -x $TOOLS_BIN/distzip || $(cat "$TOOLS_BIN/.stamp" 2>/dev/null) != "$stamp" ]]; then
+	echo "dist: building nfpm and distzip into tools/bin"
+	rm -f "$TOOLS_BIN/.stamp"
+	(cd tools && env CGO_ENABLED=0 GOOS= GOARCH= GOFLAGS=-mod=readonly \
+		go build -trimpath -o bin/ github.com/goreleaser/nfpm/v2/cmd/nfpm ./distzip)
+	echo "$stamp" >"$TOOLS_BIN/.stamp"
+fi
+
+# --- clear this script's earlier output, whatever its version
+rm -f "$DIST_DIR"/vault-ssh-helper_*.zip "$DIST_DIR"/vault-ssh-helper_*.deb \
+	"$DIST_DIR"/vault-ssh-helper-*.rpm "$DIST_DIR"/vault-ssh-helper_*_SHA256SUMS
+
+LDFLAGS="-s -w -buildid= -X main.version=$VERSION -X main.commit=$COMMIT"
+ARCHES=(386 amd64 arm arm64 s390x)
+declare -A NFPM_ARCH=([386]=386 [amd64]=amd64 [arm]=arm6 [arm64]=arm64 [s390x]=s390x)
+artifacts=()
+
+for goarch in "${ARCHES[@]}"; do
+	bin=$WORK/$goarch/vault-ssh-helper
+	# Every setting that changes the code generated is pinned here, so a
+	# developer's own GOFLAGS/GOAMD64/... cannot leak into a release.
+	# GOARM=6 runs on every 32-bit ARM with hard float (ARMv6 and later).
+	env CGO_ENABLED=0 GOOS=linux GOARCH="$goarch" GOARM=6 GO386=sse2 GOAMD64=v1 GOARM64=v8.0 \
+		GOEXPERIMENT= GOFLAGS=-mod=readonly \
+		go build -trimpath -buildvcs=false -ldflags "$LDFLAGS" -o "$bin" .
+
+	zip=vault-ssh-helper_${VERSION}_linux_${goarch}.zip
+	"$TOOLS_BIN/distzip" -mtime "$SOURCE_DATE_EPOCH" -o "$DIST_DIR/$zip" "$bin"
+	artifacts+=("$zip")
+
+	for packager in deb rpm; do
+		out=$WORK/$goarch/$packager
+		mkdir -p "$out"
+		VSH_ARCH=${NFPM_ARCH[$goarch]} VSH_VERSION=$VERSION VSH_BINARY=$bin \
+			"$TOOLS_BIN/nfpm" package --config packaging/nfpm.yaml --packager "$packager" \
+			--target "$out/" >"$WORK/nfpm.log" 2>&1 || { cat "$WORK/nfpm.log" >&2; die "nfpm $packager $goarch failed"; }
+		pkgs=("$out"/*."$packager")
+		((${#pkgs[@]} == 1)) && [[ -f ${pkgs[0]} ]] || die "nfpm wrote no single .$packager for $goarch"
+		chmod 0644 "${pkgs[0]}"
+		mv "${pkgs[0]}" "$DIST_DIR/"
+		artifacts+=("$(basename "${pkgs[0]}")")
+	done
+	echo "dist: linux/$goarch done"
+done
+
+SUMS=vault-ssh-helper_${VERSION}_SHA256SUMS
+mapfile -t sorted < <(printf '%s\n' "${artifacts[@]}" | LC_ALL=C sort)
+(cd "$DIST_DIR" && sha256sum -- "${sorted[@]}") >"$WORK/sums"
+mv "$WORK/sums" "$DIST_DIR/$SUMS" && chmod 0644 "$DIST_DIR/$SUMS"
+
+echo "dist: vault-ssh-helper $VERSION ($COMMIT), SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH, $(go env GOVERSION), $((SECONDS - START))s"
+(cd "$DIST_DIR" && for f in "${sorted[@]}" "$SUMS"; do printf '  %9d  %s\n' "$(stat -c %s "$f")" "$DIST_DIR/$f"; done)
