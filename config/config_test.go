@@ -378,3 +378,12 @@ func TestGroupWritableCAPathIsRefused(t *testing.T) {
 		t.Errorf("err = %s", msg)
 	}
 }
+
+func TestJSONProblemsNameTheKeyWithoutALine(t *testing.T) {
+	msg := parseError(t, `{"vault_addr": "https://v", "allowed_roles": "*", "x": 1, "namespace": true}`, Options{})
+	for _, want := range []string{`invalid key "x"`, `key "namespace": expected a string, got a bool`} {
+		if !strings.Contains(msg, want) || strings.Contains(msg, "line") {
+			t.Errorf("error %q lacks %q or names a line", msg, want)
+		}
+	}
+}

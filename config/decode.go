@@ -100,32 +100,44 @@ func parseAST(data []byte) (*ast.File, error) {
 func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) error {
 	line := item.Pos().Line
 	if len(item.Keys) == 0 {
-		return fmt.Errorf("an item without a key on line %d", line)
+		return fmt.Errorf("an item without a key%s", onLine(line))
 	}
 	key, ok := keyName(item.Keys[0].Token)
 	if !ok {
-		return fmt.Errorf("invalid key %q on line %d", item.Keys[0].Token.Text, line)
+		return fmt.Errorf("invalid key %q%s", item.Keys[0].Token.Text, onLine(line))
 	}
 	target := r.field(key)
 	if target == nil {
-		return fmt.Errorf("invalid key %q on line %d", key, line)
+		return fmt.Errorf("invalid key %q%s", key, onLine(line))
 	}
 	if first, seen := firstLine[key]; seen {
-		return fmt.Errorf("duplicate key %q on lines %d and %d", key, first, line)
+		if first > 0 && line > 0 {
+			return fmt.Errorf("duplicate key %q on lines %d and %d", key, first, line)
+		}
+		return fmt.Errorf("duplicate key %q", key)
 	}
 	firstLine[key] = line
-	if len(item.Keys) > 1 || item.Assign.Line == 0 {
-		return fmt.Errorf("key %q on line %d must be assigned a value (%s = ...)", key, line, key)
+	if len(item.Keys) > 1 || (line > 0 && item.Assign.Line == 0) {
+		return fmt.Errorf("key %q%s must be assigned a value (%s = ...)", key, onLine(line), key)
 	}
 	var value any
 	if err := hcl.DecodeObject(&value, item.Val); err != nil {
-		return fmt.Errorf("key %q on line %d: %w", key, line, err)
+		return fmt.Errorf("key %q%s: %w", key, onLine(line), err)
 	}
 	if err := decodeValue(value, target); err != nil {
-		return fmt.Errorf("key %q on line %d: %w", key, line, err)
+		return fmt.Errorf("key %q%s: %w", key, onLine(line), err)
 	}
 	r.set[key] = true
 	return nil
+}
+
+// onLine names a line where the parser knows it; HCL v1's JSON parser
+// records no positions.
+func onLine(line int) string {
+	if line <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" on line %d", line)
 }
 
 // keyName reads a key token without HCL's Token.Value, which panics on a
