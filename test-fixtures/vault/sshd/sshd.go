@@ -140,9 +140,7 @@ func sweepStale(t testing.TB) {
 		}
 		if pid, gone := stalePID(f[4]); gone {
 			t.Logf("removing user %s left by a killed test run (pid %d)", f[0], pid)
-			if out, err := exec.Command("userdel", "-r", f[0]).CombinedOutput(); err != nil {
-				t.Logf("userdel %s: %v: %s", f[0], err, out)
-			}
+			deleteUser(t, f[0])
 		}
 	}
 }
@@ -181,13 +179,26 @@ func NewUser(t testing.TB) *User {
 	if err != nil {
 		t.Fatalf("useradd %s: %v: %s", u.Name, err, out)
 	}
-	t.Cleanup(func() {
-		out, err := exec.Command("userdel", "--remove", u.Name).CombinedOutput()
-		if err != nil {
-			t.Errorf("userdel %s: %v: %s", u.Name, err, out)
-		}
-	})
+	t.Cleanup(func() { deleteUser(t, u.Name) })
 	return u
+}
+
+// deleteUser runs userdel -r, retrying for 10 s while it reports the user busy: the last
+// processes of a session (or not yet reaped zombies of an earlier user with the same uid)
+// can outlive the ssh client by a moment.
+func deleteUser(t testing.TB, name string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command("userdel", "--remove", name).CombinedOutput()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(string(out), "currently used by process") || time.Now().After(deadline) {
+			t.Errorf("userdel %s: %v: %s", name, err, out)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Service is a PAM service file /etc/pam.d/<Name> built from the README's lines.
@@ -293,9 +304,9 @@ func (s *Service) WriteScript(t testing.TB, name, body string) string {
 	return p
 }
 
-// StandIn writes a helper that reads the password and exits with code at once. It reads
-// stdin because pam_exec fails the stack with PAM_SYSTEM_ERR when the child has closed the
-// pipe before the password is written (as /bin/true or /bin/false may).
+// StandIn writes a helper that reads the password, as pam_exec expects, and exits with code
+// at once. (pam_exec writes the password after starting the child; a child that exits
+// without reading, like /bin/true, leaves that write racing with its exit.)
 func (s *Service) StandIn(t testing.TB, code int) string {
 	t.Helper()
 	return s.WriteScript(t, fmt.Sprintf("stand-in-exit%d", code),
@@ -365,6 +376,23 @@ type Server struct {
 type proc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+}
+
+// listeners holds the pids of running test sshd listeners (exec.Cmd children whose Wait is
+// pending), which reapOrphans must leave alone.
+var listeners sync.Map // int -> struct{}
+
+var subreaperOnce sync.Once
+
+// becomeSubreaper makes this process the parent of processes orphaned below it. sshd's
+// per-connection processes leave children of their own behind when they exit; with an init
+// that reaps late (as in some containers) those zombies, owned by the test user's uid, would
+// block deleting the user. As their subreaper, stop reaps them itself.
+func becomeSubreaper() {
+	subreaperOnce.Do(func() {
+		const prSetChildSubreaper = 36
+		_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0)
+	})
 }
 
 var privsep struct {
@@ -437,6 +465,7 @@ func Start(t testing.TB, svc *Service, user *User) *Server {
 	s := &Server{Service: svc, User: user, Dir: t.TempDir()}
 	noSpace(t, "server directory", s.Dir)
 	holdPrivsepDir(t)
+	becomeSubreaper()
 
 	key := filepath.Join(s.Dir, "ssh_host_ed25519_key")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vsh-test-host", "-f", key).CombinedOutput(); err != nil {
@@ -513,8 +542,14 @@ func (s *Server) launch(t testing.TB, bin, cfg string, port int) (bool, string) 
 		logf.Close()
 		t.Fatalf("start sshd: %v", err)
 	}
+	listeners.Store(cmd.Process.Pid, struct{}{})
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	go func() {
+		_ = cmd.Wait()
+		listeners.Delete(cmd.Process.Pid)
+		logf.Close()
+		close(done)
+	}()
 	p := &proc{cmd: cmd, done: done}
 	t.Cleanup(func() { s.stop(t, p) })
 
@@ -545,6 +580,12 @@ func (s *Server) stop(t testing.TB, p *proc) {
 	case <-p.done: // exited by itself
 	default:
 		pgid := p.cmd.Process.Pid
+		// Let connections that are closing finish first (5 s at most): the listener reaps
+		// its per-connection processes, which are in sessions of their own. Killed first,
+		// it would leave them to init as zombies still owned by the test user's uid.
+		for deadline := time.Now().Add(5 * time.Second); hasChildren(pgid) && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case <-p.done:
@@ -553,7 +594,8 @@ func (s *Server) stop(t testing.TB, p *proc) {
 			<-p.done
 		}
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) // per-connection children left in the group, if any
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) // children left in the group, if any
+	reapOrphans(t, s.Service.Name)
 	if t.Failed() {
 		if b, err := os.ReadFile(s.Log); err == nil {
 			t.Logf("sshd log (%s):\n%s", s.Log, b)
@@ -561,6 +603,92 @@ func (s *Server) stop(t testing.TB, p *proc) {
 		if b, err := os.ReadFile(s.Service.Log); err == nil {
 			t.Logf("pam_exec log (%s):\n%s", s.Service.Log, b)
 		}
+	}
+}
+
+// procStat is what /proc/<pid>/stat says about one process.
+type procStat struct {
+	pid, ppid int
+	comm      string
+	state     byte
+}
+
+func processes() []procStat {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var ps []procStat
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		i, j := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if i < 0 || j < i {
+			continue
+		}
+		f := strings.Fields(string(b[j+1:]))
+		if len(f) < 2 || len(f[0]) != 1 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		ps = append(ps, procStat{pid: pid, ppid: ppid, comm: string(b[i+1 : j]), state: f[0][0]})
+	}
+	return ps
+}
+
+// hasChildren reports whether any process has pid as its parent.
+func hasChildren(pid int) bool {
+	for _, p := range processes() {
+		if p.ppid == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// reapOrphans waits for (and reaps) the processes of the stopped sshd named name that were
+// orphaned to this process (see becomeSubreaper); one still running after 5 s is killed.
+func reapOrphans(t testing.TB, name string) {
+	comm := name
+	if len(comm) > 15 { // the kernel keeps 15 bytes of comm
+		comm = comm[:15]
+	}
+	me := os.Getpid()
+	deadline, killed := time.Now().Add(5*time.Second), false
+	for {
+		var left []procStat
+		for _, p := range processes() {
+			if _, running := listeners.Load(p.pid); p.ppid != me || p.comm != comm || running {
+				continue
+			}
+			if p.state == 'Z' {
+				_, _ = syscall.Wait4(p.pid, nil, syscall.WNOHANG, nil)
+				continue
+			}
+			left = append(left, p)
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			if killed {
+				t.Errorf("processes of the test sshd outlived SIGKILL: %v", left)
+				return
+			}
+			for _, p := range left {
+				t.Logf("killing process %d (%s) left by the test sshd", p.pid, p.comm)
+				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+			killed, deadline = true, time.Now().Add(5*time.Second)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
