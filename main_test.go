@@ -138,12 +138,22 @@ func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdExpand: expand SRC DST writes SRC with $VARS expanded to DST, mode 0600,
-// so config files can name a stub's address.
+// cmdExpand: expand SRC DST [NAME] writes SRC with $VARS expanded to DST,
+// mode 0600, so config files can name a stub's address; with NAME, $ADDR
+// stands for $NAME.
 func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: expand SRC DST")
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: expand SRC DST [NAME]")
 	}
-	text := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+	lookup := ts.Getenv
+	if len(args) == 3 {
+		lookup = func(name string) string {
+			if name == "ADDR" {
+				return ts.Getenv(args[2])
+			}
+			return ts.Getenv(name)
+		}
+	}
+	text := os.Expand(ts.ReadFile(args[0]), lookup)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text), 0o600))
 }

@@ -35,8 +35,10 @@ const maxBodySize = 64 << 10
 // Client talks to one Vault.
 type Client struct {
 	vault *api.Client
-	addr  string
 	mount string
+	// endpoint names the verify URL in every error, so the log line says
+	// exactly where the helper was talking to.
+	endpoint string
 }
 
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
@@ -66,7 +68,8 @@ func New(cfg *config.Config) (*Client, error) {
 	if cfg.Namespace != "" {
 		vc.SetNamespace(cfg.Namespace)
 	}
-	return &Client{vault: vc, addr: cfg.VaultAddr.String(), mount: cfg.MountPoint}, nil
+	endpoint := strings.TrimSuffix(cfg.VaultAddr.String(), "/") + "/v1/" + cfg.MountPoint + "/verify"
+	return &Client{vault: vc, mount: cfg.MountPoint, endpoint: endpoint}, nil
 }
 
 // Verify asks Vault whether otp is valid. Vault consumes the OTP as it answers.
@@ -77,7 +80,7 @@ func (c *Client) Verify(ctx context.Context, otp string) (Verified, error) {
 	}
 	v, err := decodeVerify(body)
 	if err != nil {
-		return Verified{}, fmt.Errorf("verify at %s: %w", c.addr, err)
+		return Verified{}, fmt.Errorf("verify at %s: %w", c.endpoint, err)
 	}
 	return v, nil
 }
@@ -90,7 +93,7 @@ func (c *Client) Echo(ctx context.Context) error {
 		return err
 	}
 	if err := decodeEcho(body); err != nil {
-		return fmt.Errorf("verify-only at %s: %w", c.addr, err)
+		return fmt.Errorf("verify-only at %s: %w", c.endpoint, err)
 	}
 	return nil
 }
@@ -105,7 +108,7 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 	if resp != nil && resp.Body != nil {
 		defer resp.Body.Close()
 	}
-	where := fmt.Sprintf("verify at %s/v1/%s/verify", strings.TrimSuffix(c.addr, "/"), c.mount)
+	where := "verify at " + c.endpoint
 	if resp == nil {
 		if err == nil {
 			return nil, fmt.Errorf("%s: %w", where, ErrEmptyBody)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+)
+
+func TestOnlyAVerifiedLoginExitsZeroUnderPAM(t *testing.T) {
+	cases := []struct {
+		o        outcome
+		underPAM bool
+		want     int
+	}{
+		{denied, false, 1}, {denied, true, 1},
+		{loginVerified, false, 0}, {loginVerified, true, 0},
+		{echoVerified, false, 0}, {echoVerified, true, 1},
+		{versionShown, false, 0}, {versionShown, true, 1},
+		{outcome(99), false, 1}, {outcome(99), true, 1},
+	}
+	for _, c := range cases {
+		if got := exitCode(c.o, c.underPAM); got != c.want {
+			t.Errorf("exitCode(%d, pam=%v) = %d, want %d", c.o, c.underPAM, got, c.want)
+		}
+	}
+}
+
+func TestStdinThatNeverClosesDeniesAtTheBudget(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := readOTP(ctx, r)
+	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLogLineFormatIsTheOriginals(t *testing.T) {
+	var buf bytes.Buffer
+	l := newLogger(&buf)
+	l.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC) }
+	l.level = levelTrace
+	l.Info("a")
+	l.Warn("b")
+	l.Error("c\nd\x1be")
+	l.Debug("f")
+	want := "2026-01-02T03:04:05.006Z [INFO]  a\n" +
+		"2026-01-02T03:04:05.006Z [WARN]  b\n" +
+		"2026-01-02T03:04:05.006Z [ERROR] c; d?e\n" +
+		"2026-01-02T03:04:05.006Z [DEBUG] f\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestLogLevelFilters(t *testing.T) {
+	for name, wantLines := range map[string]int{"TRACE": 4, "debug": 4, "Info": 3, "warn": 2, "error": 1, "off": 0} {
+		lv, err := parseLevel(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		l := newLogger(&buf)
+		l.level = lv
+		l.Debug("1")
+		l.Info("2")
+		l.Warn("3")
+		l.Error("4")
+		if got := strings.Count(buf.String(), "\n"); got != wantLines {
+			t.Errorf("level %s printed %d lines, want %d", name, got, wantLines)
+		}
+	}
+}
