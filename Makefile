@@ -23,7 +23,8 @@ build:
 test: test-unit test-vault test-sshd test-dist
 
 test-unit: build vet
-	test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^test-fixtures/\|^tools/'))" || { gofmt -l .; echo 'gofmt needed'; exit 1; }
+	@unformatted=$$(git ls-files -co --exclude-standard '*.go' | xargs -r gofmt -l); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	CGO_ENABLED=1 go test -race -count=1 ./...
 
 test-vault: build
