@@ -23,7 +23,7 @@ import (
 const stoppedVaultBound = 2 * time.Second
 
 func TestSSHLoginAsTheREADMEConfiguresIt(t *testing.T) {
-	e := setup(t)
+	e := setup(t, true)
 	runCases(t, e, func(t *testing.T, password string) (Result, bool) {
 		r := e.srv.SSH(t, password, "echo vsh-remote-ok; id -un")
 		if r.Code == 0 {
@@ -42,7 +42,7 @@ func TestSSHLoginAsTheREADMEConfiguresIt(t *testing.T) {
 }
 
 func TestPAMTesterLoginAsTheREADMEConfiguresIt(t *testing.T) {
-	e := setup(t)
+	e := setup(t, false)
 	runCases(t, e, func(t *testing.T, password string) (Result, bool) {
 		r := e.svc.PAMTester(t, e.user.Name, password)
 		if r.Code == 0 {
@@ -70,7 +70,9 @@ type env struct {
 	issued []string
 }
 
-func setup(t *testing.T) *env {
+// setup starts Vault (https), a user with an OTP role, the README's config and PAM service,
+// and, withSSHD, a private sshd for them.
+func setup(t testing.TB, withSSHD bool) *env {
 	t.Helper()
 	Require(t)
 	e := &env{bin: vaulttest.HelperBinary(t)}
@@ -81,26 +83,27 @@ func setup(t *testing.T) *env {
 	e.config = e.writeConfig(t, e.vault.Addr)
 	e.svc = NewService(t)
 	e.svc.SetHelper(t, e.bin+" -config="+e.config)
-	if strings.HasPrefix(t.Name(), "TestSSH") {
+	if withSSHD {
 		e.srv = Start(t, e.svc, e.user)
 	}
 	return e
 }
 
-// writeConfig writes the README's config file (https, ca_cert, any role) for addr.
-func (e *env) writeConfig(t *testing.T, addr string) string {
+// writeConfig writes the README's config file (https, ca_cert, any role) for addr, plus
+// extra lines.
+func (e *env) writeConfig(t testing.TB, addr string, extra ...string) string {
 	t.Helper()
 	p := vaulttest.WriteConfig(t, "", fmt.Sprintf(`vault_addr = %q
 tls_skip_verify = false
 ca_cert = %q
 ssh_mount_point = "ssh"
 allowed_roles = "*"
-`, addr, e.vault.CACertFile))
+`, addr, e.vault.CACertFile)+strings.Join(extra, "\n"))
 	noSpace(t, "config path", p)
 	return p
 }
 
-func (e *env) issue(t *testing.T, user string) string {
+func (e *env) issue(t testing.TB, user string) string {
 	t.Helper()
 	otp := e.vault.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	e.mu.Lock()
@@ -187,6 +190,22 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 			t.Errorf("-verify-only: %v\n%s", err, out)
 		}
 	})
+	t.Run("Vault not answering is denied within 2s with timeout 1s", func(t *testing.T) {
+		// Beyond the issue's list: a Vault that accepts connections and never answers (a
+		// hung server, a black-holing firewall) must cost the configured timeout, not
+		// LoginGraceTime; nothing would ever kill the helper.
+		hole := startBlackHole(t)
+		cfg := e.writeConfig(t, hole.URL, `timeout = "1s"`)
+		e.svc.SetHelper(t, e.bin+" -config="+cfg)
+		defer e.svc.SetHelper(t, e.bin+" -config="+e.config)
+		r := attempt(t, e.issue(t, e.user.Name), false, "[ERROR]")
+		if r.Elapsed > stoppedVaultBound {
+			t.Errorf("denial took %v, want at most %v (LoginGraceTime is %ds)", r.Elapsed, stoppedVaultBound, loginGraceTime)
+		}
+		if hole.Conns() == 0 {
+			t.Error("the helper never reached the unanswering Vault")
+		}
+	})
 	t.Run("Vault stopped is denied within 2s", func(t *testing.T) {
 		otp := e.issue(t, e.user.Name)
 		e.vault.Stop()
@@ -254,4 +273,47 @@ func startCountingProxy(t *testing.T, vaultAddr string) *countingProxy {
 		p.wg.Wait()
 	})
 	return p
+}
+
+// blackHole accepts connections and never answers (nor closes them before cleanup).
+type blackHole struct {
+	URL   string
+	conns atomic.Int64
+}
+
+func (h *blackHole) Conns() int64 { return h.conns.Load() }
+
+func startBlackHole(t *testing.T) *blackHole {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &blackHole{URL: "https://" + ln.Addr().String()}
+	var mu sync.Mutex
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.conns.Add(1)
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return h
 }
