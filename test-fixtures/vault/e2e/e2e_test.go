@@ -32,10 +32,21 @@ func config(addr, roles string, extra ...string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
+// run runs the helper as pam_exec would and checks that no log line repeats
+// the password it was given.
+func run(t *testing.T, r vaulttest.Run) vaulttest.Result {
+	t.Helper()
+	res := vaulttest.RunHelper(t, r)
+	if secret := strings.TrimRight(r.Stdin, "\x00"); secret != "" && res.Contains(secret) {
+		t.Errorf("the helper's output repeats the password it read from stdin")
+	}
+	return res
+}
+
 // login runs the helper in dev mode for user with otp on stdin.
 func login(t *testing.T, cfg, pamUser, otp string, args ...string) vaulttest.Result {
 	t.Helper()
-	return vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, Args: append([]string{"-dev"}, args...), User: pamUser, Stdin: otp})
+	return run(t, vaulttest.Run{Config: cfg, Args: append([]string{"-dev"}, args...), User: pamUser, Stdin: otp})
 }
 
 // expect fails the test unless res exited with code and its output holds

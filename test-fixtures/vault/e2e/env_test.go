@@ -94,7 +94,7 @@ func TestVaultEnvironmentIsIgnoredOverHTTP(t *testing.T) {
 	decoy.CreateOTPRole(t, "ssh", "otp", user, anyCIDR)
 	tr := newTrap(t)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	res := vaulttest.RunHelper(t, vaulttest.Run{Config: devConfig(t, s), Args: []string{"-dev"}, User: user, Stdin: otp, Env: hostileEnv(t, decoy, tr)})
+	res := run(t, vaulttest.Run{Config: devConfig(t, s), Args: []string{"-dev"}, User: user, Stdin: otp, Env: hostileEnv(t, decoy, tr)})
 	expect(t, res, 0, "alice@127.0.0.1 authenticated!")
 	tr.assertUnused(t, "trap the proxy variables point at")
 }
@@ -106,7 +106,7 @@ func TestVaultEnvironmentIsIgnoredOverHTTPS(t *testing.T) {
 	tr := newTrap(t)
 	cfg := tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile))
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	res := vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, User: user, Stdin: otp, Env: hostileEnv(t, decoy, tr)})
+	res := run(t, vaulttest.Run{Config: cfg, User: user, Stdin: otp, Env: hostileEnv(t, decoy, tr)})
 	expect(t, res, 0, "alice@127.0.0.1 authenticated!")
 	tr.assertUnused(t, "trap the proxy variables point at")
 }
@@ -118,7 +118,7 @@ func TestVerifyOnlyIgnoresVaultEnvironment(t *testing.T) {
 	s.Mount(t, "custom", "ssh")
 	decoy := vaulttest.Start(t)
 	tr := newTrap(t)
-	res := vaulttest.RunHelper(t, vaulttest.Run{Config: devConfig(t, s, `ssh_mount_point = "custom"`),
+	res := run(t, vaulttest.Run{Config: devConfig(t, s, `ssh_mount_point = "custom"`),
 		Args: []string{"-dev", "-verify-only"}, NoPAM: true, Env: hostileEnv(t, decoy, tr)})
 	expect(t, res, 0, "vault-ssh-helper verification successful!")
 	tr.assertUnused(t, "trap the proxy variables point at")
@@ -136,7 +136,7 @@ func TestTrustFromVaultEnvironmentIsNotUsed(t *testing.T) {
 		"VAULT_CACERT_BYTES=" + string(s.CA.CertPEM),
 		"VAULT_TLS_SERVER_NAME=" + s.ServerName,
 	}
-	res := vaulttest.RunHelper(t, vaulttest.Run{Config: tlsConfig(t, s), User: user, Stdin: otp, Env: env})
+	res := run(t, vaulttest.Run{Config: tlsConfig(t, s), User: user, Stdin: otp, Env: env})
 	expect(t, res, 1, "certificate")
 	// Nothing was sent: the OTP still verifies once the config names the CA.
 	expect(t, tlsLogin(t, tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile)), user, otp), 0, "alice@127.0.0.1 authenticated!")
@@ -146,7 +146,7 @@ func TestVaultAddrFromEnvironmentDoesNotStandInForTheConfig(t *testing.T) {
 	s := otpRole(t)
 	cfg := vaulttest.WriteConfig(t, "", "allowed_roles = \"*\"\n")
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	res := vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, Args: []string{"-dev"}, User: user, Stdin: otp,
+	res := run(t, vaulttest.Run{Config: cfg, Args: []string{"-dev"}, User: user, Stdin: otp,
 		Env: []string{"VAULT_ADDR=" + s.Addr, "VAULT_AGENT_ADDR=" + s.Addr}})
 	expect(t, res, 1, `missing config "vault_addr"`)
 }
@@ -167,7 +167,7 @@ func TestProxyVariablesAreIgnoredForANamedVaultHost(t *testing.T) {
 		env = append(env, k+"="+tr.URL)
 	}
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	res := vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, Args: []string{"-dev"}, User: user, Stdin: otp, Env: env})
+	res := run(t, vaulttest.Run{Config: cfg, Args: []string{"-dev"}, User: user, Stdin: otp, Env: env})
 	expect(t, res, 0, "alice@127.0.0.1 authenticated!")
 	tr.assertUnused(t, "proxy")
 }

@@ -49,7 +49,7 @@ func TestStoppedVaultDeniesWithinOneSecond(t *testing.T) {
 			cfg := vaulttest.WriteConfig(t, "", config(s.Addr, `allowed_roles = "*"`, extra...))
 			otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 			s.Stop()
-			res := vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, Args: tc.args, User: user, Stdin: otp, Timeout: 20 * time.Second})
+			res := run(t, vaulttest.Run{Config: cfg, Args: tc.args, User: user, Stdin: otp, Timeout: 20 * time.Second})
 			expect(t, res, 1, "cannot connect to Vault")
 			if res.Elapsed > time.Second {
 				t.Fatalf("denied after %s; want within 1s", res.Elapsed)

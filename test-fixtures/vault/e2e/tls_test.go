@@ -10,7 +10,7 @@ import (
 // tlsLogin runs the helper without -dev (production mode) for user.
 func tlsLogin(t *testing.T, cfg, pamUser, otp string) vaulttest.Result {
 	t.Helper()
-	return vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, User: pamUser, Stdin: otp})
+	return run(t, vaulttest.Run{Config: cfg, User: pamUser, Stdin: otp})
 }
 
 func tlsServer(t *testing.T, opts vaulttest.TLSOptions) *vaulttest.Server {

@@ -11,7 +11,7 @@ import (
 // from a shell: no PAM variables, nothing on stdin.
 func verifyOnly(t *testing.T, cfg string, args ...string) vaulttest.Result {
 	t.Helper()
-	return vaulttest.RunHelper(t, vaulttest.Run{Config: cfg, Args: append(args, "-verify-only"), NoPAM: true})
+	return run(t, vaulttest.Run{Config: cfg, Args: append(args, "-verify-only"), NoPAM: true})
 }
 
 func TestVerifyOnlyAgainstTheMountSucceeds(t *testing.T) {
@@ -41,6 +41,6 @@ func TestVerifyOnlyUnderPAMDenies(t *testing.T) {
 	// A -verify-only left in the PAM line must not let anyone in (brief: under
 	// pam_exec only a verified login exits 0).
 	s := vaulttest.Start(t)
-	res := vaulttest.RunHelper(t, vaulttest.Run{Config: devConfig(t, s), Args: []string{"-dev", "-verify-only"}, User: user, Stdin: randUUID})
+	res := run(t, vaulttest.Run{Config: devConfig(t, s), Args: []string{"-dev", "-verify-only"}, User: user, Stdin: randUUID})
 	expect(t, res, 1, "vault-ssh-helper verification successful!")
 }
