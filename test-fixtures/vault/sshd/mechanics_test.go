@@ -128,3 +128,32 @@ func TestTeardownLeavesNoTrace(t *testing.T) {
 		t.Errorf("%s existed before: %v; after: %v", privsepDir, errRun == nil, err == nil)
 	}
 }
+
+// Why the README keeps `auth optional pam_unix.so not_set_pass use_first_pass nodelay`: after
+// authentication sshd calls pam_setcred, which pam_exec does not implement; without a module
+// that answers it, sshd accepts the password and then drops the connection.
+func TestPAMUnixLineIsWhatLetsSSHDSetCredentials(t *testing.T) {
+	Require(t)
+	user := NewUser(t)
+	svc := NewService(t)
+	srv := Start(t, svc, user)
+	svc.SetHelper(t, svc.StandIn(t, 0))
+	b, err := os.ReadFile(svc.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const unixLine = "auth optional pam_unix.so not_set_pass use_first_pass nodelay\n"
+	if !strings.Contains(string(b), unixLine) {
+		t.Fatalf("service file lacks the README's pam_unix line:\n%s", b)
+	}
+	if err := os.WriteFile(svc.File, []byte(strings.Replace(string(b), unixLine, "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := srv.SSH(t, "x", "echo remote-ok")
+	if r.Code == 0 || strings.Contains(r.Stdout, "remote-ok") {
+		t.Fatalf("without the pam_unix line the login went through (%v): the README's reason for it is stale", r)
+	}
+	if log := srv.SSHDLog(t); !strings.Contains(log, "pam_setcred") {
+		t.Errorf("sshd's log does not name pam_setcred:\n%s", log)
+	}
+}
