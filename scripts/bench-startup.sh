@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Start-up benchmark: how far is one run of bin/vault-ssh-helper from "a bare
+# Go binary doing one TLS request"? Prints a markdown report to stdout (and
+# keeps a copy in $BENCH_OUT/report.md). Everything runs on 127.0.0.1.
+#
+# Cases, measured interleaved in one run (compare the ratios, not the
+# absolute figures, on a noisy machine):
+#   (0) an empty Go program                       -- process + runtime start
+#   (a) floor: static Go binary, one HTTPS PUT     -- the yardstick
+#   (a2) the floor offering HTTP/2 as well
+#   (b) vault-ssh-helper -verify-only
+#   (c) vault-ssh-helper full login (OTP on stdin, PAM_USER=u)
+#   (d) vault-ssh-helper -version                  -- start-up only
+#
+# Knobs (environment):
+#   BENCH_RUNS=200 BENCH_WARMUP=10   interleaved rounds / warm-up rounds
+#   BENCH_CALLGRIND=3                callgrind runs per case (0 = skip)
+#   BENCH_INITTRACE=30               GODEBUG=inittrace=1 runs (0 = skip)
+#   BENCH_KEY=ecdsa|rsa              the server's certificate key type
+#   BENCH_SKIP_BUILD=1               use bin/vault-ssh-helper as it is
+#   BENCH_OUT=<dir>                  where to keep the report and callgrind files
+#   BENCH_CANDIDATE=<binary>         also measure (b') (c') (d') with this build of the
+#   BENCH_CANDIDATE_LABEL=<text>     helper, e.g. a branch that trims start-up
+# No timing here is asserted: this prints figures, it never fails on them.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+export CGO_ENABLED=0
+
+RUNS="${BENCH_RUNS:-200}"
+WARMUP="${BENCH_WARMUP:-10}"
+CALLGRIND="${BENCH_CALLGRIND:-3}"
+INITTRACE="${BENCH_INITTRACE:-30}"
+KEY="${BENCH_KEY:-ecdsa}"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+if [[ "$CALLGRIND" != 0 ]] && ! command -v valgrind >/dev/null; then
+	log "installing valgrind"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq valgrind >/dev/null
+fi
+
+work="$(mktemp -d /tmp/vsh-bench.XXXXXX)"
+out="${BENCH_OUT:-$work/out}"
+mkdir -p "$out" "$work/bin"
+server_pid=""
+cleanup() {
+	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work/bin" "$work/tls" "$work/cfg"
+}
+trap cleanup EXIT
+
+if [[ "${BENCH_SKIP_BUILD:-}" != 1 || ! -x bin/vault-ssh-helper ]]; then
+	log "building bin/vault-ssh-helper (make build)"
+	make --no-print-directory build >&2
+fi
+helper="$PWD/bin/vault-ssh-helper"
+
+# The floor is built exactly as the Makefile builds the helper.
+build() { go build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' -o "$work/bin/$1" "./test-fixtures/bench/$1"; }
+log "building the floor, the empty program, the TLS server and the runner"
+for p in floor empty tlsserver runner; do build "$p"; done
+
+mkdir -p "$work/tls" "$work/cfg"
+"$work/bin/tlsserver" -ca="$work/tls/ca.pem" -addr-file="$work/tls/addr" -key="$KEY" -lifetime=60m \
+	2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do
+	[[ -s "$work/tls/addr" ]] && break
+	kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+	sleep 0.1
+done
+[[ -s "$work/tls/addr" ]] || { log "the TLS server did not start"; exit 1; }
+addr="$(cat "$work/tls/addr")"
+log "TLS server ($KEY) on $addr"
+
+cfg="$work/cfg/config.hcl"
+cat >"$cfg" <<EOF
+vault_addr = "https://$addr"
+ssh_mount_point = "ssh"
+ca_cert = "$work/tls/ca.pem"
+allowed_roles = "r"
+# Generous, so that runs under valgrind finish; the bench never waits on it.
+timeout = "60s"
+EOF
+chmod 0600 "$cfg"
+otp="$work/cfg/otp"
+printf '%s' 0b3e2c6a-1d5f-4e8b-9a7c-2f6d8e4b1a93 >"$otp"
+chmod 0600 "$otp"
+
+candidate_cases="" cand="" clabel=""
+if [[ -n "${BENCH_CANDIDATE:-}" ]]; then
+	cand="$(realpath "$BENCH_CANDIDATE")"
+	clabel="${BENCH_CANDIDATE_LABEL:-candidate}"
+	candidate_cases=",
+    {\"id\": \"b'\", \"label\": \"$clabel -verify-only\", \"argv\": [\"$cand\", \"-verify-only\", \"-config=$cfg\"]},
+    {\"id\": \"c'\", \"label\": \"$clabel login\", \"argv\": [\"$cand\", \"-config=$cfg\"],
+     \"env\": [\"PAM_USER=u\", \"PAM_RHOST=127.0.0.1\"], \"stdin\": \"$otp\"},
+    {\"id\": \"d'\", \"label\": \"$clabel -version\", \"argv\": [\"$cand\", \"-version\"]}"
+fi
+
+cat >"$work/spec.json" <<EOF
+{
+  "runs": $RUNS, "warmup": $WARMUP, "callgrind": $CALLGRIND,
+  "callgrind_dir": "$out", "baseline": "a",
+  "cases": [
+    {"id": "0", "label": "empty Go program", "argv": ["$work/bin/empty"]},
+    {"id": "a", "label": "floor: Go, one HTTPS PUT (HTTP/1.1)",
+     "argv": ["$work/bin/floor", "-url=https://$addr/v1/ssh/verify", "-ca=$work/tls/ca.pem"]},
+    {"id": "a2", "label": "floor offering HTTP/2",
+     "argv": ["$work/bin/floor", "-http2", "-url=https://$addr/v1/ssh/verify", "-ca=$work/tls/ca.pem"]},
+    {"id": "b", "label": "helper -verify-only", "argv": ["$helper", "-verify-only", "-config=$cfg"]},
+    {"id": "c", "label": "helper login (OTP on stdin)", "argv": ["$helper", "-config=$cfg"],
+     "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$otp"},
+    {"id": "d", "label": "helper -version", "argv": ["$helper", "-version"]}$candidate_cases
+  ]
+}
+EOF
+
+log "measuring: $RUNS rounds, $WARMUP warm-up, callgrind x$CALLGRIND"
+report="$out/report.md"
+{
+	echo "## vault-ssh-helper start-up bench"
+	echo
+	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(go version | cut -d' ' -f3-), server key: $KEY," \
+		"helper $("$helper" -version 2>/dev/null | head -1)"
+	echo
+	"$work/bin/runner" bench -spec="$work/spec.json"
+	echo
+	echo "### Binary sizes (stripped, as shipped)"
+	echo
+	echo "| binary | bytes | MiB | packages linked |"
+	echo "|---|---:|---:|---:|"
+	for b in "$helper:." ${cand:+"$cand:-"} "$work/bin/floor:./test-fixtures/bench/floor" "$work/bin/empty:./test-fixtures/bench/empty"; do
+		f="${b%%:*}" pkg="${b#*:}"
+		n="n/a"
+		[[ "$pkg" == - ]] || n="$(go list -deps "$pkg" | wc -l)"
+		s="$(stat -c %s "$f")"
+		awk -v b="${f##*/}" -v s="$s" -v n="$n" 'BEGIN { printf "| %s | %d | %.2f | %s |\n", b, s, s / 1048576, n }'
+	done
+	echo
+	echo "### Where the helper's bytes come from (unstripped build, symbol sizes by module)"
+	echo
+	go build -trimpath -buildvcs=false -o "$work/bin/helper-syms" .
+	go list -deps -f '{{.ImportPath}} {{with .Module}}{{.Path}}{{end}}' . >"$work/pkgs.txt"
+	"$work/bin/runner" sizes -bin="$work/bin/helper-syms" -pkgs="$work/pkgs.txt" -top=15
+	if [[ "$INITTRACE" != 0 ]]; then
+		echo
+		echo "### Package init (GODEBUG=inittrace=1), -version: nothing but start-up"
+		echo
+		"$work/bin/runner" inittrace -n="$INITTRACE" -top=10 -label="vault-ssh-helper -version" -- "$helper" -version
+		echo
+		"$work/bin/runner" inittrace -n="$INITTRACE" -top=5 -label="floor (for comparison)" -- \
+			"$work/bin/floor" -url="https://$addr/v1/ssh/verify" -ca="$work/tls/ca.pem"
+		if [[ -n "${cand:-}" ]]; then
+			echo
+			"$work/bin/runner" inittrace -n="$INITTRACE" -top=5 -label="$clabel -version" -- "$cand" -version
+		fi
+	fi
+} | tee "$report"
+
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+server_pid=""
+{
+	echo
+	echo "### Requests the TLS server saw (kind, protocol, status)"
+	echo
+	echo '```'
+	sed -n 's/^tlsserver: *//p' "$work/server.log"
+	echo '```'
+} | tee -a "$report"
+log "report kept in $report"
