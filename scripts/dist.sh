@@ -59,10 +59,12 @@ TOOLS_BIN=$PWD/tools/bin
 stamp=$( { go version; cat tools/go.mod tools/go.sum tools/distzip/*.go; } | sha256sum | cut -c1-64)
 if [[ ! -x $TOOLS_BIN/nfpm || ! -x $TOOLS_BIN/distzip || $(cat "$TOOLS_BIN/.stamp" 2>/dev/null) != "$stamp" ]]; then
 	echo "dist: building nfpm and distzip into tools/bin"
+	t0=$SECONDS
 	rm -f "$TOOLS_BIN/.stamp"
 	(cd tools && env CGO_ENABLED=0 GOOS= GOARCH= GOFLAGS=-mod=readonly \
 		go build -trimpath -o bin/ github.com/goreleaser/nfpm/v2/cmd/nfpm ./distzip)
 	echo "$stamp" >"$TOOLS_BIN/.stamp"
+	echo "dist: tools built ($((SECONDS - t0))s)"
 fi
 
 # --- clear this script's earlier output, whatever its version
@@ -75,6 +77,7 @@ declare -A NFPM_ARCH=([386]=386 [amd64]=amd64 [arm]=arm6 [arm64]=arm64 [s390x]=s
 artifacts=()
 
 for goarch in "${ARCHES[@]}"; do
+	t0=$SECONDS
 	bin=$WORK/$goarch/vault-ssh-helper
 	# Every setting that changes the code generated is pinned here, so a
 	# developer's own GOFLAGS/GOAMD64/... cannot leak into a release.
@@ -99,7 +102,7 @@ for goarch in "${ARCHES[@]}"; do
 		mv "${pkgs[0]}" "$DIST_DIR/"
 		artifacts+=("$(basename "${pkgs[0]}")")
 	done
-	echo "dist: linux/$goarch done"
+	echo "dist: linux/$goarch: binary, zip, deb, rpm ($((SECONDS - t0))s)"
 done
 
 SUMS=vault-ssh-helper_${VERSION}_SHA256SUMS
