@@ -1,0 +1,10 @@
+package agent
+
+// Internal names the black-box tests in package agent_test pin.
+var (
+	ErrSchemeChangeForTest = errSchemeChange
+	ErrBodyTooLargeForTest = errBodyTooLarge
+)
+
+// MaxBodySizeForTest is the most of an answer the agent reads.
+const MaxBodySizeForTest = maxBodySize
