@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // level orders log lines; a logger prints lines at or above its level.
@@ -65,7 +66,7 @@ func (l *logger) log(lv level, format string, args ...any) {
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", "; ")
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return '?'
 		}
 		return r

@@ -49,11 +49,11 @@ func TestLogLineFormatIsTheOriginals(t *testing.T) {
 	l.level = levelTrace
 	l.Info("a")
 	l.Warn("b")
-	l.Error("c\nd\x1be")
+	l.Error("c\nd\x1be\u009bf\u2028g")
 	l.Debug("f")
 	want := "2026-01-02T03:04:05.006Z [INFO]  a\n" +
 		"2026-01-02T03:04:05.006Z [WARN]  b\n" +
-		"2026-01-02T03:04:05.006Z [ERROR] c; d?e\n" +
+		"2026-01-02T03:04:05.006Z [ERROR] c; d?e?f?g\n" +
 		"2026-01-02T03:04:05.006Z [DEBUG] f\n"
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)

@@ -7,7 +7,6 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -100,11 +99,12 @@ func (c *Client) Echo(ctx context.Context) error {
 
 // put sends {"otp": otp} to <mount>/verify and returns a 2xx body.
 func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
-	payload, err := json.Marshal(map[string]string{"otp": otp})
-	if err != nil {
+	r := c.vault.NewRequest(http.MethodPut, "/v1/"+c.mount+"/verify")
+	if err := r.SetJSONBody(map[string]string{"otp": otp}); err != nil {
 		return nil, fmt.Errorf("encode verify request: %w", err)
 	}
-	resp, err := c.vault.Logical().WriteRawWithContext(ctx, c.mount+"/verify", payload)
+	//nolint:staticcheck // the one call that keeps Obj for a redirect's ResetJSONBody
+	resp, err := c.vault.RawRequestWithContext(ctx, r)
 	if resp != nil && resp.Body != nil {
 		defer resp.Body.Close()
 	}
@@ -117,6 +117,13 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 	}
 	// vault/api already read an error body into memory (bounded by guard);
 	// whatever it kept is still in resp.Body.
+	var respErr *api.ResponseError
+	if err != nil && !errors.As(err, &respErr) {
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			err = fmt.Errorf("%w: %w", errSchemeChange, err)
+		}
+		return nil, fmt.Errorf("%s: %w", where, classify(ctx, err))
+	}
 	body, readErr := io.ReadAll(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("%s: %w", where, decodeError(resp.StatusCode, body))
@@ -138,8 +145,10 @@ func classify(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the answer was cut short", ErrMalformed)
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w waiting for Vault to answer", ErrTimeout)
+	case ctx.Err() != nil:
+		return fmt.Errorf("request cancelled: %w", ctx.Err())
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		if opErr.Timeout() {
 			return fmt.Errorf("%w: no connection within %s", ErrUnreachable, ConnectTimeout)

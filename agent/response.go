@@ -104,6 +104,9 @@ func decodeBody(body []byte) (verifyBody, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return b, ErrEmptyBody
 	}
+	if !json.Valid(body) {
+		return b, fmt.Errorf("%w: not one JSON value", ErrMalformed)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&b); err != nil {
 		return b, fmt.Errorf("%w: %v", ErrMalformed, err)

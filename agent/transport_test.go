@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,15 +103,29 @@ func TestVerifyReturnsTimeoutWhenTheTLSHandshakeNeverCompletes(t *testing.T) {
 	denies(t, v, err, agent.ErrTimeout)
 }
 
-func TestVerifyReturnsTimeoutWhenTheCallersContextIsAlreadyDone(t *testing.T) {
+func TestVerifyReturnsTimeoutWhenTheBudgetIsAlreadySpent(t *testing.T) {
+	t.Parallel()
+	srv, rec := serveHTTP(t, answer(200, successBody))
+	c, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	v, err := newClient(t, hcl(srv.URL)).Verify(c, testOTP)
+	denies(t, v, err, agent.ErrTimeout)
+	if rec.count() != 0 {
+		t.Errorf("Vault received %d requests after the budget was spent", rec.count())
+	}
+}
+
+func TestVerifyReportsACancelledContextAsCancelledNotTimedOut(t *testing.T) {
 	t.Parallel()
 	srv, rec := serveHTTP(t, answer(200, successBody))
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
 	v, err := newClient(t, hcl(srv.URL)).Verify(c, testOTP)
-	denies(t, v, err, agent.ErrTimeout)
+	if err == nil || errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "request cancelled") || v != (agent.Verified{}) {
+		t.Errorf("Verify = %+v, %v", v, err)
+	}
 	if rec.count() != 0 {
-		t.Errorf("Vault received %d requests after the budget was spent", rec.count())
+		t.Errorf("Vault received %d requests after cancel", rec.count())
 	}
 }
 
