@@ -4,7 +4,9 @@
 //	runner bench -spec=<cases.json>
 //	    Runs every case -runs times, interleaved in a new random order each
 //	    round so that a noisy machine slows all cases alike, and prints wall
-//	    time, CPU time and peak RSS with their ratio to the baseline case.
+//	    time, CPU time and minor page faults with their ratio to the baseline
+//	    case. (Not peak RSS: after a vfork-style exec, Linux reports the
+//	    parent's high-water mark for the child, so it would show the runner.)
 //	    With "callgrind" > 0 in the spec it also counts each case's
 //	    instructions under valgrind --tool=callgrind, which repeat closely.
 //	    Every run must exit with the case's expected code, or the bench stops.
@@ -80,7 +82,7 @@ type bcase struct {
 	Exit  int      `json:"exit"`  // expected exit code
 
 	wall, cpu []time.Duration
-	rss       []int64 // KiB
+	faults    []int64 // minor page faults
 	instr     []int64
 }
 
@@ -134,7 +136,7 @@ func benchCmd(args []string) error {
 			}
 			c.wall = append(c.wall, m.wall)
 			c.cpu = append(c.cpu, m.cpu)
-			c.rss = append(c.rss, m.rssKiB)
+			c.faults = append(c.faults, m.minflt)
 		}
 		if (i+1)%progressEvery == 0 {
 			fmt.Fprintf(os.Stderr, "runner: %d/%d rounds\n", i+1, sp.Runs)
@@ -158,7 +160,7 @@ func benchCmd(args []string) error {
 
 type measure struct {
 	wall, cpu time.Duration
-	rssKiB    int64
+	minflt    int64
 	stderr    []byte
 }
 
@@ -200,7 +202,7 @@ func runArgv(c *bcase, argv []string, extraEnv []string) (measure, error) {
 	}
 	m := measure{wall: wall, cpu: st.UserTime() + st.SystemTime(), stderr: stderr.Bytes()}
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		m.rssKiB = ru.Maxrss
+		m.minflt = ru.Minflt
 	}
 	return m, nil
 }
@@ -237,7 +239,7 @@ func printTable(w io.Writer, sp spec, base *bcase) {
 	fmt.Fprintf(w, "%d interleaved rounds after %d warm-up rounds; ratios are to (%s).\n", sp.Runs, sp.Warmup, base.ID)
 	fmt.Fprintln(w, "Wall and CPU (user+sys) are per run of the client process; the server's time is not in CPU.")
 	fmt.Fprintln(w)
-	hdr := "| case | wall median | wall p90 | wall ratio | CPU median | CPU ratio | max RSS median |"
+	hdr := "| case | wall median | wall p90 | wall ratio | CPU median | CPU ratio | page faults median |"
 	sep := "|---|---:|---:|---:|---:|---:|---:|"
 	if sp.Callgrind > 0 {
 		hdr += " instructions (callgrind) | instr. ratio | instr. spread |"
@@ -249,9 +251,9 @@ func printTable(w io.Writer, sp spec, base *bcase) {
 	bi := medianInt(base.instr)
 	for _, c := range sp.Cases {
 		wm, cm := pct(c.wall, 50), pct(c.cpu, 50)
-		fmt.Fprintf(w, "| (%s) %s | %s | %s | %.2fx | %s | %.2fx | %.1f MiB |",
+		fmt.Fprintf(w, "| (%s) %s | %s | %s | %.2fx | %s | %.2fx | %d |",
 			c.ID, c.Label, ms(wm), ms(pct(c.wall, 90)), ratio(wm, bw), ms(cm), ratio(cm, bc),
-			float64(medianInt(c.rss))/1024)
+			medianInt(c.faults))
 		if sp.Callgrind > 0 {
 			im := medianInt(c.instr)
 			lo, hi := slices.Min(c.instr), slices.Max(c.instr)
