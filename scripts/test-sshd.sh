@@ -15,6 +15,10 @@ fi
 
 bash scripts/sshd-deps.sh </dev/null
 
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+	export PATH=$PATH:/usr/local/go/bin
+fi
+
 export VSH_BIN=${VSH_BIN:-$root/bin/vault-ssh-helper}
 if [[ ! -x $VSH_BIN ]]; then
 	echo "test-sshd.sh: $VSH_BIN is missing; run make first" >&2
