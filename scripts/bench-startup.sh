@@ -18,7 +18,7 @@
 #   BENCH_INITTRACE=30               GODEBUG=inittrace=1 runs (0 = skip)
 #   BENCH_KEY=ecdsa|rsa              the server's certificate key type
 #   BENCH_SKIP_BUILD=1               use bin/vault-ssh-helper as it is
-#   BENCH_OUT=<dir>                  where to keep the report and callgrind files
+#   BENCH_OUT=<dir>                  where to keep report.md (default: a new /tmp/vsh-bench.*/out)
 #   BENCH_CANDIDATE=<binary>         also measure (b') (c') (d') with this build of the
 #   BENCH_CANDIDATE_LABEL=<text>     helper, e.g. a branch that trims start-up
 # No timing here is asserted: this prints figures, it never fails on them.
@@ -52,7 +52,9 @@ cleanup() {
 		kill "$server_pid" 2>/dev/null || true
 		wait "$server_pid" 2>/dev/null || true
 	fi
-	rm -rf "$work/bin" "$work/tls" "$work/cfg"
+	# Keep only the report (when it is inside the work directory).
+	find "$work" -mindepth 1 -maxdepth 1 ! -name out -exec rm -rf {} +
+	rmdir "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -108,7 +110,7 @@ fi
 cat >"$work/spec.json" <<EOF
 {
   "runs": $RUNS, "warmup": $WARMUP, "callgrind": $CALLGRIND,
-  "callgrind_dir": "$out", "baseline": "a",
+  "callgrind_dir": "", "baseline": "a",
   "cases": [
     {"id": "0", "label": "empty Go program", "argv": ["$work/bin/empty"]},
     {"id": "a", "label": "floor: Go, one HTTPS PUT (HTTP/1.1)",
