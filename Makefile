@@ -12,7 +12,7 @@ FUZZTIME ?= 30s
 
 export CGO_ENABLED := 0
 
-.PHONY: all build test test-unit test-vault test-sshd test-dist dist fmt vet fuzz clean
+.PHONY: all build test test-unit test-vault test-sshd test-dist dist fmt vet fuzz bench clean
 
 all: build
 
@@ -50,6 +50,10 @@ fuzz:
 	go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	go test ./helper -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
 	go test ./agent -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
+
+# Start-up cost against a bare Go binary doing one TLS request (prints a table).
+bench:
+	bash scripts/bench-startup.sh
 
 clean:
 	rm -rf bin dist

@@ -167,6 +167,9 @@ func classify(ctx context.Context, err error) error {
 func newTransport(cfg *config.Config) *http.Transport {
 	t := cleanhttp.DefaultTransport()
 	t.Proxy = nil
+	// One request per process: HTTP/2's set-up is pure cost here
+	// (measured by scripts/bench-startup.sh).
+	t.ForceAttemptHTTP2 = false
 	t.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: -1}).DialContext
 	t.TLSHandshakeTimeout = 0 // the budget's context bounds it
 	t.TLSClientConfig = &tls.Config{
