@@ -206,8 +206,14 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 			t.Error("the helper never reached the unanswering Vault")
 		}
 	})
+	// Both OTPs are issued while Vault can still issue them.
+	forSealed, forStopped := e.issue(t, e.user.Name), e.issue(t, e.user.Name)
+	t.Run("Vault sealed is denied", func(t *testing.T) {
+		e.vault.Seal(t)
+		attempt(t, forSealed, false, "sealed")
+	})
 	t.Run("Vault stopped is denied within 2s", func(t *testing.T) {
-		otp := e.issue(t, e.user.Name)
+		otp := forStopped
 		e.vault.Stop()
 		r := attempt(t, otp, false, "[ERROR]")
 		if r.Elapsed > stoppedVaultBound {
