@@ -178,6 +178,9 @@ func newTransport(cfg *config.Config) *http.Transport {
 		ServerName:         cfg.TLSServerName,
 		InsecureSkipVerify: cfg.TLSSkipVerify, //nolint:gosec // the operator's explicit choice
 	}
+	if cfg.ClientCert != nil {
+		t.TLSClientConfig.Certificates = []tls.Certificate{*cfg.ClientCert}
+	}
 	return t
 }
 

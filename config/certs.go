@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -114,4 +115,45 @@ func appendCertificates(pool *x509.CertPool, data []byte) (int, error) {
 		pool.AddCert(cert)
 		n++
 	}
+}
+
+// loadClientCert reads the certificate and key the helper presents to a
+// Vault that requires client certificates. The key is held to a stricter
+// rule than the other files: no one but its owner and group may read it.
+func loadClientCert(certPath, keyPath string) (*tls.Certificate, error) {
+	switch {
+	case certPath == "" && keyPath == "":
+		return nil, nil
+	case certPath == "":
+		return nil, errors.New("client_key is set but client_cert is not: set both or neither")
+	case keyPath == "":
+		return nil, errors.New("client_cert is set but client_key is not: set both or neither")
+	}
+	certPEM, err := readTrusted(certPath, "client_cert")
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := readTrusted(keyPath, "client_key")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKeyPrivacy(keyPath); err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("client_cert %q and client_key %q: %w", certPath, keyPath, err)
+	}
+	return &pair, nil
+}
+
+func checkKeyPrivacy(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("client_key %q cannot be read: %w", path, errors.Unwrap(err))
+	}
+	if perm := info.Mode().Perm(); perm&0o004 != 0 {
+		return fmt.Errorf("client_key %q is readable by others (mode %04o); run: chmod o-r %s", path, perm, path)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -41,6 +42,9 @@ type Config struct {
 	RootCAs       *x509.CertPool
 	TLSSkipVerify bool
 	TLSServerName string
+	// ClientCert is presented to Vault when it asks for one (client_cert
+	// and client_key); nil means none.
+	ClientCert *tls.Certificate
 	// AnyRole is set by allowed_roles = "*"; otherwise AllowedRoles lists the
 	// trimmed role names.
 	AnyRole      bool

@@ -25,6 +25,8 @@ type rawConfig struct {
 	CAPath          string
 	TLSSkipVerify   bool
 	TLSServerName   string
+	ClientCert      string
+	ClientKey       string
 	AllowedRoles    string
 	AllowedCIDRList string
 	Timeout         string
@@ -49,6 +51,10 @@ func (r *rawConfig) field(key string) any {
 		return &r.TLSSkipVerify
 	case "tls_server_name":
 		return &r.TLSServerName
+	case "client_cert":
+		return &r.ClientCert
+	case "client_key":
+		return &r.ClientKey
 	case "allowed_roles":
 		return &r.AllowedRoles
 	case "allowed_cidr_list":

@@ -35,8 +35,11 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	cfg.Timeout, err = parseTimeout(raw.Timeout, raw.set["timeout"])
 	add(err)
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
+	// Client certificates only travel over TLS, which dev mode refuses.
 	if !opts.Dev {
 		cfg.RootCAs, err = loadRootCAs(raw.CACert, raw.CAPath)
+		add(err)
+		cfg.ClientCert, err = loadClientCert(strings.TrimSpace(raw.ClientCert), strings.TrimSpace(raw.ClientKey))
 		add(err)
 	}
 	return cfg, problems

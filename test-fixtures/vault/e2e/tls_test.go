@@ -99,3 +99,21 @@ func TestDevModeWithHTTPSIsDenied(t *testing.T) {
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	expect(t, login(t, cfg, user, otp), 1, "unsupported scheme in 'dev' mode")
 }
+
+func TestHTTPSWithAClientCertificateIsAcceptedByAVaultThatRequiresOne(t *testing.T) {
+	s := tlsServer(t, vaulttest.TLSOptions{RequireClientCert: true})
+	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
+
+	// Without the certificate the handshake fails before the request: the
+	// OTP stays unused.
+	without := tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile))
+	expect(t, tlsLogin(t, without, user, otp), 1, "certificate")
+
+	// The original dropped client certificates whenever a TLS key was set;
+	// here they travel with ca_cert and tls_server_name alike.
+	with := tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile),
+		fmt.Sprintf("tls_server_name = %q", s.ServerName),
+		fmt.Sprintf("client_cert = %q", s.ClientCertFile),
+		fmt.Sprintf("client_key = %q", s.ClientKeyFile))
+	expect(t, tlsLogin(t, with, user, otp), 0, "alice@127.0.0.1 authenticated!")
+}

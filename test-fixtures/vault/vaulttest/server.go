@@ -42,6 +42,9 @@ type Server struct {
 	ServerName string
 	// CA is the authority that signed the server certificate (TLS only).
 	CA *CA
+	// ClientCertFile and ClientKeyFile: a client certificate the listener
+	// accepts (TLSOptions.RequireClientCert only).
+	ClientCertFile, ClientKeyFile string
 
 	client   *http.Client
 	httpSrv  *http.Server
@@ -56,6 +59,10 @@ type TLSOptions struct {
 	// dialling https://127.0.0.1 verifies only when told the ServerName
 	// (tls_server_name).
 	OmitIPSAN bool
+	// RequireClientCert makes the listener demand a client certificate
+	// signed by the server's CA, as Vault's tls_require_and_verify_client_cert
+	// does; Server.ClientCertFile and ClientKeyFile hold one for the helper.
+	RequireClientCert bool
 }
 
 // Options shape a harness server; the zero value is Start's.
@@ -131,7 +138,15 @@ func StartWith(t testing.TB, o Options) *Server {
 		s.CA = NewCA(t)
 		s.CACertFile, s.CADir, s.ServerName = s.CA.CertFile, s.CA.Dir, name
 		cert := s.CA.ServerCert(t, []string{name}, ips)
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if tlsOpts.RequireClientCert {
+			serverTLS.ClientAuth = tls.RequireAndVerifyClientCert
+			serverTLS.ClientCAs = s.CA.Pool()
+			var own tls.Certificate
+			s.ClientCertFile, s.ClientKeyFile, own = s.CA.ClientPair(t)
+			clientTLS.Certificates = []tls.Certificate{own}
+		}
+		ln = tls.NewListener(ln, serverTLS)
 		clientTLS.RootCAs = s.CA.Pool()
 		clientTLS.ServerName = name
 		scheme = "https"

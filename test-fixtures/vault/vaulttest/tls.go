@@ -113,3 +113,40 @@ func randomSerial(t testing.TB) *big.Int {
 	}
 	return n
 }
+
+// ClientPair issues a client certificate signed by this CA and writes it and
+// its key as an operator would (certificate 0644, key 0600), for client_cert
+// and client_key; it also returns the pair for in-process clients.
+func (ca *CA) ClientPair(t testing.TB) (certFile, keyFile string, pair tls.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("vaulttest: client key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(t),
+		Subject:      pkix.Name{CommonName: "vault-ssh-helper client"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
+	if err != nil {
+		t.Fatalf("vaulttest: client certificate: %v", err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatalf("vaulttest: client key: %v", err)
+	}
+	dir := t.TempDir()
+	certFile = filepath.Join(dir, "client.pem")
+	keyFile = filepath.Join(dir, "client-key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatalf("vaulttest: %v", err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatalf("vaulttest: %v", err)
+	}
+	return certFile, keyFile, tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
