@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -37,13 +38,20 @@ func parseLevel(s string) (level, error) {
 // logger writes the original's line format to stderr, which pam_exec's log=
 // file collects: `2006-01-02T15:04:05.000Z0700 [INFO]  message`.
 type logger struct {
-	w     io.Writer
-	level level
-	now   func() time.Time
+	mu  sync.Mutex // the watchdog logs from its own goroutine
+	w   io.Writer
+	lv  level
+	now func() time.Time
 }
 
 func newLogger(w io.Writer) *logger {
-	return &logger{w: w, level: levelInfo, now: time.Now}
+	return &logger{w: w, lv: levelInfo, now: time.Now}
+}
+
+func (l *logger) setLevel(lv level) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lv = lv
 }
 
 func (l *logger) Debug(format string, args ...any) { l.log(levelDebug, format, args...) }
@@ -52,7 +60,9 @@ func (l *logger) Warn(format string, args ...any)  { l.log(levelWarn, format, ar
 func (l *logger) Error(format string, args ...any) { l.log(levelError, format, args...) }
 
 func (l *logger) log(lv level, format string, args ...any) {
-	if lv < l.level || l.level == levelOff {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lv < l.lv || l.lv == levelOff {
 		return
 	}
 	tag := "[" + strings.ToUpper(levelNames[lv]) + "]"

@@ -101,7 +101,7 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	if err != nil {
 		return denied, err
 	}
-	log.level = opts.level
+	log.setLevel(opts.level)
 	if opts.dev {
 		log.Warn("Dev mode is enabled!")
 	}

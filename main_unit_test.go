@@ -5,7 +5,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,7 +50,7 @@ func TestLogLineFormatIsTheOriginals(t *testing.T) {
 	var buf bytes.Buffer
 	l := newLogger(&buf)
 	l.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC) }
-	l.level = levelTrace
+	l.setLevel(levelTrace)
 	l.Info("a")
 	l.Warn("b")
 	l.Error("c\nd\x1be\u009bf\u2028g")
@@ -68,7 +72,7 @@ func TestLogLevelFilters(t *testing.T) {
 		}
 		var buf bytes.Buffer
 		l := newLogger(&buf)
-		l.level = lv
+		l.setLevel(lv)
 		l.Debug("1")
 		l.Info("2")
 		l.Warn("3")
@@ -77,4 +81,53 @@ func TestLogLevelFilters(t *testing.T) {
 			t.Errorf("level %s printed %d lines, want %d", name, got, wantLines)
 		}
 	}
+}
+
+func TestWatchdogDeniesARunStuckBeforeTheBudgetExists(t *testing.T) {
+	t.Parallel()
+	// A FIFO as config path blocks open(2) until a writer comes: no context
+	// can end that wait, only the watchdog.
+	fifo := filepath.Join(t.TempDir(), "config.hcl")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	var stderr syncBuffer
+	exited := make(chan int, 1)
+	go run([]string{"-config=" + fifo}, strings.NewReader(""), io.Discard, &stderr,
+		func(string) string { return "" }, func(code int) { exited <- code })
+	defer func() {
+		// Release the stuck open so the goroutine ends with the test.
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	}()
+	select {
+	case code := <-exited:
+		if code != 1 {
+			t.Errorf("watchdog exit code %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watchdog never fired")
+	}
+	if !strings.Contains(stderr.String(), "[ERROR] timed out after 10s; denying") {
+		t.Errorf("log = %q", stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the watchdog's goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
