@@ -395,24 +395,49 @@ func becomeSubreaper() {
 	})
 }
 
+// /run/sshd bookkeeping across test processes (several may run at once on a developer's
+// machine): privsepMarker says the directory was created by these tests, and every process
+// that needs it holds a file holderPrefix+<pid> meanwhile. The last holder to let go removes
+// the directory, only if the marker is there; a /run/sshd that existed before is left alone.
+const (
+	privsepMarker = "/run/vault-ssh-helper-sshd-test-made-run-sshd"
+	holderPrefix  = "/run/vault-ssh-helper-sshd-test."
+)
+
 var privsep struct {
 	sync.Mutex
-	users   int
-	created bool
+	users int
 }
 
-// holdPrivsepDir makes sure /run/sshd exists while a test server runs, and removes it at the
-// end only when it was this package that created it.
+// otherHolders reports whether a live process other than this one holds /run/sshd; holder
+// files of dead processes are removed on the way.
+func otherHolders() bool {
+	files, _ := filepath.Glob(holderPrefix + "[0-9]*")
+	found := false
+	for _, f := range files {
+		pid, err := strconv.Atoi(strings.TrimPrefix(f, holderPrefix))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			_ = os.Remove(f)
+			continue
+		}
+		found = true
+	}
+	return found
+}
+
+// holdPrivsepDir makes sure /run/sshd exists while this test needs it (see above).
 func holdPrivsepDir(t testing.TB) {
 	t.Helper()
 	privsep.Lock()
 	defer privsep.Unlock()
+	holder := holderPrefix + strconv.Itoa(os.Getpid())
 	if privsep.users == 0 {
-		if _, err := os.Stat(privsepDir); errors.Is(err, os.ErrNotExist) {
-			if err := os.Mkdir(privsepDir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			privsep.created = true
+		// Announce first, look second: a process letting go checks holders before removing.
+		if err := os.WriteFile(holder, []byte(markerLine()+"\n"), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 	privsep.users++
@@ -420,11 +445,32 @@ func holdPrivsepDir(t testing.TB) {
 		privsep.Lock()
 		defer privsep.Unlock()
 		privsep.users--
-		if privsep.users == 0 && privsep.created {
-			_ = os.Remove(privsepDir) // only if still empty
-			privsep.created = false
+		if privsep.users > 0 {
+			return
+		}
+		_ = os.Remove(holder)
+		if _, err := os.Stat(privsepMarker); err != nil || otherHolders() {
+			return
+		}
+		if err := os.Remove(privsepDir); err == nil || errors.Is(err, os.ErrNotExist) {
+			_ = os.Remove(privsepMarker)
 		}
 	})
+	ensurePrivsepDir(t)
+}
+
+// ensurePrivsepDir creates /run/sshd (and the marker) when it is missing.
+func ensurePrivsepDir(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(privsepDir); !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err := os.WriteFile(privsepMarker, []byte(markerLine()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(privsepDir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		t.Fatal(err)
+	}
 }
 
 // sshdConfig is the whole configuration; the system's /etc/ssh/sshd_config is never read.
@@ -497,6 +543,7 @@ func Start(t testing.TB, svc *Service, user *User) *Server {
 		if err := os.WriteFile(cfg, []byte(s.sshdConfig(port)), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		ensurePrivsepDir(t) // a concurrent run may have just removed the one it had made
 		if out, err := exec.Command(bin, "-t", "-f", cfg).CombinedOutput(); err != nil {
 			t.Fatalf("sshd -t rejects the test config: %v: %s", err, out)
 		}
