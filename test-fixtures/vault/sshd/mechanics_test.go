@@ -97,7 +97,8 @@ func TestHelperGetsPasswordAndPAMEnvironmentAsDocumented(t *testing.T) {
 }
 
 // Every trace of a test (user, PAM file, sshd processes, /run/sshd when it was missing) is
-// gone once the subtest that made them has ended.
+// gone once the subtest that made them has ended, and a denied login is recorded in the
+// sshd's private btmp, not the host's /var/log/btmp.
 func TestTeardownLeavesNoTrace(t *testing.T) {
 	Require(t)
 	// Whether /run/sshd was there before any of these tests made it.
@@ -112,6 +113,19 @@ func TestTeardownLeavesNoTrace(t *testing.T) {
 		svc.SetHelper(t, svc.StandIn(t, 0))
 		if r := srv.SSH(t, "x", "true"); r.Code != 0 {
 			t.Fatalf("login: %v", r)
+		}
+		btmp := fileSize(hostBTMP)
+		svc.SetHelper(t, svc.StandIn(t, 1))
+		if r := srv.SSH(t, "x", "true"); !r.Denied() {
+			t.Fatalf("denied login: %v", r)
+		}
+		if srv.BTMP != "" {
+			if fileSize(srv.BTMP) == 0 {
+				t.Errorf("the denied login left no record in the private btmp %s", srv.BTMP)
+			}
+			if after := fileSize(hostBTMP); after != btmp {
+				t.Errorf("%s changed from %d to %d bytes with a denied test login", hostBTMP, btmp, after)
+			}
 		}
 		user, pamFile, sshdName = u.Name, svc.File, svc.Name
 	})
@@ -159,4 +173,12 @@ func TestPAMUnixLineIsWhatLetsSSHDSetCredentials(t *testing.T) {
 	if log := srv.SSHDLog(t); !strings.Contains(log, "pam_setcred") {
 		t.Errorf("sshd's log does not name pam_setcred:\n%s", log)
 	}
+}
+
+func fileSize(p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
 }

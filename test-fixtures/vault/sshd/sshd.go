@@ -6,7 +6,8 @@
 // the basename of argv[0], so the server is /usr/sbin/sshd started through a symlink named
 // sshd-vshtest-<random>, which reads /etc/pam.d/sshd-vshtest-<random>: a file this package
 // creates and removes. Its sshd_config, host key and pid file live in a temporary directory
-// and it listens on 127.0.0.1 only. The user, the PAM file, /run/sshd (when it had to be
+// and it listens on 127.0.0.1 only; it runs in a mount namespace of its own where a temporary
+// file stands in for /var/log/btmp, so its failed logins stay out of the host's log. The user, the PAM file, /run/sshd (when it had to be
 // created) and every process are removed by t.Cleanup, also when the test fails. Leftovers of
 // a run that was killed before its cleanups ran (go test's -timeout panics without running
 // them) carry the creating pid and are removed by the next run once that pid is gone.
@@ -369,6 +370,11 @@ type Server struct {
 	Dir     string
 	Log     string // sshd's own log (-e)
 
+	// BTMP is the file sshd records failed logins in: in its own mount namespace, this
+	// temporary file is bind-mounted over /var/log/btmp, so denied test logins never reach
+	// the host's failed-login log. Empty when no namespace could be had (or no btmp exists).
+	BTMP string
+
 	knownHosts string
 }
 
@@ -504,6 +510,22 @@ LogLevel VERBOSE
 		s.User.Name, loginGraceTime)
 }
 
+// hostBTMP is where sshd records failed logins (one record per denied test login).
+const hostBTMP = "/var/log/btmp"
+
+var (
+	nsOnce sync.Once
+	nsOK   bool
+)
+
+// mountNamespaceWorks reports whether unshare can give sshd a private mount namespace here.
+func mountNamespaceWorks() bool {
+	nsOnce.Do(func() {
+		nsOK = exec.Command("unshare", "--mount", "--propagation", "private", "true").Run() == nil
+	})
+	return nsOK
+}
+
 // Start runs a private sshd for svc and user on a free 127.0.0.1 port and stops it (with
 // every process it started) when the test ends.
 func Start(t testing.TB, svc *Service, user *User) *Server {
@@ -530,6 +552,16 @@ func Start(t testing.TB, svc *Service, user *User) *Server {
 	bin := filepath.Join(s.Dir, svc.Name)
 	if err := os.Symlink(SSHDPath, bin); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(hostBTMP); err == nil {
+		if mountNamespaceWorks() {
+			s.BTMP = filepath.Join(s.Dir, "btmp")
+			if err := os.WriteFile(s.BTMP, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			t.Logf("no private mount namespace (unshare --mount failed): denied logins are recorded in %s", hostBTMP)
+		}
 	}
 	clientHome := filepath.Join(s.Dir, "client-home")
 	if err := os.Mkdir(clientHome, 0o700); err != nil {
@@ -582,6 +614,11 @@ func (s *Server) launch(t testing.TB, bin, cfg string, port int) (bool, string) 
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-D", "-e", "-f", cfg)
+	if s.BTMP != "" {
+		// unshare execs sh, which execs sshd: the pid stays sshd's, argv[0] the symlink.
+		cmd = exec.Command("unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+			`mount --bind "$1" `+hostBTMP+` && exec "$2" -D -e -f "$3"`, "sh", s.BTMP, bin, cfg)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
