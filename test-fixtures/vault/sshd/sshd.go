@@ -580,17 +580,18 @@ func Start(t testing.TB, svc *Service, user *User) *Server {
 			t.Fatalf("sshd -t rejects the test config: %v: %s", err, out)
 		}
 		s.Log = filepath.Join(s.Dir, fmt.Sprintf("sshd-%d.log", attempt))
-		if ok, why := s.launch(t, bin, cfg, port); ok {
-			s.Port = port
-			s.knownHosts = filepath.Join(s.Dir, "known_hosts")
-			line := fmt.Sprintf("[127.0.0.1]:%d %s %s\n", port, pubFields[0], pubFields[1])
-			if err := os.WriteFile(s.knownHosts, []byte(line), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			return s
-		} else {
+		ok, why := s.launch(t, bin, cfg, port)
+		if !ok {
 			lastErr = why
+			continue
 		}
+		s.Port = port
+		s.knownHosts = filepath.Join(s.Dir, "known_hosts")
+		line := fmt.Sprintf("[127.0.0.1]:%d %s %s\n", port, pubFields[0], pubFields[1])
+		if err := os.WriteFile(s.knownHosts, []byte(line), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
 	t.Fatalf("private sshd did not start: %s", lastErr)
 	return nil
