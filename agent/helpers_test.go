@@ -223,18 +223,24 @@ func newCA(t *testing.T, name string) *testCA {
 // leaf issues a server certificate valid only for dnsName (no IP address).
 func (ca *testCA) leaf(t *testing.T, dnsName string) tls.Certificate {
 	t.Helper()
+	return ca.issue(t, dnsName, []string{dnsName}, x509.ExtKeyUsageServerAuth)
+}
+
+// issue signs a fresh key's certificate for one purpose (server or client).
+func (ca *testCA) issue(t *testing.T, cn string, dnsNames []string, usage x509.ExtKeyUsage) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: nextSerial(),
-		Subject:      pkix.Name{CommonName: dnsName},
-		DNSNames:     []string{dnsName},
+		Subject:      pkix.Name{CommonName: cn},
+		DNSNames:     dnsNames,
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

@@ -31,6 +31,14 @@ func mustParse(t *testing.T, text string, opts Options) *Config {
 	return cfg
 }
 
+// wantParseError checks that Parse refuses text with an error containing want.
+func wantParseError(t *testing.T, text string, opts Options, want string) {
+	t.Helper()
+	if msg := parseError(t, text, opts); !strings.Contains(msg, want) {
+		t.Errorf("error %q lacks %q", msg, want)
+	}
+}
+
 func parseError(t *testing.T, text string, opts Options) string {
 	t.Helper()
 	_, err := Parse([]byte(text), opts)
@@ -151,12 +159,7 @@ func TestConfigErrors(t *testing.T) {
 		{"not JSON", `{"vault_addr": "x",,}`, false, `cannot be parsed as HCL or JSON`},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			msg := parseError(t, c.text, Options{Dev: c.dev})
-			if !strings.Contains(msg, c.want) {
-				t.Errorf("error %q lacks %q", msg, c.want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { wantParseError(t, c.text, Options{Dev: c.dev}, c.want) })
 	}
 }
 
@@ -353,12 +356,7 @@ func TestCAFileProblems(t *testing.T) {
 		{"ca_path with a non-certificate", "ca_path", dir, `ca_path file "` + notPEM + `" holds no PEM certificate`},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			msg := parseError(t, caConfig(c.key, c.path), Options{})
-			if !strings.Contains(msg, c.want) {
-				t.Errorf("error %q lacks %q", msg, c.want)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { wantParseError(t, caConfig(c.key, c.path), Options{}, c.want) })
 	}
 }
 
