@@ -74,7 +74,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 
 	o, err := execute(args, stdin, stdout, log, getenv, start, watchdog)
 	if err != nil {
+		// An error denies whatever outcome came with it.
 		log.Error("%v", err)
+		o = denied
 	}
 	code := exitCode(o, underPAM)
 	if o != denied && code != 0 {
