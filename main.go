@@ -39,9 +39,13 @@ const (
 )
 
 // exitCode is the only place that turns an outcome into an exit status.
-// Under pam_exec (PAM_TYPE set) only a verified login exits 0: a stray
-// -version or -verify-only in the PAM line must not let anyone in.
-func exitCode(o outcome, underPAM bool) int {
+// An error denies whatever outcome came with it. Under pam_exec (PAM_TYPE
+// set) only a verified login exits 0: a stray -version or -verify-only in the
+// PAM line must not let anyone in.
+func exitCode(o outcome, err error, underPAM bool) int {
+	if err != nil {
+		return 1
+	}
 	switch o {
 	case loginVerified:
 		return 0
@@ -74,12 +78,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 
 	o, err := execute(args, stdin, stdout, log, getenv, start, watchdog)
 	if err != nil {
-		// An error denies whatever outcome came with it.
 		log.Error("%v", err)
-		o = denied
 	}
-	code := exitCode(o, underPAM)
-	if o != denied && code != 0 {
+	code := exitCode(o, err, underPAM)
+	if err == nil && o != denied && code != 0 {
 		log.Error("%s", refusalUnderPAM(o))
 	}
 	return code

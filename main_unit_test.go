@@ -29,8 +29,11 @@ func TestOnlyAVerifiedLoginExitsZeroUnderPAM(t *testing.T) {
 		{outcome(99), false, 1}, {outcome(99), true, 1},
 	}
 	for _, c := range cases {
-		if got := exitCode(c.o, c.underPAM); got != c.want {
-			t.Errorf("exitCode(%d, pam=%v) = %d, want %d", c.o, c.underPAM, got, c.want)
+		if got := exitCode(c.o, nil, c.underPAM); got != c.want {
+			t.Errorf("exitCode(%d, nil, pam=%v) = %d, want %d", c.o, c.underPAM, got, c.want)
+		}
+		if got := exitCode(c.o, errors.New("x"), c.underPAM); got != 1 {
+			t.Errorf("exitCode(%d, error, pam=%v) = %d, want 1", c.o, c.underPAM, got)
 		}
 	}
 }
