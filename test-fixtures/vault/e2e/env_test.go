@@ -6,45 +6,23 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
 )
 
-// trap is a TCP listener that counts connections and closes each at once:
-// whatever is pointed at it fails, and the count says whether it was used.
-type trap struct {
-	URL string
-	n   atomic.Int64
-}
+// trap is a vaulttest.Trap that closes each connection at once: whatever
+// is pointed at it fails, and the count says whether it was used.
+type trap struct{ *vaulttest.Trap }
 
 func newTrap(t *testing.T) *trap {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &trap{URL: "http://" + ln.Addr().String()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			tr.n.Add(1)
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return tr
+	return &trap{vaulttest.NewTrap(t, "http", false)}
 }
 
 func (tr *trap) assertUnused(t *testing.T, what string) {
 	t.Helper()
-	if n := tr.n.Load(); n != 0 {
+	if n := tr.Conns(); n != 0 {
 		t.Fatalf("the helper connected %d time(s) to the %s", n, what)
 	}
 }

@@ -194,7 +194,7 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 		// Beyond the issue's list: a Vault that accepts connections and never answers (a
 		// hung server, a black-holing firewall) must cost the configured timeout, not
 		// LoginGraceTime; nothing would ever kill the helper.
-		hole := startBlackHole(t)
+		hole := vaulttest.NewTrap(t, "https", true) // accepts, never answers
 		cfg := e.writeConfig(t, hole.URL, `timeout = "1s"`)
 		e.svc.SetHelper(t, e.bin+" -config="+cfg)
 		defer e.svc.SetHelper(t, e.bin+" -config="+e.config)
@@ -279,47 +279,4 @@ func startCountingProxy(t *testing.T, vaultAddr string) *countingProxy {
 		p.wg.Wait()
 	})
 	return p
-}
-
-// blackHole accepts connections and never answers (nor closes them before cleanup).
-type blackHole struct {
-	URL   string
-	conns atomic.Int64
-}
-
-func (h *blackHole) Conns() int64 { return h.conns.Load() }
-
-func startBlackHole(t *testing.T) *blackHole {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &blackHole{URL: "https://" + ln.Addr().String()}
-	var mu sync.Mutex
-	var held []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			h.conns.Add(1)
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	return h
 }
