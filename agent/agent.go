@@ -145,15 +145,18 @@ func classify(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the answer was cut short", ErrMalformed)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%w waiting for Vault to answer", ErrTimeout)
-	case ctx.Err() != nil:
-		return fmt.Errorf("request cancelled: %w", ctx.Err())
 	case errors.As(err, &opErr) && opErr.Op == "dial":
+		// Checked before DeadlineExceeded: a dial timeout matches it too.
 		if opErr.Timeout() {
 			return fmt.Errorf("%w: no connection within %s", ErrUnreachable, ConnectTimeout)
 		}
 		return fmt.Errorf("%w: %w", ErrUnreachable, opErr.Err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w waiting for Vault to answer", ErrTimeout)
+	case ctx.Err() != nil:
+		return fmt.Errorf("request cancelled: %w", ctx.Err())
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
