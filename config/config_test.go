@@ -385,3 +385,13 @@ func TestJSONProblemsNameTheKeyWithoutALine(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigThatCannotBeOpenedSaysWhy(t *testing.T) {
+	// A path through a regular file fails to open even for root, unlike a
+	// mode 000 file.
+	file := writeFile(t, t.TempDir(), "c.hcl", minimal, 0o600)
+	_, err := Load(file+"/inner.hcl", Options{})
+	if err == nil || err.Error() != `config file "`+file+`/inner.hcl" cannot be read: not a directory` {
+		t.Errorf("err = %v", err)
+	}
+}
