@@ -395,3 +395,17 @@ func TestConfigThatCannotBeOpenedSaysWhy(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestConfigOwnedByAnotherUserIsRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the file to another user")
+	}
+	path := writeFile(t, t.TempDir(), "c.hcl", minimal, 0o644)
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, Options{})
+	if err == nil || err.Error() != `config file "`+path+`" is owned by uid 65534, not by root; run: chown root `+path {
+		t.Errorf("err = %v", err)
+	}
+}
