@@ -100,7 +100,7 @@ func Parse(data []byte, opts Options) (*Config, error) {
 // StrictModes would refuse: a file that someone other than its owner (root
 // or the user running the helper) can change.
 func readTrusted(path, what string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openNoWait(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s %q %w", what, path, ErrNotExist)
 	}
@@ -114,6 +114,11 @@ func readTrusted(path, what string) ([]byte, error) {
 	}
 	if info.IsDir() {
 		return nil, fmt.Errorf("%s %q is a directory, not a file", what, path)
+	}
+	// A FIFO, a socket, a device or /dev/stdin (the typed password, under
+	// pam_exec) could block the run or feed it what nobody wrote as config.
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s %q is not a regular file (%s)", what, path, fileKind(info.Mode()))
 	}
 	if err := checkOwnership(path, what, info); err != nil {
 		return nil, err
@@ -140,4 +145,19 @@ func checkOwnership(path, what string, info os.FileInfo) error {
 			what, path, uid, path)
 	}
 	return nil
+}
+
+// fileKind names a non-regular file's type for the error message.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	}
+	return "type " + m.Type().String()
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -358,6 +359,27 @@ func TestCAFileProblems(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantParseError(t, caConfig(c.key, c.path), Options{}, c.want) })
 	}
+}
+
+func TestSpecialFilesAreRefusedWithoutWaiting(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	// Opened without O_NONBLOCK, a FIFO with no writer would hang Load.
+	done := make(chan error, 1)
+	go func() { _, err := Load(fifo, Options{}); done <- err }()
+	select {
+	case err := <-done:
+		if want := `config file "` + fifo + `" is not a regular file (a named pipe)`; err == nil || err.Error() != want {
+			t.Errorf("err = %v, want %s", err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Load waited on a FIFO")
+	}
+	wantParseError(t, caConfig("ca_cert", fifo), Options{}, `ca_cert "`+fifo+`" is not a regular file (a named pipe)`)
+	wantParseError(t, caConfig("ca_cert", "/dev/null"), Options{}, `ca_cert "/dev/null" is not a regular file (a character device)`)
 }
 
 func TestEmptyCAPathIsRefused(t *testing.T) {
