@@ -58,11 +58,6 @@ func exitCode(o outcome, err error, underPAM bool) int {
 	return 1
 }
 
-// watchdogGrace is how long past the budget the process may live before the
-// watchdog ends it. The budget's context should end every wait first; the
-// watchdog is for a wait nobody foresaw (a config path that is a FIFO, say).
-const watchdogGrace = 500 * time.Millisecond
-
 // run is main without the process: it returns the exit code. exit is called
 // only by the watchdog.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exit func(int)) int {
@@ -70,11 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	log := newLogger(stderr)
 	underPAM := getenv("PAM_TYPE") != ""
 
-	watchdog := time.AfterFunc(config.DefaultTimeout+watchdogGrace, func() {
-		log.Error("timed out after %s; denying", config.DefaultTimeout)
-		exit(1)
-	})
-	defer watchdog.Stop()
+	watchdog := startWatchdog(start, log, exit)
+	defer watchdog.stop()
 
 	o, err := execute(args, stdin, stdout, log, getenv, start, watchdog)
 	if err != nil {
@@ -96,7 +88,7 @@ func refusalUnderPAM(o outcome) string {
 
 // execute is the one straight data path: flags, config, OTP, Vault, decision.
 func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
-	getenv func(string) string, start time.Time, watchdog *time.Timer) (outcome, error) {
+	getenv func(string) string, start time.Time, watchdog *watchdog) (outcome, error) {
 	if wantsVersion(args) {
 		fmt.Fprintf(stdout, "vault-ssh-helper v%s (%s)\n", version, commit)
 		return versionShown, nil
@@ -109,11 +101,12 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	if opts.dev {
 		log.Warn("Dev mode is enabled!")
 	}
+	watchdog.waitingFor("the config file " + opts.configPath)
 	cfg, err := config.Load(opts.configPath, config.Options{Dev: opts.dev})
 	if err != nil {
 		return denied, err
 	}
-	watchdog.Reset(time.Until(start.Add(cfg.Timeout + watchdogGrace)))
+	watchdog.setBudget(cfg.Timeout)
 	ctx, cancel := context.WithDeadline(context.Background(), start.Add(cfg.Timeout))
 	defer cancel()
 
@@ -126,9 +119,10 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 		return denied, err
 	}
 	if opts.verifyOnly {
+		watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
 		return echo(ctx, client, cfg, log)
 	}
-	return login(ctx, client, cfg, stdin, getenv("PAM_USER"), log)
+	return login(ctx, client, cfg, stdin, getenv("PAM_USER"), log, watchdog)
 }
 
 func echo(ctx context.Context, client *agent.Client, cfg *config.Config, log *logger) (outcome, error) {
@@ -141,16 +135,30 @@ func echo(ctx context.Context, client *agent.Client, cfg *config.Config, log *lo
 }
 
 func login(ctx context.Context, client *agent.Client, cfg *config.Config, stdin io.Reader,
-	pamUser string, log *logger) (outcome, error) {
+	pamUser string, log *logger, watchdog *watchdog) (outcome, error) {
+	watchdog.waitingFor("the password on stdin")
 	otp, err := readOTP(ctx, stdin)
-	if err != nil {
-		return denied, explainTimeout(err, cfg)
+	if errors.Is(err, agent.ErrTimeout) {
+		return denied, fmt.Errorf("%w (timeout = %s)", err, cfg.Timeout)
 	}
+	if err != nil {
+		return denied, err
+	}
+	o, err := verifyLogin(ctx, client, cfg, otp, pamUser, log, watchdog)
+	return o, helper.WithoutOTP(err, otp)
+}
+
+// verifyLogin asks Vault about otp and decides. Its errors may quote what
+// the server said, so login keeps the OTP out of them.
+func verifyLogin(ctx context.Context, client *agent.Client, cfg *config.Config, otp, pamUser string,
+	log *logger, watchdog *watchdog) (outcome, error) {
 	log.Debug("verifying the OTP with Vault at %s", cfg.VaultAddr)
+	watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
 	v, err := client.Verify(ctx, otp)
 	if err != nil {
 		return denied, explainTimeout(err, cfg)
 	}
+	watchdog.waitingFor("the list of network interface addresses")
 	local, err := helper.InterfaceAddrs()
 	if err != nil {
 		return denied, err

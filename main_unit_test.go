@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 func TestOnlyAVerifiedLoginExitsZeroUnderPAM(t *testing.T) {
@@ -86,24 +86,15 @@ func TestLogLevelFilters(t *testing.T) {
 	}
 }
 
-func TestWatchdogDeniesARunStuckBeforeTheBudgetExists(t *testing.T) {
+func TestWatchdogSaysTheBudgetAndWhatTheRunWaitedFor(t *testing.T) {
 	t.Parallel()
-	// A FIFO as config path blocks open(2) until a writer comes: no context
-	// can end that wait, only the watchdog.
-	fifo := filepath.Join(t.TempDir(), "config.hcl")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
 	var stderr syncBuffer
 	exited := make(chan int, 1)
-	go run([]string{"-config=" + fifo}, strings.NewReader(""), io.Discard, &stderr,
-		func(string) string { return "" }, func(code int) { exited <- code })
-	defer func() {
-		// Release the stuck open so the goroutine ends with the test.
-		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close()
-		}
-	}()
+	w := startWatchdog(time.Now(), newLogger(&stderr), func(code int) { exited <- code })
+	defer w.stop()
+	// The configured budget replaces the default, counted from the start.
+	w.setBudget(time.Second)
+	w.waitingFor("Vault at https://vault.example.com")
 	select {
 	case code := <-exited:
 		if code != 1 {
@@ -112,8 +103,48 @@ func TestWatchdogDeniesARunStuckBeforeTheBudgetExists(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the watchdog never fired")
 	}
-	if !strings.Contains(stderr.String(), "[ERROR] timed out after 10s; denying") {
-		t.Errorf("log = %q", stderr.String())
+	want := "[ERROR] timed out after 1s waiting for Vault at https://vault.example.com; denying\n"
+	if got := stderr.String(); !strings.HasSuffix(got, want) {
+		t.Errorf("log = %q, want a line ending %q", got, want)
+	}
+}
+
+func TestWatchdogBeforeTheConfigUsesTheDefaultBudget(t *testing.T) {
+	t.Parallel()
+	var stderr syncBuffer
+	exited := make(chan int, 1)
+	// A run that started the default budget ago is already overdue.
+	w := startWatchdog(time.Now().Add(-config.DefaultTimeout), newLogger(&stderr), func(code int) { exited <- code })
+	defer w.stop()
+	w.waitingFor("the config file /etc/x.hcl")
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watchdog never fired")
+	}
+	if want := "[ERROR] timed out after 10s waiting for the config file /etc/x.hcl; denying\n"; !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("log = %q, want a line ending %q", stderr.String(), want)
+	}
+}
+
+func TestStdinThatNeverClosesDeniesWithTheConfiguredBudget(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.hcl")
+	text := "vault_addr = \"http://127.0.0.1:1\"\nallowed_roles = \"*\"\ntimeout = \"1s\"\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, w := io.Pipe()
+	defer w.Close()
+	var stderr syncBuffer
+	getenv := func(k string) string { return map[string]string{"PAM_TYPE": "auth", "PAM_USER": "alice"}[k] }
+	code := run([]string{"-dev", "-config=" + cfg}, r, io.Discard, &stderr, getenv, func(int) {})
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if want := "[ERROR] timed out waiting for the password on stdin (timeout = 1s)\n"; !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("log = %q, want a line ending %q", stderr.String(), want)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // MaxOTPInput is the most we read from stdin. PAM hands over at most 511
@@ -82,4 +83,51 @@ func isUUID(b []byte) bool {
 
 func isHex(c byte) bool {
 	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// OTPMark stands in for the OTP in a message that would otherwise carry it.
+const OTPMark = "<the OTP>"
+
+// WithoutOTP keeps the OTP out of err's message. Text that came from the
+// server (an error body, a quoted field) can hold it when something at
+// vault_addr echoes requests: a proxy's error page, say, that never passed
+// the still-valid OTP on to Vault. errors.Is and errors.As see err unchanged.
+func WithoutOTP(err error, otp string) error {
+	if err == nil || otp == "" || indexFold(err.Error(), otp) < 0 {
+		return err
+	}
+	return &redacted{err: err, otp: otp}
+}
+
+type redacted struct {
+	err error
+	otp string
+}
+
+func (r *redacted) Error() string {
+	msg := r.err.Error()
+	var b strings.Builder
+	for {
+		i := indexFold(msg, r.otp)
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		b.WriteString(msg[:i])
+		b.WriteString(OTPMark)
+		msg = msg[i+len(r.otp):]
+	}
+}
+
+func (r *redacted) Unwrap() error { return r.err }
+
+// indexFold finds sub in s in any letter case: the helper accepts an OTP in
+// either case, and a server may echo it in the other.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

@@ -107,3 +107,29 @@ func FuzzReadOTP(f *testing.F) {
 		}
 	})
 }
+
+func TestWithoutOTPHidesTheOTPInAnyCase(t *testing.T) {
+	upper := strings.ToUpper(otp)
+	base := errors.New("Vault answered 400: bad request: {\"otp\":\"" + otp + "\"} and " + upper)
+	err := WithoutOTP(base, otp)
+	want := `Vault answered 400: bad request: {"otp":"<the OTP>"} and <the OTP>`
+	if err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err, want)
+	}
+	if !errors.Is(err, base) {
+		t.Error("the redacted error no longer wraps the original")
+	}
+}
+
+func TestWithoutOTPLeavesOtherErrorsAlone(t *testing.T) {
+	base := errors.New("username mismatch")
+	if err := WithoutOTP(base, otp); err != base {
+		t.Errorf("an error without the OTP was changed: %v", err)
+	}
+	if err := WithoutOTP(nil, otp); err != nil {
+		t.Errorf("nil became %v", err)
+	}
+	if err := WithoutOTP(base, ""); err != base {
+		t.Errorf("an empty OTP changed the error: %v", err)
+	}
+}
