@@ -187,12 +187,16 @@ func newTransport(cfg *config.Config) *http.Transport {
 	return t
 }
 
-// scrubEnvironment removes what vault/api or net/http would otherwise read.
+// scrubEnvironment removes what vault/api, net/http or crypto/x509 would
+// otherwise read. SSL_CERT_FILE and SSL_CERT_DIR would add trusted roots
+// when the config names no CA; Go reads them when it first verifies a
+// certificate, which is after this.
 func scrubEnvironment() {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		upper := strings.ToUpper(name)
-		if strings.HasPrefix(upper, "VAULT_") || strings.HasSuffix(upper, "_PROXY") {
+		if strings.HasPrefix(upper, "VAULT_") || strings.HasSuffix(upper, "_PROXY") ||
+			upper == "SSL_CERT_FILE" || upper == "SSL_CERT_DIR" {
 			os.Unsetenv(name)
 		}
 	}

@@ -194,6 +194,28 @@ func TestCIDRsAreMaskedAndIPv6Accepted(t *testing.T) {
 	}
 }
 
+func TestIPv4MappedCIDRIsItsIPv4Block(t *testing.T) {
+	cfg := mustParse(t, minimal+`allowed_cidr_list = "::ffff:192.0.2.0/120, ::ffff:0:0/95"`+"\n", Options{})
+	want := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("::fffe:0:0/95")}
+	if len(cfg.AllowedCIDRs) != 2 || cfg.AllowedCIDRs[0] != want[0] || cfg.AllowedCIDRs[1] != want[1] {
+		t.Errorf("cidrs = %v, want %v", cfg.AllowedCIDRs, want)
+	}
+}
+
+func TestCAPathsAreTrimmed(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	ca := writeCA(t, dir, "ca.pem")
+	cfg := mustParse(t, caConfig("ca_cert", "  "+ca+" "), Options{})
+	if cfg.RootCAs == nil {
+		t.Error("a ca_cert with surrounding spaces was not loaded")
+	}
+	cfg = mustParse(t, caConfig("ca_path", dir+" "), Options{})
+	if cfg.RootCAs == nil {
+		t.Error("a ca_path with a trailing space was not loaded")
+	}
+}
+
 func TestDevModeAllowsHTTPAndIgnoresCAFiles(t *testing.T) {
 	cfg := mustParse(t, `vault_addr = "http://127.0.0.1:8200"
 allowed_roles = "*"

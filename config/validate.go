@@ -37,7 +37,7 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
 	// Client certificates only travel over TLS, which dev mode refuses.
 	if !opts.Dev {
-		cfg.RootCAs, err = loadRootCAs(raw.CACert, raw.CAPath)
+		cfg.RootCAs, err = loadRootCAs(strings.TrimSpace(raw.CACert), strings.TrimSpace(raw.CAPath))
 		add(err)
 		cfg.ClientCert, err = loadClientCert(strings.TrimSpace(raw.ClientCert), strings.TrimSpace(raw.ClientKey))
 		add(err)
@@ -161,12 +161,22 @@ func parseCIDRList(s string) ([]netip.Prefix, error) {
 			bad = append(bad, fmt.Errorf("allowed_cidr_list entry %q is not a CIDR block like 192.0.2.0/24 or 2001:db8::/32", entry))
 			continue
 		}
-		prefixes = append(prefixes, p.Masked())
+		prefixes = append(prefixes, unmapPrefix(p).Masked())
 	}
 	if len(bad) > 0 {
 		return nil, errors.Join(bad...)
 	}
 	return prefixes, nil
+}
+
+// unmapPrefix writes an IPv4-mapped block (::ffff:a.b.c.d/N, N >= 96) as
+// the IPv4 block it stands for: the IPs it is checked against are unmapped,
+// and the original's net.IPNet matched such an entry too.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p
 }
 
 func parseTimeout(s string, set bool) (time.Duration, error) {
