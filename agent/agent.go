@@ -141,7 +141,7 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 func classify(ctx context.Context, err error) error {
 	var opErr *net.OpError
 	switch {
-	case errors.Is(err, errBodyTooLarge), errors.Is(err, errSchemeChange):
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errSchemeChange), errors.Is(err, errRedirectRefused):
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the answer was cut short", ErrMalformed)
@@ -205,12 +205,18 @@ func scrubEnvironment() {
 var (
 	errBodyTooLarge = fmt.Errorf("answer larger than %d bytes", maxBodySize)
 	errSchemeChange = errors.New("refusing a redirect to another scheme")
+	// Vault redirects (a standby to the active node) only with 307, which
+	// keeps method and body. A 301 or 302 comes from something else, a proxy
+	// sending the browser to a login page say, and vault/api would re-send
+	// the OTP there.
+	errRedirectRefused = errors.New("refusing to follow a redirect Vault does not send (only 307 is followed)")
 )
 
 // guard sits under vault/api: it refuses any request that leaves the
 // configured scheme (a redirect from https to http, or http to https
-// behind the operator's back) and bounds every answer's size, including
-// error bodies vault/api would otherwise read whole.
+// behind the operator's back), refuses the redirects Vault never sends
+// before vault/api can follow them, and bounds every answer's size,
+// including error bodies vault/api would otherwise read whole.
 type guard struct {
 	next   http.RoundTripper
 	scheme string
@@ -226,6 +232,10 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
+	}
+	if resp.StatusCode == http.StatusMovedPermanently || resp.StatusCode == http.StatusFound {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w: %d to %q", errRedirectRefused, resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp.Body = &limitedBody{rc: resp.Body, left: maxBodySize}
 	return resp, nil

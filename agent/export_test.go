@@ -2,8 +2,9 @@ package agent
 
 // Internal names the black-box tests in package agent_test pin.
 var (
-	ErrSchemeChangeForTest = errSchemeChange
-	ErrBodyTooLargeForTest = errBodyTooLarge
+	ErrSchemeChangeForTest    = errSchemeChange
+	ErrRedirectRefusedForTest = errRedirectRefused
+	ErrBodyTooLargeForTest    = errBodyTooLarge
 )
 
 // MaxBodySizeForTest is the most of an answer the agent reads.

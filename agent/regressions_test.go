@@ -26,26 +26,22 @@ func activeVault(w http.ResponseWriter, r *http.Request) {
 	answer(200, successBody)(w, r)
 }
 
-// BUG 1: after a 301/302/307, vault/api re-sends the body with
-// ResetJSONBody, which re-encodes Request.Obj; WriteRawWithContext only set
-// BodyBytes, so the redirected PUT carries the body "null" and Vault answers
-// "OTP not found". Every login through a redirecting standby is denied.
+// BUG 1: after a 307, vault/api re-sends the body with ResetJSONBody, which
+// re-encodes Request.Obj; WriteRawWithContext only set BodyBytes, so the
+// redirected PUT carried the body "null" and Vault answered "OTP not found".
+// Every login through a redirecting standby was denied.
 func TestRegressionRedirectedVerifyCarriesTheOTP(t *testing.T) {
-	for _, status := range []int{301, 302, 307} {
-		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			active, activeRec := serveHTTP(t, activeVault)
-			standby, _ := serveHTTP(t, redirectTo(status, active.URL))
-			v, err := verify(t, hcl(standby.URL))
-			if err != nil {
-				t.Errorf("Verify through a %d redirect: %v", status, err)
-			}
-			if v.Username != "ubuntu" {
-				t.Errorf("Verify = %+v", v)
-			}
-			if got, want := string(activeRec.only(t).Body), fmt.Sprintf(`{"otp":%q}`, testOTP); got != want {
-				t.Errorf("redirected body = %s, want %s", got, want)
-			}
-		})
+	active, activeRec := serveHTTP(t, activeVault)
+	standby, _ := serveHTTP(t, redirectTo(307, active.URL))
+	v, err := verify(t, hcl(standby.URL))
+	if err != nil {
+		t.Errorf("Verify through a 307 redirect: %v", err)
+	}
+	if v.Username != "ubuntu" {
+		t.Errorf("Verify = %+v", v)
+	}
+	if got, want := string(activeRec.only(t).Body), fmt.Sprintf(`{"otp":%q}`, testOTP); got != want {
+		t.Errorf("redirected body = %s, want %s", got, want)
 	}
 }
 

@@ -232,31 +232,48 @@ func redirectTo(status int, target string) http.HandlerFunc {
 	}
 }
 
-func TestVerifyFollowsOneRedirectOnTheSameScheme(t *testing.T) {
+func TestVerifyFollowsVaultsTemporaryRedirectOnTheSameScheme(t *testing.T) {
 	t.Parallel()
-	for _, status := range []int{301, 302, 307} {
+	active, activeRec := serveHTTP(t, answer(200, successBody))
+	standby, standbyRec := serveHTTP(t, redirectTo(307, active.URL))
+	v, err := verify(t, hcl(standby.URL, `namespace = "ns1"`))
+	if err != nil {
+		t.Fatalf("Verify through a 307: %v", err)
+	}
+	if v.Username != "ubuntu" {
+		t.Errorf("Verify = %+v", v)
+	}
+	if n := standbyRec.count(); n != 1 {
+		t.Errorf("standby received %d requests, want 1", n)
+	}
+	req := activeRec.only(t)
+	if req.Method != "PUT" || req.Path != "/v1/ssh/verify" {
+		t.Errorf("redirected request = %s %s, want PUT /v1/ssh/verify", req.Method, req.Path)
+	}
+	// The redirected body is pinned by TestRegressionRedirectedVerifyCarriesTheOTP.
+	if req.Header.Get("X-Vault-Request") != "true" || req.Header.Get("X-Vault-Namespace") != "ns1" {
+		t.Errorf("redirected headers lost: %v", req.Header)
+	}
+}
+
+func TestVerifyRefusesARedirectVaultNeverSendsBeforeTheOTPMoves(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{301, 302} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			t.Parallel()
-			active, activeRec := serveHTTP(t, answer(200, successBody))
-			standby, standbyRec := serveHTTP(t, redirectTo(status, active.URL))
-			v, err := verify(t, hcl(standby.URL, `namespace = "ns1"`))
-			if err != nil {
-				t.Fatalf("Verify through a %d: %v", status, err)
+			login, loginRec := serveHTTP(t, answer(200, successBody))
+			proxy, _ := serveHTTP(t, redirectTo(status, login.URL))
+			v, err := verify(t, hcl(proxy.URL))
+			denies(t, v, err, agent.ErrMalformed)
+			if !errors.Is(err, agent.ErrRedirectRefusedForTest) {
+				t.Errorf("error %v should say the redirect was refused", err)
 			}
-			if v.Username != "ubuntu" {
-				t.Errorf("Verify = %+v", v)
+			want := fmt.Sprintf("refusing to follow a redirect Vault does not send (only 307 is followed): %d to %q", status, login.URL+"/v1/ssh/verify")
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
 			}
-			if n := standbyRec.count(); n != 1 {
-				t.Errorf("standby received %d requests, want 1", n)
-			}
-			req := activeRec.only(t)
-			if req.Method != "PUT" || req.Path != "/v1/ssh/verify" {
-				t.Errorf("redirected request = %s %s, want PUT /v1/ssh/verify", req.Method, req.Path)
-			}
-			// The redirected body is pinned in bugs_test.go (not committed):
-			// today it arrives as "null", see the agent test report.
-			if req.Header.Get("X-Vault-Request") != "true" || req.Header.Get("X-Vault-Namespace") != "ns1" {
-				t.Errorf("redirected headers lost: %v", req.Header)
+			if loginRec.count() != 0 {
+				t.Errorf("the %d target received %d requests: the OTP moved on", status, loginRec.count())
 			}
 		})
 	}
@@ -311,9 +328,8 @@ func TestVerifyRefusesARedirectFromHTTPSToHTTP(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Verify followed https to http: %+v", v)
 	}
-	// See bugs_test.go: the error should be ErrMalformed (a scheme change);
-	// today it reads as VaultError 307 because vault/api refuses the
-	// downgrade before the agent's guard sees it.
+	// How the error reads is pinned by
+	// TestRegressionRedirectFromHTTPSToHTTPIsReportedAsASchemeChange.
 	if targetRec.count() != 0 {
 		t.Errorf("http target received %d requests", targetRec.count())
 	}
