@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,6 +127,38 @@ func TestWatchdogBeforeTheConfigUsesTheDefaultBudget(t *testing.T) {
 	}
 	if want := "[ERROR] timed out after 10s waiting for the config file /etc/x.hcl; denying\n"; !strings.HasSuffix(stderr.String(), want) {
 		t.Errorf("log = %q, want a line ending %q", stderr.String(), want)
+	}
+}
+
+func TestWatchdogWaitsForABudgetLongerThanTheDefault(t *testing.T) {
+	t.Parallel()
+	// Vault answers after the default budget plus the watchdog's grace; with
+	// timeout = "30s" the run must still end in Vault's answer.
+	slow := config.DefaultTimeout + watchdogGrace + 500*time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(slow):
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, `{"data":{"message":"verify-echo-response"}}`)
+	}))
+	defer srv.Close()
+	cfg := filepath.Join(t.TempDir(), "c.hcl")
+	text := "vault_addr = \"" + srv.URL + "\"\nallowed_roles = \"*\"\ntimeout = \"30s\"\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	var watchdogCode atomic.Int32
+	watchdogCode.Store(-1)
+	code := run([]string{"-dev", "-verify-only", "-config=" + cfg}, strings.NewReader(""), io.Discard, &stderr,
+		func(string) string { return "" }, func(c int) { watchdogCode.Store(int32(c)) })
+	if code != 0 || watchdogCode.Load() != -1 {
+		t.Errorf("exit code %d, watchdog exit %d; want 0 and no watchdog\n%s", code, watchdogCode.Load(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "vault-ssh-helper verification successful!") {
+		t.Errorf("log = %q", stderr.String())
 	}
 }
 
