@@ -132,7 +132,8 @@ func TestOTPForNonLocalIPOutsideAllowedCIDRIsDenied(t *testing.T) {
 	s := otpRole(t)
 	cfg := devConfig(t, s, `allowed_cidr_list = "198.51.100.0/24"`)
 	otp := s.IssueOTP(t, "ssh", "otp", user, otherIP)
-	expect(t, login(t, cfg, user, otp), 1, "IP did not match")
+	expect(t, login(t, cfg, user, otp), 1,
+		"IP did not match any of the network interface addresses nor any entry of allowed_cidr_list (OTP IP "+otherIP+")")
 }
 
 func TestRoleNotInAllowedRolesIsDenied(t *testing.T) {
