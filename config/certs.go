@@ -6,9 +6,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 )
 
 // loadRootCAs reads ca_cert and ca_path into one pool. Both are held to the
@@ -51,8 +51,11 @@ func addPEMFile(pool *x509.CertPool, path, key string) error {
 	return nil
 }
 
-// addPEMDir loads every file directly inside dir. A file that is not a
-// certificate is an error, not a skip: a CA directory holds CAs only.
+// addPEMDir loads every file under dir, subdirectories included, as the
+// original's ca_path does. A file that is not a certificate is an error, not
+// a skip: a CA directory holds CAs only. Every directory is held to the
+// config file's rule, since whoever can write one can add a CA. A link to a
+// directory is not followed, as in the original.
 func addPEMDir(pool *x509.CertPool, dir string) error {
 	info, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -67,24 +70,34 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 	if err := checkOwnership(dir, "ca_path", info); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("ca_path %q cannot be read: %w", dir, errors.Unwrap(err))
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	loaded := 0
 	var problems []error
-	for _, e := range entries {
-		path := filepath.Join(dir, e.Name())
-		if st, err := os.Stat(path); err == nil && st.IsDir() {
-			continue
+	// WalkDir visits entries in lexical order, so problems come out in a stable order.
+	walkErr := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Errorf("ca_path %q cannot be read: %w", path, errors.Unwrap(err)))
+			return nil
+		case path == dir:
+			return nil
+		case d.IsDir():
+			if err := checkSubdirectory(path, d); err != nil {
+				problems = append(problems, err)
+				return fs.SkipDir
+			}
+			return nil
+		case isLinkToDirectory(path, d):
+			return nil
 		}
-		// addPEMFile succeeds only when the file held a certificate.
 		if err := addPEMFile(pool, path, "ca_path file"); err != nil {
 			problems = append(problems, err)
-			continue
+			return nil
 		}
 		loaded++
+		return nil
+	})
+	if walkErr != nil {
+		problems = append(problems, walkErr)
 	}
 	if len(problems) > 0 {
 		return errors.Join(problems...)
@@ -93,6 +106,23 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 		return fmt.Errorf("ca_path %q holds no PEM certificate", dir)
 	}
 	return nil
+}
+
+// checkSubdirectory holds a directory under ca_path to the ownership rule.
+func checkSubdirectory(path string, d fs.DirEntry) error {
+	info, err := d.Info()
+	if err != nil {
+		return fmt.Errorf("ca_path directory %q cannot be read: %w", path, errors.Unwrap(err))
+	}
+	return checkOwnership(path, "ca_path directory", info)
+}
+
+func isLinkToDirectory(path string, d fs.DirEntry) bool {
+	if d.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // appendCertificates adds each CERTIFICATE block, refusing blocks that do not
