@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -22,11 +23,22 @@ func denies(t *testing.T, v agent.Verified, err, want error) {
 	}
 }
 
+// wantMessage asserts the whole message of a verify error from srv: where
+// the helper was talking to, then what went wrong.
+func wantMessage(t *testing.T, err error, srv *httptest.Server, detail string) {
+	t.Helper()
+	want := "verify at " + srv.URL + "/v1/ssh/verify: " + detail
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
 func TestVerifyReturnsEmptyBodyOnNoContent(t *testing.T) {
 	t.Parallel()
 	srv, _ := serveHTTP(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrEmptyBody)
+	wantMessage(t, err, srv, "Vault's answer has no body")
 }
 
 func TestVerifyReturnsEmptyBodyOnOKWithoutABody(t *testing.T) {
@@ -37,6 +49,7 @@ func TestVerifyReturnsEmptyBodyOnOKWithoutABody(t *testing.T) {
 			srv, _ := serveHTTP(t, answer(200, body))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrEmptyBody)
+			wantMessage(t, err, srv, "Vault's answer has no body")
 		})
 	}
 }
@@ -54,58 +67,71 @@ func TestVerifyReturnsNoDataWhenTheAnswerHasNoDataObject(t *testing.T) {
 			srv, _ := serveHTTP(t, answer(200, body))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrNoData)
+			wantMessage(t, err, srv, "Vault's answer has no data")
 		})
 	}
 }
 
 func TestVerifyReturnsMalformedOnBodiesThatAreNotAVerifyAnswer(t *testing.T) {
 	t.Parallel()
-	for name, body := range map[string]string{
-		"not JSON":             `<html>hello</html>`,
-		"cut JSON":             `{"data":{"username":"ubuntu","ip":"127.0.0.1"`,
-		"array":                `[{"data":{}}]`,
-		"string":               `"data"`,
-		"data is a string":     `{"data":"ubuntu@127.0.0.1"}`,
-		"data is an array":     `{"data":["ubuntu","127.0.0.1","r"]}`,
-		"username a number":    `{"data":{"username":1000,"ip":"127.0.0.1","role_name":"r"}}`,
-		"ip a number":          `{"data":{"username":"u","ip":2130706433,"role_name":"r"}}`,
-		"two JSON objects":     successBody + `{"data":{"username":"root","ip":"127.0.0.1","role_name":"r"}}`,
-		"trailing garbage":     successBody + ` garbage`,
-		"trailing string":      successBody + ` "x"`,
-		"byte 0xff after JSON": successBody + "\xff",
+	// notOne is the detail for a body that is not exactly one JSON value;
+	// wrongType starts the detail for JSON of the wrong shape, whose rest
+	// is encoding/json's.
+	const notOne = "Vault's answer is malformed: not one JSON value"
+	const wrongType = "Vault's answer is malformed: json: cannot unmarshal "
+	for name, c := range map[string]struct{ body, detail string }{
+		"not JSON":             {`<html>hello</html>`, notOne},
+		"cut JSON":             {`{"data":{"username":"ubuntu","ip":"127.0.0.1"`, notOne},
+		"array":                {`[{"data":{}}]`, wrongType},
+		"string":               {`"data"`, wrongType},
+		"data is a string":     {`{"data":"ubuntu@127.0.0.1"}`, wrongType},
+		"data is an array":     {`{"data":["ubuntu","127.0.0.1","r"]}`, wrongType},
+		"username a number":    {`{"data":{"username":1000,"ip":"127.0.0.1","role_name":"r"}}`, wrongType},
+		"ip a number":          {`{"data":{"username":"u","ip":2130706433,"role_name":"r"}}`, wrongType},
+		"two JSON objects":     {successBody + `{"data":{"username":"root","ip":"127.0.0.1","role_name":"r"}}`, notOne},
+		"trailing garbage":     {successBody + ` garbage`, notOne},
+		"trailing string":      {successBody + ` "x"`, notOne},
+		"byte 0xff after JSON": {successBody + "\xff", notOne},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := serveHTTP(t, answer(200, body))
+			srv, _ := serveHTTP(t, answer(200, c.body))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrMalformed)
+			if c.detail == notOne {
+				wantMessage(t, err, srv, notOne)
+			} else if want := "verify at " + srv.URL + "/v1/ssh/verify: " + c.detail; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error = %v\nwant it to start %s", err, want)
+			}
 		})
 	}
 }
 
 func TestVerifyReturnsMalformedWhenDataFieldsAreMissingOrInvalid(t *testing.T) {
 	t.Parallel()
-	for name, data := range map[string]string{
-		"no username":       `{"ip":"127.0.0.1","role_name":"r"}`,
-		"empty username":    `{"username":"","ip":"127.0.0.1","role_name":"r"}`,
-		"null username":     `{"username":null,"ip":"127.0.0.1","role_name":"r"}`,
-		"no ip":             `{"username":"u","role_name":"r"}`,
-		"empty ip":          `{"username":"u","ip":"","role_name":"r"}`,
-		"ip is a hostname":  `{"username":"u","ip":"localhost","role_name":"r"}`,
-		"ip with a prefix":  `{"username":"u","ip":"10.0.0.0/8","role_name":"r"}`,
-		"ip with a port":    `{"username":"u","ip":"127.0.0.1:22","role_name":"r"}`,
-		"ip with spaces":    `{"username":"u","ip":" 127.0.0.1","role_name":"r"}`,
-		"ip octal-looking":  `{"username":"u","ip":"127.000.000.001","role_name":"r"}`,
-		"ip with a zone":    `{"username":"u","ip":"fe80::1%eth0","role_name":"r"}`,
-		"ip v4 with a zone": `{"username":"u","ip":"::ffff:127.0.0.1%lo","role_name":"r"}`,
-		"no role_name":      `{"username":"u","ip":"127.0.0.1"}`,
-		"null role_name":    `{"username":"u","ip":"127.0.0.1","role_name":null}`,
+	for name, c := range map[string]struct{ data, detail string }{
+		"no username":       {`{"ip":"127.0.0.1","role_name":"r"}`, `data.username is missing or empty`},
+		"empty username":    {`{"username":"","ip":"127.0.0.1","role_name":"r"}`, `data.username is missing or empty`},
+		"null username":     {`{"username":null,"ip":"127.0.0.1","role_name":"r"}`, `data.username is missing or empty`},
+		"no ip":             {`{"username":"u","role_name":"r"}`, `data.ip is missing`},
+		"null ip":           {`{"username":"u","ip":null,"role_name":"r"}`, `data.ip is missing`},
+		"empty ip":          {`{"username":"u","ip":"","role_name":"r"}`, `data.ip "" is not an IP address`},
+		"ip is a hostname":  {`{"username":"u","ip":"localhost","role_name":"r"}`, `data.ip "localhost" is not an IP address`},
+		"ip with a prefix":  {`{"username":"u","ip":"10.0.0.0/8","role_name":"r"}`, `data.ip "10.0.0.0/8" is not an IP address`},
+		"ip with a port":    {`{"username":"u","ip":"127.0.0.1:22","role_name":"r"}`, `data.ip "127.0.0.1:22" is not an IP address`},
+		"ip with spaces":    {`{"username":"u","ip":" 127.0.0.1","role_name":"r"}`, `data.ip " 127.0.0.1" is not an IP address`},
+		"ip octal-looking":  {`{"username":"u","ip":"127.000.000.001","role_name":"r"}`, `data.ip "127.000.000.001" is not an IP address`},
+		"ip with a zone":    {`{"username":"u","ip":"fe80::1%eth0","role_name":"r"}`, `data.ip "fe80::1%eth0" is not an IP address`},
+		"ip v4 with a zone": {`{"username":"u","ip":"::ffff:127.0.0.1%lo","role_name":"r"}`, `data.ip "::ffff:127.0.0.1%lo" is not an IP address`},
+		"no role_name":      {`{"username":"u","ip":"127.0.0.1"}`, `data.role_name is missing`},
+		"null role_name":    {`{"username":"u","ip":"127.0.0.1","role_name":null}`, `data.role_name is missing`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := serveHTTP(t, answer(200, `{"data":`+data+`}`))
+			srv, _ := serveHTTP(t, answer(200, `{"data":`+c.data+`}`))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrMalformed)
+			wantMessage(t, err, srv, "Vault's answer is malformed: "+c.detail)
 		})
 	}
 }
@@ -130,6 +156,7 @@ func TestVerifyReturnsMalformedWhenTheBodyIsCutShort(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(successBody), part)))
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
+	wantMessage(t, err, srv, "Vault's answer is malformed: the answer was cut short")
 }
 
 func TestVerifyReturnsMalformedWhenACompleteAnswerIsCutShortOfItsLength(t *testing.T) {
@@ -141,6 +168,7 @@ func TestVerifyReturnsMalformedWhenACompleteAnswerIsCutShortOfItsLength(t *testi
 		len(successBody)+100, successBody)))
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
+	wantMessage(t, err, srv, "Vault's answer is malformed: the answer was cut short")
 }
 
 func TestVerifyReturnsMalformedWhenAChunkedBodyEndsEarly(t *testing.T) {
@@ -150,6 +178,7 @@ func TestVerifyReturnsMalformedWhenAChunkedBodyEndsEarly(t *testing.T) {
 		len(successBody), successBody)))
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
+	wantMessage(t, err, srv, "Vault's answer is malformed: the answer was cut short")
 }
 
 // padded returns a valid verify answer of exactly size bytes.
@@ -188,6 +217,7 @@ func TestVerifyReturnsMalformedOnAnAnswerOverSixtyFourKiB(t *testing.T) {
 			if !errors.Is(err, agent.ErrBodyTooLargeForTest) {
 				t.Errorf("error %v should say the answer is too large", err)
 			}
+			wantMessage(t, err, srv, "Vault's answer is malformed: answer larger than 65536 bytes")
 		})
 	}
 }
@@ -211,4 +241,5 @@ func TestVerifyReturnsMalformedOnAnUnboundedChunkedAnswer(t *testing.T) {
 	})
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
+	wantMessage(t, err, srv, "Vault's answer is malformed: answer larger than 65536 bytes")
 }

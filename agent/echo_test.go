@@ -46,6 +46,9 @@ func TestEchoReturnsBadEchoOnAnyOtherMessage(t *testing.T) {
 			if !errors.Is(err, agent.ErrBadEcho) {
 				t.Fatalf("Echo error = %v, want ErrBadEcho", err)
 			}
+			if want := "verify-only at " + srv.URL + "/v1/ssh/verify: Vault did not echo verify-echo-response"; err.Error() != want {
+				t.Errorf("Echo error = %q\nwant         %q", err, want)
+			}
 		})
 	}
 }
@@ -62,19 +65,24 @@ func TestEchoReturnsVaultErrorOnPermissionDenied(t *testing.T) {
 func TestEchoReportsBodyProblemsLikeVerify(t *testing.T) {
 	t.Parallel()
 	for name, c := range map[string]struct {
-		body string
-		want error
+		body   string
+		want   error
+		detail string
 	}{
-		"empty":     {"", agent.ErrEmptyBody},
-		"no data":   {`{"data":null}`, agent.ErrNoData},
-		"malformed": {`{"data":`, agent.ErrMalformed},
-		"trailing":  {`{"data":{"message":"verify-echo-response"}} x`, agent.ErrMalformed},
+		"empty":     {"", agent.ErrEmptyBody, "Vault's answer has no body"},
+		"no data":   {`{"data":null}`, agent.ErrNoData, "Vault's answer has no data"},
+		"malformed": {`{"data":`, agent.ErrMalformed, "Vault's answer is malformed: not one JSON value"},
+		"trailing":  {`{"data":{"message":"verify-echo-response"}} x`, agent.ErrMalformed, "Vault's answer is malformed: not one JSON value"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv, _ := serveHTTP(t, answer(200, c.body))
-			if err := newClient(t, hcl(srv.URL)).Echo(ctx(t)); !errors.Is(err, c.want) {
+			err := newClient(t, hcl(srv.URL)).Echo(ctx(t))
+			if !errors.Is(err, c.want) {
 				t.Fatalf("Echo error = %v, want %v", err, c.want)
+			}
+			if want := "verify-only at " + srv.URL + "/v1/ssh/verify: " + c.detail; err.Error() != want {
+				t.Errorf("Echo error = %q\nwant         %q", err, want)
 			}
 		})
 	}

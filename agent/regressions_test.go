@@ -71,6 +71,9 @@ func TestRegressionRedirectFromHTTPSToHTTPIsReportedAsASchemeChange(t *testing.T
 	if errors.As(err, &ve) {
 		t.Errorf("a refused downgrade reads as %v", ve)
 	}
+	if want := "verify at " + srv.URL + "/v1/ssh/verify: Vault's answer is malformed: refusing a redirect to another scheme"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error = %v\nwant it to start %s", err, want)
+	}
 }
 
 // BUG 3: on a non-2xx status put decodes whatever is left of the body and
@@ -85,6 +88,7 @@ func TestRegressionOversizedErrorBodyIsMalformed(t *testing.T) {
 			if !errors.Is(err, agent.ErrMalformed) || !errors.Is(err, agent.ErrBodyTooLargeForTest) {
 				t.Errorf("error = %v, want ErrMalformed: answer too large", err)
 			}
+			wantMessage(t, err, srv, "Vault's answer is malformed: answer larger than 65536 bytes")
 		})
 	}
 }

@@ -315,6 +315,13 @@ func TestVerifyRefusesARedirectFromHTTPToHTTPS(t *testing.T) {
 	if !errors.Is(err, agent.ErrSchemeChangeForTest) {
 		t.Errorf("error %v should say the redirect changed scheme", err)
 	}
+	msg := err.Error()
+	if prefix := "verify at " + srv.URL + "/v1/ssh/verify: Vault's answer is malformed: "; !strings.HasPrefix(msg, prefix) {
+		t.Errorf("error %q does not start %q", msg, prefix)
+	}
+	if want := "refusing a redirect to another scheme (http to https)"; !strings.HasSuffix(msg, want) {
+		t.Errorf("error %q does not end %q", msg, want)
+	}
 	if targetRec.count() != 0 {
 		t.Errorf("https target received %d requests", targetRec.count())
 	}

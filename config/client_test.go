@@ -67,13 +67,18 @@ func TestClientCertificateProblems(t *testing.T) {
 	otherCert, _ := writeClientPair(t, t.TempDir())
 	openKey := writeFile(t, dir, "open-key.pem", readAll(t, key), 0o644)
 	notKey := writeFile(t, dir, "not-key.pem", readAll(t, cert), 0o600)
+	openCert := writeFile(t, dir, "open-cert.pem", readAll(t, cert), 0o666)
+	groupKey := writeFile(t, dir, "group-key.pem", readAll(t, key), 0o660)
 	cases := []struct{ name, cert, key, want string }{
 		{"cert without key", cert, "", "client_cert is set but client_key is not: set both or neither"},
 		{"key without cert", "", key, "client_key is set but client_cert is not: set both or neither"},
 		{"key readable by others", cert, openKey, `client_key "` + openKey + `" is readable by others (mode 0644); run: chmod o-r ` + openKey},
-		{"key of another certificate", otherCert, key, "private key does not match public key"},
+		{"key of another certificate", otherCert, key, `client_cert "` + otherCert + `" and client_key "` + key + `": tls: private key does not match public key`},
 		{"missing key", cert, dir + "/nope.pem", `client_key "` + dir + `/nope.pem" does not exist`},
-		{"key is not a key", cert, notKey, "found a certificate rather than a key"},
+		{"missing cert", dir + "/nocert.pem", key, `client_cert "` + dir + `/nocert.pem" does not exist`},
+		{"cert writable by others", openCert, key, `client_cert "` + openCert + `" is writable by group or others (mode 0666); run: chmod go-w ` + openCert},
+		{"key writable by group", cert, groupKey, `client_key "` + groupKey + `" is writable by group or others (mode 0660); run: chmod go-w ` + groupKey},
+		{"key is not a key", cert, notKey, `client_cert "` + cert + `" and client_key "` + notKey + `": tls: found a certificate rather than a key`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantParseError(t, clientConfig(c.cert, c.key), Options{}, c.want) })

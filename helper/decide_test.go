@@ -70,18 +70,31 @@ func TestDecideDenies(t *testing.T) {
 	}{
 		{"username differs", answer("bob", "127.0.0.1", "dev"), "alice", cfg("*"), ErrUsernameMismatch,
 			`username mismatch: the OTP is for "bob", PAM_USER is "alice"`},
-		{"username differs in case", answer("Alice", "127.0.0.1", "dev"), "alice", cfg("*"), ErrUsernameMismatch, ""},
+		{"username differs in case", answer("Alice", "127.0.0.1", "dev"), "alice", cfg("*"), ErrUsernameMismatch,
+			`username mismatch: the OTP is for "Alice", PAM_USER is "alice"`},
 		{"empty PAM_USER", answer("alice", "127.0.0.1", "dev"), "", cfg("*"), ErrNoPAMUser, "PAM_USER is empty"},
-		{"empty PAM_USER and empty username", agent.Verified{IP: netip.MustParseAddr("127.0.0.1")}, "", cfg("*"), ErrNoPAMUser, ""},
+		{"empty PAM_USER and empty username", agent.Verified{IP: netip.MustParseAddr("127.0.0.1")}, "", cfg("*"), ErrNoPAMUser, "PAM_USER is empty"},
 		{"IP in an interface's subnet but not the interface (CVE-2020-24359)", answer("alice", "10.1.2.4", "dev"), "alice", cfg("*"), ErrIPNotLocal,
 			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP. (OTP IP 10.1.2.4)"},
-		{"IP outside allowed_cidr_list", answer("alice", "198.51.100.1", "dev"), "alice", cfg("*", "192.0.2.0/24"), ErrIPNotAllowed, ""},
-		{"zero IP", agent.Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*"), ErrIPNotLocal, ""},
+		{"IP outside allowed_cidr_list", answer("alice", "198.51.100.1", "dev"), "alice", cfg("*", "192.0.2.0/24"), ErrIPNotAllowed,
+			"IP did not match any of the network interface addresses nor any entry of allowed_cidr_list (OTP IP 198.51.100.1)"},
+		{"mapped IP outside allowed_cidr_list is shown unmapped", answer("alice", "::ffff:198.51.100.1", "dev"), "alice", cfg("*", "192.0.2.0/24"), ErrIPNotAllowed,
+			"IP did not match any of the network interface addresses nor any entry of allowed_cidr_list (OTP IP 198.51.100.1)"},
+		{"IPv6 outside allowed_cidr_list", answer("alice", "2001:db9::1", "dev"), "alice", cfg("*", "2001:db8::/32"), ErrIPNotAllowed,
+			"IP did not match any of the network interface addresses nor any entry of allowed_cidr_list (OTP IP 2001:db9::1)"},
+		{"zero IP", agent.Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*"), ErrIPNotLocal,
+			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP.: the OTP carries no IP"},
+		{"zero IP with allowed_cidr_list", agent.Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*", "0.0.0.0/0", "::/0"), ErrIPNotLocal,
+			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP.: the OTP carries no IP"},
 		{"role not listed", answer("alice", "127.0.0.1", "admin"), "alice", cfg("dev,ops"), ErrRoleNotAllowed, `role is not in allowed_roles: "admin"`},
-		{"role is a prefix of a listed one", answer("alice", "127.0.0.1", "de"), "alice", cfg("dev"), ErrRoleNotAllowed, ""},
+		{"role not listed, shown trimmed", answer("alice", "127.0.0.1", " admin\t"), "alice", cfg("dev,ops"), ErrRoleNotAllowed, `role is not in allowed_roles: "admin"`},
+		{"empty role", answer("alice", "127.0.0.1", ""), "alice", cfg("dev"), ErrRoleNotAllowed, `role is not in allowed_roles: ""`},
+		{"role is a prefix of a listed one", answer("alice", "127.0.0.1", "de"), "alice", cfg("dev"), ErrRoleNotAllowed, `role is not in allowed_roles: "de"`},
 		{"no roles configured", answer("alice", "127.0.0.1", "dev"), "alice", cfg(""), ErrNoAllowedRoles, "missing allowed_roles"},
-		{"username checked before IP", answer("bob", "198.51.100.1", "x"), "alice", cfg("dev"), ErrUsernameMismatch, ""},
-		{"IP checked before role", answer("alice", "198.51.100.1", "x"), "alice", cfg("dev"), ErrIPNotLocal, ""},
+		{"username checked before IP", answer("bob", "198.51.100.1", "x"), "alice", cfg("dev"), ErrUsernameMismatch,
+			`username mismatch: the OTP is for "bob", PAM_USER is "alice"`},
+		{"IP checked before role", answer("alice", "198.51.100.1", "x"), "alice", cfg("dev"), ErrIPNotLocal,
+			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP. (OTP IP 198.51.100.1)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -89,7 +102,7 @@ func TestDecideDenies(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
-			if c.msg != "" && err.Error() != c.msg {
+			if err.Error() != c.msg {
 				t.Errorf("message = %q\nwant      %q", err.Error(), c.msg)
 			}
 		})
