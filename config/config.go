@@ -100,25 +100,27 @@ func Parse(data []byte, opts Options) (*Config, error) {
 // StrictModes would refuse: a file that someone other than its owner (root
 // or the user running the helper) can change.
 func readTrusted(path, what string) ([]byte, error) {
-	f, err := openNoWait(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s %q %w", what, path, ErrNotExist)
-	}
+	// The type is checked before open(2): opening a device can act (a
+	// watchdog starts, a tape rewinds), a FIFO can block, and /dev/stdin
+	// under pam_exec is the typed password.
+	before, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s %q cannot be read: %w", what, path, errors.Unwrap(err))
+		return nil, statError(path, what, err)
+	}
+	if err := checkRegular(path, what, before); err != nil {
+		return nil, err
+	}
+	f, err := openNoWait(path)
+	if err != nil {
+		return nil, statError(path, what, err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
 	}
-	if info.IsDir() {
-		return nil, fmt.Errorf("%s %q is a directory, not a file", what, path)
-	}
-	// A FIFO, a socket, a device or /dev/stdin (the typed password, under
-	// pam_exec) could block the run or feed it what nobody wrote as config.
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %q is not a regular file (%s)", what, path, fileKind(info.Mode()))
+	if !os.SameFile(before, info) {
+		return nil, fmt.Errorf("%s %q was replaced while it was being read", what, path)
 	}
 	if err := checkOwnership(path, what, info); err != nil {
 		return nil, err
@@ -131,6 +133,23 @@ func readTrusted(path, what string) ([]byte, error) {
 		return nil, fmt.Errorf("%s %q is larger than %d bytes", what, path, maxFileSize)
 	}
 	return data, nil
+}
+
+func statError(path, what string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s %q %w", what, path, ErrNotExist)
+	}
+	return fmt.Errorf("%s %q cannot be read: %w", what, path, errors.Unwrap(err))
+}
+
+func checkRegular(path, what string, info os.FileInfo) error {
+	if info.IsDir() {
+		return fmt.Errorf("%s %q is a directory, not a file", what, path)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s %q is not a regular file (%s)", what, path, fileKind(info.Mode()))
+	}
+	return nil
 }
 
 // checkOwnership refuses a file or directory writable by group or others, or
