@@ -75,19 +75,18 @@ func TestVerifyReturnsNoDataWhenTheAnswerHasNoDataObject(t *testing.T) {
 func TestVerifyReturnsMalformedOnBodiesThatAreNotAVerifyAnswer(t *testing.T) {
 	t.Parallel()
 	// notOne is the detail for a body that is not exactly one JSON value;
-	// wrongType starts the detail for JSON of the wrong shape, whose rest
-	// is encoding/json's.
+	// the others name the field of the wrong type in the operator's terms.
 	const notOne = "Vault's answer is malformed: not one JSON value"
-	const wrongType = "Vault's answer is malformed: json: cannot unmarshal "
+	const malformed = "Vault's answer is malformed: "
 	for name, c := range map[string]struct{ body, detail string }{
 		"not JSON":             {`<html>hello</html>`, notOne},
 		"cut JSON":             {`{"data":{"username":"ubuntu","ip":"127.0.0.1"`, notOne},
-		"array":                {`[{"data":{}}]`, wrongType},
-		"string":               {`"data"`, wrongType},
-		"data is a string":     {`{"data":"ubuntu@127.0.0.1"}`, wrongType},
-		"data is an array":     {`{"data":["ubuntu","127.0.0.1","r"]}`, wrongType},
-		"username a number":    {`{"data":{"username":1000,"ip":"127.0.0.1","role_name":"r"}}`, wrongType},
-		"ip a number":          {`{"data":{"username":"u","ip":2130706433,"role_name":"r"}}`, wrongType},
+		"array":                {`[{"data":{}}]`, malformed + "the answer is a JSON array where an object belongs"},
+		"string":               {`"data"`, malformed + "the answer is a JSON string where an object belongs"},
+		"data is a string":     {`{"data":"ubuntu@127.0.0.1"}`, malformed + "data is a JSON string where an object belongs"},
+		"data is an array":     {`{"data":["ubuntu","127.0.0.1","r"]}`, malformed + "data is a JSON array where an object belongs"},
+		"username a number":    {`{"data":{"username":1000,"ip":"127.0.0.1","role_name":"r"}}`, malformed + "data.username is a JSON number where a string belongs"},
+		"ip a number":          {`{"data":{"username":"u","ip":2130706433,"role_name":"r"}}`, malformed + "data.ip is a JSON number where a string belongs"},
 		"two JSON objects":     {successBody + `{"data":{"username":"root","ip":"127.0.0.1","role_name":"r"}}`, notOne},
 		"trailing garbage":     {successBody + ` garbage`, notOne},
 		"trailing string":      {successBody + ` "x"`, notOne},

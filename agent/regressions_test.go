@@ -93,9 +93,9 @@ func TestRegressionOversizedErrorBodyIsMalformed(t *testing.T) {
 	}
 }
 
-// BUG 4: decodeBody checks trailing data with json.Decoder.More, which is
-// false when the next byte is '}' or ']': `{...}}` and `{...}]` are
-// accepted as a valid verify answer.
+// BUG 4: decodeBody once checked trailing data with json.Decoder.More, which
+// is false when the next byte is '}' or ']': `{...}}` and `{...}]` were
+// accepted as a valid verify answer. json.Valid now refuses them first.
 func TestRegressionTrailingCloseBracketAfterTheAnswerIsMalformed(t *testing.T) {
 	for _, tail := range []string{"}", "]", " ]]]"} {
 		t.Run(tail, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strings"
 )
 
@@ -107,17 +108,37 @@ func decodeBody(body []byte) (verifyBody, error) {
 	if !json.Valid(body) {
 		return b, fmt.Errorf("%w: not one JSON value", ErrMalformed)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&b); err != nil {
-		return b, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if dec.More() {
-		return b, fmt.Errorf("%w: trailing data after the JSON object", ErrMalformed)
+	// json.Valid has ruled out syntax errors and trailing data: what is left
+	// is a value of the wrong type somewhere.
+	if err := json.Unmarshal(body, &b); err != nil {
+		return b, fmt.Errorf("%w: %s", ErrMalformed, describeTypeError(err))
 	}
 	if b.Data == nil {
 		return b, ErrNoData
 	}
 	return b, nil
+}
+
+// describeTypeError says which field had the wrong type in the operator's
+// terms, instead of encoding/json's dump of our Go types.
+func describeTypeError(err error) string {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	field := te.Field
+	if field == "" {
+		field = "the answer"
+	}
+	want := te.Type
+	for want.Kind() == reflect.Pointer {
+		want = want.Elem()
+	}
+	kind := "a " + want.Kind().String()
+	if want.Kind() == reflect.Struct {
+		kind = "an object"
+	}
+	return fmt.Sprintf("%s is a JSON %s where %s belongs", field, te.Value, kind)
 }
 
 // decodeError turns a non-2xx body into a VaultError or ErrOTPNotFound.

@@ -141,6 +141,8 @@ func TestConfigErrors(t *testing.T) {
 		{"addr with user", `vault_addr = "https://u:secret@v"` + "\nallowed_roles=\"*\"", false, `must not carry a user, a query or a fragment`},
 		{"addr with query", `vault_addr = "https://v/?x=1"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/?x=1" must not carry a user, a query or a fragment`},
 		{"addr with fragment", `vault_addr = "https://v/#frag"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/#frag" must not carry a user, a query or a fragment`},
+		{"addr with empty query", `vault_addr = "https://v?"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v?" must not carry a user, a query or a fragment`},
+		{"addr with empty fragment", `vault_addr = "https://v/#"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/#" must not carry a user, a query or a fragment`},
 		{"http without dev", `vault_addr = "http://v"` + "\nallowed_roles=\"*\"", false, `vault_addr "http://v": unsupported scheme. use 'dev' mode`},
 		{"https with dev", `vault_addr = "https://v"` + "\nallowed_roles=\"*\"", true, `vault_addr "https://v": unsupported scheme in 'dev' mode`},
 		{"unknown key", minimal + "\nvault_token = \"x\"", false, `invalid key "vault_token" on line 5`},
@@ -209,11 +211,12 @@ func TestJSONDuplicateKeyIsNamedWithoutLines(t *testing.T) {
 	}
 }
 
-func TestInputThatPanicsTheParserIsReportedAsUnparseable(t *testing.T) {
-	// HCL v1's JSON scanner panics on this (found by fuzzing); the helper
-	// must deny with a message, not crash.
+func TestInputThatPanicsHCLsJSONParserNeverReachesIt(t *testing.T) {
+	// HCL v1's JSON scanner panics on this (found by fuzzing). The strict
+	// JSON check refuses it first; decode's recover stays as a last defence
+	// for panics nobody has found yet.
 	msg := parseError(t, `{"\0`, Options{})
-	if want := "cannot be parsed as HCL or JSON"; msg != want {
+	if want := `cannot be parsed as HCL or JSON: invalid JSON: invalid character '0' in string escape code`; msg != want {
 		t.Errorf("error = %q, want %q", msg, want)
 	}
 }
@@ -501,6 +504,19 @@ func TestGroupWritableCAPathIsRefused(t *testing.T) {
 	want := `ca_path "` + dir + `" is writable by group or others (mode 0775); run: chmod go-w ` + dir
 	if msg := parseError(t, caConfig("ca_path", dir), Options{}); msg != want {
 		t.Errorf("err = %s, want %s", msg, want)
+	}
+}
+
+func TestJSONConfigCutShortOrWithTrailingTextIsRefused(t *testing.T) {
+	// HCL's JSON parser would load what survived: here, everything but ca_cert.
+	whole := `{"vault_addr": "https://v", "allowed_roles": "*", "ca_cert": "/etc/vault-ca.pem"}`
+	cases := map[string]struct{ text, want string }{
+		"cut short":       {whole[:strings.Index(whole, `, "ca_cert"`)], "cannot be parsed as HCL or JSON: invalid JSON: unexpected end of JSON input"},
+		"trailing text":   {`{"vault_addr": "https://v", "allowed_roles": "*"} x`, "cannot be parsed as HCL or JSON: invalid JSON: invalid character 'x' after top-level value"},
+		"doubled closing": {`{"vault_addr": "https://v", "allowed_roles": "*"}}`, "cannot be parsed as HCL or JSON: invalid JSON: invalid character '}' after top-level value"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) { wantParseError(t, c.text, Options{}, c.want) })
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -97,6 +98,12 @@ func decode(data []byte) (raw *rawConfig, problems []error) {
 // lets duplicate HCL keys through so decodeItem can name both lines.
 func parseAST(data []byte) (*ast.File, error) {
 	if trimmed := bytes.TrimLeftFunc(data, unicode.IsSpace); len(trimmed) > 0 && trimmed[0] == '{' {
+		// HCL's JSON parser accepts a file cut short or with text after the
+		// object: a config truncated before ca_cert would load and trust the
+		// system's roots instead. Only whole JSON goes on.
+		if err := json.Unmarshal(data, new(json.RawMessage)); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
 		return jsonparser.Parse(data)
 	}
 	return hclparser.ParseDontErrorOnDuplicateKeys(data)

@@ -64,8 +64,13 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return nil, fmt.Errorf("vault_addr %q is not an http:// or https:// URL with a host", s)
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("vault_addr %q must not carry a user, a query or a fragment", redactUser(u))
+	// ForceQuery and a bare '#' catch the empty query and fragment too.
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
+		shown := s
+		if u.User != nil {
+			shown = redactUser(u)
+		}
+		return nil, fmt.Errorf("vault_addr %q must not carry a user, a query or a fragment", shown)
 	}
 	switch {
 	case dev && u.Scheme == "https":
