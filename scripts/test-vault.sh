@@ -2,8 +2,8 @@
 # Real Vault tests: bin/vault-ssh-helper against Vault v1.14.0 (MPL-2.0) started inside the
 # tests of the separate Go module test-fixtures/vault (harness: test-fixtures/vault/vaulttest).
 # Runs every package of that module. Vault comes from the Go module proxy; the module cache
-# and the Go build cache keep it, so only the first run downloads (~530 MB) and compiles it
-# (~2.5-3 min on 2 cores); later runs only link the test binaries.
+# and the Go build cache keep it, so only the first run downloads (~470 MB of zips) and compiles
+# it (4-5 min with the tests, on 2 cores); later runs only link the test binaries (15-30 s).
 # Run from anywhere after `make`. VSH_BIN overrides the binary under test;
 # TEST_VAULT_FLAGS adds go test flags (e.g. "-run Standby -v").
 set -euo pipefail
