@@ -73,11 +73,11 @@ func New(cfg *config.Config) (*Client, error) {
 
 // Verify asks Vault whether otp is valid. Vault consumes the OTP as it answers.
 func (c *Client) Verify(ctx context.Context, otp string) (Verified, error) {
+	var v Verified
 	body, err := c.put(ctx, otp)
-	if err != nil {
-		return Verified{}, err
+	if err == nil {
+		v, err = decodeVerify(body)
 	}
-	v, err := decodeVerify(body)
 	if err != nil {
 		return Verified{}, fmt.Errorf("verify at %s: %w", c.endpoint, err)
 	}
@@ -88,16 +88,17 @@ func (c *Client) Verify(ctx context.Context, otp string) (Verified, error) {
 // without an OTP.
 func (c *Client) Echo(ctx context.Context) error {
 	body, err := c.put(ctx, EchoRequest)
-	if err != nil {
-		return err
+	if err == nil {
+		err = decodeEcho(body)
 	}
-	if err := decodeEcho(body); err != nil {
+	if err != nil {
 		return fmt.Errorf("verify-only at %s: %w", c.endpoint, err)
 	}
 	return nil
 }
 
-// put sends {"otp": otp} to <mount>/verify and returns a 2xx body.
+// put sends {"otp": otp} to <mount>/verify and returns a 2xx body. Its
+// callers name the call in the error.
 func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 	r := c.vault.NewRequest(http.MethodPut, "/v1/"+c.mount+"/verify")
 	if err := r.SetJSONBody(map[string]string{"otp": otp}); err != nil {
@@ -108,12 +109,11 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 	if resp != nil && resp.Body != nil {
 		defer resp.Body.Close()
 	}
-	where := "verify at " + c.endpoint
 	if resp == nil {
 		if err == nil {
-			return nil, fmt.Errorf("%s: %w", where, ErrEmptyBody)
+			return nil, ErrEmptyBody
 		}
-		return nil, fmt.Errorf("%s: %w", where, classify(ctx, err))
+		return nil, classify(ctx, err)
 	}
 	// vault/api already read an error body into memory (bounded by guard);
 	// whatever it kept is still in resp.Body.
@@ -122,17 +122,17 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			err = fmt.Errorf("%w: %w", errSchemeChange, err)
 		}
-		return nil, fmt.Errorf("%s: %w", where, classify(ctx, err))
+		return nil, classify(ctx, err)
 	}
 	body, readErr := io.ReadAll(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("%s: %w", where, decodeError(resp.StatusCode, body))
+		return nil, decodeError(resp.StatusCode, body)
 	}
 	if err == nil {
 		err = readErr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, classify(ctx, err))
+		return nil, classify(ctx, err)
 	}
 	return body, nil
 }
