@@ -119,8 +119,8 @@ func readTrusted(path, what string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
 	}
-	if !os.SameFile(before, info) {
-		return nil, fmt.Errorf("%s %q was replaced while it was being read", what, path)
+	if err := checkUnchanged(path, what, before, info); err != nil {
+		return nil, err
 	}
 	if err := checkOwnership(path, what, info); err != nil {
 		return nil, err
@@ -140,6 +140,15 @@ func statError(path, what string, err error) error {
 		return fmt.Errorf("%s %q %w", what, path, ErrNotExist)
 	}
 	return fmt.Errorf("%s %q cannot be read: %w", what, path, errors.Unwrap(err))
+}
+
+// checkUnchanged refuses a file that is not the one whose type was checked:
+// the path was swapped between the stat and the open.
+func checkUnchanged(path, what string, checked, opened os.FileInfo) error {
+	if !os.SameFile(checked, opened) {
+		return fmt.Errorf("%s %q was replaced while it was being read", what, path)
+	}
+	return nil
 }
 
 func checkRegular(path, what string, info os.FileInfo) error {

@@ -443,7 +443,7 @@ func TestSpecialFilesAreRefusedWithoutWaiting(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
-	// Opened without O_NONBLOCK, a FIFO with no writer would hang Load.
+	// open(2) of a FIFO with no writer would hang Load: its type alone must refuse it.
 	done := make(chan error, 1)
 	go func() { _, err := Load(fifo, Options{}); done <- err }()
 	select {
@@ -456,6 +456,25 @@ func TestSpecialFilesAreRefusedWithoutWaiting(t *testing.T) {
 	}
 	wantParseError(t, caConfig("ca_cert", fifo), Options{}, `ca_cert "`+fifo+`" is not a regular file (a named pipe)`)
 	wantParseError(t, caConfig("ca_cert", "/dev/null"), Options{}, `ca_cert "/dev/null" is not a regular file (a character device)`)
+}
+
+func TestFileSwappedBetweenCheckAndOpenIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	checked, err := os.Stat(writeFile(t, dir, "checked.hcl", minimal, 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := os.Stat(writeFile(t, dir, "opened.hcl", minimal, 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkUnchanged("/etc/x.hcl", "config file", checked, opened)
+	if want := `config file "/etc/x.hcl" was replaced while it was being read`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+	if err := checkUnchanged("/etc/x.hcl", "config file", checked, checked); err != nil {
+		t.Errorf("the same file was refused: %v", err)
+	}
 }
 
 func TestConfigThatIsASocketIsRefused(t *testing.T) {

@@ -15,10 +15,10 @@ func ownerOf(info os.FileInfo) (int, bool) {
 	return int(st.Uid), true
 }
 
-// openNoWait opens path for reading without blocking: open(2) of a FIFO with
-// no writer would otherwise wait forever, before any budget exists. The
-// caller refuses anything that is not a regular file; on one, O_NONBLOCK
-// changes nothing.
+// openNoWait opens path for reading without blocking. The caller has already
+// refused anything but a regular file, where O_NONBLOCK changes nothing; it
+// is there for a path swapped for a FIFO between that check and the open,
+// whose open(2) would otherwise wait forever, before any budget exists.
 func openNoWait(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 }
