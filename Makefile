@@ -48,8 +48,9 @@ vet:
 # Short coverage-guided runs of every fuzz target; the seed corpus runs in `make test`.
 fuzz:
 	go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	go test ./helper -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
-	go test ./agent -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
+	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
+	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
+	go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
 
 # Start-up cost against a bare Go binary doing one TLS request (prints a table).
 bench:

@@ -14,7 +14,7 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
-	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 // Stamped by the Makefile with -ldflags -X.
@@ -110,81 +110,91 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	ctx, cancel := context.WithDeadline(context.Background(), start.Add(cfg.Timeout))
 	defer cancel()
 
-	log.Info("using SSH mount point: %s", cfg.MountPoint)
-	if cfg.Namespace != "" {
-		log.Info("using namespace: %s", cfg.Namespace)
-	}
 	client, err := agent.New(cfg)
 	if err != nil {
 		return denied, err
 	}
+	m := newMode(cfg, client)
+	log.Info("%s", m.Announce())
+	if cfg.Namespace != "" {
+		log.Info("using namespace: %s", cfg.Namespace)
+	}
 	if opts.verifyOnly {
 		watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
-		return echo(ctx, client, cfg, log)
+		return check(ctx, m, cfg, log)
 	}
-	return login(ctx, client, cfg, stdin, getenv("PAM_USER"), log, watchdog)
+	return login(ctx, m, cfg, stdin, getenv("PAM_USER"), log, watchdog)
 }
 
-func echo(ctx context.Context, client *agent.Client, cfg *config.Config, log *logger) (outcome, error) {
-	log.Debug("sending verify-echo-request to %s", cfg.VaultAddr)
-	if err := client.Echo(ctx); err != nil {
+// mode is one way of checking a password with Vault: each reads its kind
+// of password, asks Vault and decides in its own package.
+type mode interface {
+	// Announce is the info line that says what the mode checks against.
+	Announce() string
+	// Secret names the password in log lines ("the OTP").
+	Secret() string
+	// ReadPassword reads stdin and refuses, before any network traffic,
+	// anything that is not this mode's kind of password.
+	ReadPassword(io.Reader) (string, error)
+	// Login asks Vault about the password and decides; it returns who
+	// logged in. Its errors never carry the password.
+	Login(ctx context.Context, password, pamUser string) (string, error)
+	// CheckStep says what Check sends, for the debug line before it.
+	CheckStep() string
+	// Check is -verify-only: it proves Vault is reachable and set up
+	// without a password.
+	Check(ctx context.Context) error
+}
+
+// newMode chooses the mode the config file asks for.
+func newMode(cfg *config.Config, client *agent.Client) mode {
+	return sshotp.New(cfg, client)
+}
+
+func check(ctx context.Context, m mode, cfg *config.Config, log *logger) (outcome, error) {
+	log.Debug("%s to %s", m.CheckStep(), cfg.VaultAddr)
+	if err := m.Check(ctx); err != nil {
 		return denied, explainTimeout(err, cfg)
 	}
 	log.Info("vault-ssh-helper verification successful!")
 	return echoVerified, nil
 }
 
-func login(ctx context.Context, client *agent.Client, cfg *config.Config, stdin io.Reader,
+func login(ctx context.Context, m mode, cfg *config.Config, stdin io.Reader,
 	pamUser string, log *logger, watchdog *watchdog) (outcome, error) {
 	watchdog.waitingFor("the password on stdin")
-	otp, err := readOTP(ctx, stdin)
+	password, err := readPassword(ctx, m, stdin)
 	if errors.Is(err, agent.ErrTimeout) {
 		return denied, fmt.Errorf("%w (timeout = %s)", err, cfg.Timeout)
 	}
 	if err != nil {
 		return denied, err
 	}
-	o, err := verifyLogin(ctx, client, cfg, otp, pamUser, log, watchdog)
-	return o, helper.WithoutOTP(err, otp)
-}
-
-// verifyLogin asks Vault about otp and decides. Its errors may quote what
-// the server said, so login keeps the OTP out of them.
-func verifyLogin(ctx context.Context, client *agent.Client, cfg *config.Config, otp, pamUser string,
-	log *logger, watchdog *watchdog) (outcome, error) {
-	log.Debug("verifying the OTP with Vault at %s", cfg.VaultAddr)
+	log.Debug("verifying %s with Vault at %s", m.Secret(), cfg.VaultAddr)
 	watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
-	v, err := client.Verify(ctx, otp)
+	who, err := m.Login(ctx, password, pamUser)
 	if err != nil {
 		return denied, explainTimeout(err, cfg)
 	}
-	watchdog.waitingFor("the list of network interface addresses")
-	local, err := helper.InterfaceAddrs()
-	if err != nil {
-		return denied, err
-	}
-	if err := helper.Decide(v, pamUser, local, cfg); err != nil {
-		return denied, err
-	}
-	log.Info("%s@%s authenticated!", v.Username, v.IP)
+	log.Info("%s authenticated!", who)
 	return loginVerified, nil
 }
 
-// readOTP reads stdin within the budget: run by hand without a pipe, stdin
-// is a terminal that may never close.
-func readOTP(ctx context.Context, stdin io.Reader) (string, error) {
+// readPassword reads stdin within the budget: run by hand without a pipe,
+// stdin is a terminal that may never close.
+func readPassword(ctx context.Context, m mode, stdin io.Reader) (string, error) {
 	type result struct {
-		otp string
-		err error
+		password string
+		err      error
 	}
 	done := make(chan result, 1)
 	go func() {
-		otp, err := helper.ReadOTP(stdin)
-		done <- result{otp, err}
+		password, err := m.ReadPassword(stdin)
+		done <- result{password, err}
 	}()
 	select {
 	case r := <-done:
-		return r.otp, r.err
+		return r.password, r.err
 	case <-ctx.Done():
 		return "", fmt.Errorf("%w waiting for the password on stdin", agent.ErrTimeout)
 	}

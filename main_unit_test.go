@@ -17,6 +17,7 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 func TestOnlyAVerifiedLoginExitsZeroUnderPAM(t *testing.T) {
@@ -46,7 +47,7 @@ func TestStdinThatNeverClosesDeniesAtTheBudget(t *testing.T) {
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := readOTP(ctx, r)
+	_, err := readPassword(ctx, sshotp.New(&config.Config{}, nil), r)
 	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin") {
 		t.Errorf("err = %v", err)
 	}

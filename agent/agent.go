@@ -1,7 +1,8 @@
-// Package agent is everything about talking to Vault: a vault/api client
-// built from the Config alone, TLS, the connect limit, and the two calls the
-// helper makes (Verify and Echo), each answering with a typed result or a
-// typed error.
+// Package agent is what every mode shares about talking to Vault: a
+// vault/api client built from the Config alone, TLS, the connect limit, the
+// redirect guard, the size bound, the error classes, and keeping the
+// password out of errors. What a mode asks and what the answer means live
+// with the mode (helper/sshotp, helper/totp).
 package agent
 
 import (
@@ -31,13 +32,10 @@ const ConnectTimeout = 2 * time.Second
 // hundred bytes.
 const maxBodySize = 64 << 10
 
-// Client talks to one Vault.
+// Client talks to one Vault on behalf of a mode.
 type Client struct {
 	vault *api.Client
-	mount string
-	// endpoint names the verify URL in every error, so the log line says
-	// exactly where the helper was talking to.
-	endpoint string
+	addr  string
 }
 
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
@@ -55,8 +53,8 @@ func New(cfg *config.Config) (*Client, error) {
 	vc, err := api.NewClient(&api.Config{
 		Address:    cfg.VaultAddr.String(),
 		HttpClient: httpClient,
-		// A verify whose request may have reached Vault must never be sent
-		// again: Vault deletes the OTP as it answers.
+		// A request that may have reached Vault must never be sent again:
+		// Vault consumes an OTP or a code as it answers.
 		MaxRetries: 0,
 	})
 	if err != nil {
@@ -67,42 +65,20 @@ func New(cfg *config.Config) (*Client, error) {
 	if cfg.Namespace != "" {
 		vc.SetNamespace(cfg.Namespace)
 	}
-	endpoint := strings.TrimSuffix(cfg.VaultAddr.String(), "/") + "/v1/" + cfg.MountPoint + "/verify"
-	return &Client{vault: vc, mount: cfg.MountPoint, endpoint: endpoint}, nil
+	return &Client{vault: vc, addr: strings.TrimSuffix(cfg.VaultAddr.String(), "/")}, nil
 }
 
-// Verify asks Vault whether otp is valid. Vault consumes the OTP as it answers.
-func (c *Client) Verify(ctx context.Context, otp string) (Verified, error) {
-	var v Verified
-	body, err := c.put(ctx, otp)
-	if err == nil {
-		v, err = decodeVerify(body)
-	}
-	if err != nil {
-		return Verified{}, fmt.Errorf("verify at %s: %w", c.endpoint, err)
-	}
-	return v, nil
-}
+// URL is the full address of path (such as /v1/ssh/verify), for messages.
+func (c *Client) URL(path string) string { return c.addr + path }
 
-// Echo is -verify-only: it proves the address, TLS and mount are right
-// without an OTP.
-func (c *Client) Echo(ctx context.Context) error {
-	body, err := c.put(ctx, EchoRequest)
-	if err == nil {
-		err = decodeEcho(body)
-	}
-	if err != nil {
-		return fmt.Errorf("verify-only at %s: %w", c.endpoint, err)
-	}
-	return nil
-}
-
-// put sends {"otp": otp} to <mount>/verify and returns a 2xx body. Its
-// callers name the call in the error.
-func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
-	r := c.vault.NewRequest(http.MethodPut, "/v1/"+c.mount+"/verify")
-	if err := r.SetJSONBody(map[string]string{"otp": otp}); err != nil {
-		return nil, fmt.Errorf("encode verify request: %w", err)
+// Put sends body as JSON to path (such as /v1/ssh/verify) and returns the
+// body of a 2xx answer. Any other answer is a *VaultError; transport
+// problems are ErrTimeout, ErrUnreachable or ErrMalformed. Callers name the
+// call in the error.
+func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
+	r := c.vault.NewRequest(http.MethodPut, path)
+	if err := r.SetJSONBody(body); err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
 	}
 	//nolint:staticcheck // the one call that keeps Obj for a redirect's ResetJSONBody
 	resp, err := c.vault.RawRequestWithContext(ctx, r)
@@ -124,9 +100,9 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 		}
 		return nil, classify(ctx, err)
 	}
-	body, readErr := io.ReadAll(resp.Body)
+	answer, readErr := io.ReadAll(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, decodeError(resp.StatusCode, body)
+		return nil, decodeError(resp.StatusCode, answer)
 	}
 	if err == nil {
 		err = readErr
@@ -134,7 +110,7 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 	if err != nil {
 		return nil, classify(ctx, err)
 	}
-	return body, nil
+	return answer, nil
 }
 
 // classify names what a transport error means for the operator.

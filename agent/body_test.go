@@ -10,15 +10,16 @@ import (
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 // denies asserts that err is want and that no Verified came with it.
-func denies(t *testing.T, v agent.Verified, err, want error) {
+func denies(t *testing.T, v sshotp.Verified, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Fatalf("Verify error = %v, want %v", err, want)
 	}
-	if v != (agent.Verified{}) {
+	if v != (sshotp.Verified{}) {
 		t.Errorf("Verify returned %+v together with an error", v)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 func TestEchoSucceedsOnVerifyEchoResponse(t *testing.T) {
@@ -43,7 +44,7 @@ func TestEchoReturnsBadEchoOnAnyOtherMessage(t *testing.T) {
 			t.Parallel()
 			srv, _ := serveHTTP(t, answer(200, body))
 			err := newClient(t, hcl(srv.URL)).Echo(ctx(t))
-			if !errors.Is(err, agent.ErrBadEcho) {
+			if !errors.Is(err, sshotp.ErrBadEcho) {
 				t.Fatalf("Echo error = %v, want ErrBadEcho", err)
 			}
 			if want := "verify-only at " + srv.URL + "/v1/ssh/verify: Vault did not echo verify-echo-response"; err.Error() != want {

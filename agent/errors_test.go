@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 // vaultError asserts err is a *agent.VaultError and returns it.
@@ -24,10 +25,10 @@ func TestVerifyReturnsOTPNotFoundOnVaultsFourHundred(t *testing.T) {
 	t.Parallel()
 	srv, rec := serveHTTP(t, answer(400, `{"errors":["OTP not found"]}`))
 	v, err := verify(t, hcl(srv.URL))
-	if !errors.Is(err, agent.ErrOTPNotFound) {
+	if !errors.Is(err, sshotp.ErrOTPNotFound) {
 		t.Fatalf("Verify error = %v, want ErrOTPNotFound", err)
 	}
-	if v != (agent.Verified{}) {
+	if v != (sshotp.Verified{}) {
 		t.Errorf("Verify returned %+v with an error", v)
 	}
 	var ve *agent.VaultError
@@ -42,7 +43,7 @@ func TestVerifyReturnsOTPNotFoundOnVaultsFourHundred(t *testing.T) {
 func TestVerifyFindsOTPNotFoundAmongSeveralMessages(t *testing.T) {
 	t.Parallel()
 	srv, _ := serveHTTP(t, answer(400, `{"errors":["1 error occurred","OTP not found"]}`))
-	if _, err := verify(t, hcl(srv.URL)); !errors.Is(err, agent.ErrOTPNotFound) {
+	if _, err := verify(t, hcl(srv.URL)); !errors.Is(err, sshotp.ErrOTPNotFound) {
 		t.Fatalf("Verify error = %v, want ErrOTPNotFound", err)
 	}
 }
@@ -51,7 +52,7 @@ func TestVerifyTreatsOTPNotFoundOnAnotherStatusAsAVaultError(t *testing.T) {
 	t.Parallel()
 	srv, _ := serveHTTP(t, answer(500, `{"errors":["OTP not found"]}`))
 	_, err := verify(t, hcl(srv.URL))
-	if errors.Is(err, agent.ErrOTPNotFound) {
+	if errors.Is(err, sshotp.ErrOTPNotFound) {
 		t.Fatalf("a 500 read as ErrOTPNotFound: %v", err)
 	}
 	if ve := vaultError(t, err); ve.Status != 500 {
@@ -63,7 +64,7 @@ func TestVerifyReturnsOtherFourHundredsAsVaultError(t *testing.T) {
 	t.Parallel()
 	srv, _ := serveHTTP(t, answer(400, `{"errors":["missing otp"]}`))
 	_, err := verify(t, hcl(srv.URL))
-	if errors.Is(err, agent.ErrOTPNotFound) {
+	if errors.Is(err, sshotp.ErrOTPNotFound) {
 		t.Fatalf("a different 400 read as ErrOTPNotFound: %v", err)
 	}
 	ve := vaultError(t, err)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 // testOTP is a made-up OTP in Vault's UUID shape; it grants nothing anywhere.
@@ -127,8 +128,9 @@ func hcl(addr string, extra ...string) string {
 }
 
 // newClient runs the file through the real config validation, then builds
-// the agent from it. dev is chosen from the address's scheme.
-func newClient(t *testing.T, text string) *agent.Client {
+// the agent from it, as the SSH OTP mode uses it: the shared transport is
+// exercised through the mode's calls. dev is chosen from the address's scheme.
+func newClient(t *testing.T, text string) *sshotp.Client {
 	t.Helper()
 	dev := strings.Contains(text, `vault_addr = "http://`)
 	cfg, err := config.Parse([]byte(text), config.Options{Dev: dev})
@@ -139,7 +141,7 @@ func newClient(t *testing.T, text string) *agent.Client {
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}
-	return c
+	return sshotp.NewClient(c, cfg.MountPoint)
 }
 
 // ctx is a generous deadline: the tests that want a short one set their own.
@@ -151,7 +153,7 @@ func ctx(t *testing.T) context.Context {
 }
 
 // verify builds a client for text and verifies testOTP with it.
-func verify(t *testing.T, text string) (agent.Verified, error) {
+func verify(t *testing.T, text string) (sshotp.Verified, error) {
 	t.Helper()
 	return newClient(t, text).Verify(ctx(t), testOTP)
 }

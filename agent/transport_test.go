@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 // serveHanging starts a fake Vault whose handler runs first (it may be
@@ -121,7 +122,7 @@ func TestVerifyReportsACancelledContextAsCancelledNotTimedOut(t *testing.T) {
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
 	v, err := newClient(t, hcl(srv.URL)).Verify(c, testOTP)
-	if err == nil || errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "request cancelled") || v != (agent.Verified{}) {
+	if err == nil || errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "request cancelled") || v != (sshotp.Verified{}) {
 		t.Errorf("Verify = %+v, %v", v, err)
 	}
 	if rec.count() != 0 {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
 func TestVerifyReturnsVaultsUsernameIPAndRole(t *testing.T) {
@@ -16,7 +16,7 @@ func TestVerifyReturnsVaultsUsernameIPAndRole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	want := agent.Verified{Username: "ubuntu", IP: netip.MustParseAddr("127.0.0.1"), RoleName: "otp_key_role"}
+	want := sshotp.Verified{Username: "ubuntu", IP: netip.MustParseAddr("127.0.0.1"), RoleName: "otp_key_role"}
 	if v != want {
 		t.Errorf("Verify = %+v, want %+v", v, want)
 	}

@@ -1,4 +1,4 @@
-package helper
+package sshotp
 
 import (
 	"errors"
@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
@@ -26,7 +25,7 @@ var (
 
 // Decide checks Vault's answer against who is logging in and where, in the
 // original's order: username, IP, role. nil is the only answer that allows.
-func Decide(v agent.Verified, pamUser string, local []netip.Addr, cfg *config.Config) error {
+func Decide(v Verified, pamUser string, local []netip.Addr, cfg *config.Config) error {
 	if err := checkUsername(v.Username, pamUser); err != nil {
 		return err
 	}

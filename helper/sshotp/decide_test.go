@@ -1,4 +1,4 @@
-package helper
+package sshotp
 
 import (
 	"errors"
@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
@@ -32,13 +31,13 @@ func cfg(roles string, cidrs ...string) *config.Config {
 	return c
 }
 
-func answer(user, ip, role string) agent.Verified {
-	return agent.Verified{Username: user, IP: netip.MustParseAddr(ip), RoleName: role}
+func answer(user, ip, role string) Verified {
+	return Verified{Username: user, IP: netip.MustParseAddr(ip), RoleName: role}
 }
 
 func TestDecideAllows(t *testing.T) {
 	cases := map[string]struct {
-		v   agent.Verified
+		v   Verified
 		cfg *config.Config
 	}{
 		"local IPv4, any role":           {answer("alice", "10.1.2.3", "dev"), cfg("*")},
@@ -62,7 +61,7 @@ func TestDecideAllows(t *testing.T) {
 func TestDecideDenies(t *testing.T) {
 	cases := []struct {
 		name    string
-		v       agent.Verified
+		v       Verified
 		pamUser string
 		cfg     *config.Config
 		want    error
@@ -73,7 +72,7 @@ func TestDecideDenies(t *testing.T) {
 		{"username differs in case", answer("Alice", "127.0.0.1", "dev"), "alice", cfg("*"), ErrUsernameMismatch,
 			`username mismatch: the OTP is for "Alice", PAM_USER is "alice"`},
 		{"empty PAM_USER", answer("alice", "127.0.0.1", "dev"), "", cfg("*"), ErrNoPAMUser, "PAM_USER is empty"},
-		{"empty PAM_USER and empty username", agent.Verified{IP: netip.MustParseAddr("127.0.0.1")}, "", cfg("*"), ErrNoPAMUser, "PAM_USER is empty"},
+		{"empty PAM_USER and empty username", Verified{IP: netip.MustParseAddr("127.0.0.1")}, "", cfg("*"), ErrNoPAMUser, "PAM_USER is empty"},
 		{"IP in an interface's subnet but not the interface (CVE-2020-24359)", answer("alice", "10.1.2.4", "dev"), "alice", cfg("*"), ErrIPNotLocal,
 			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP. (OTP IP 10.1.2.4)"},
 		{"IP outside allowed_cidr_list", answer("alice", "198.51.100.1", "dev"), "alice", cfg("*", "192.0.2.0/24"), ErrIPNotAllowed,
@@ -82,9 +81,9 @@ func TestDecideDenies(t *testing.T) {
 			"IP did not match any of the network interface addresses nor any entry of allowed_cidr_list (OTP IP 198.51.100.1)"},
 		{"IPv6 outside allowed_cidr_list", answer("alice", "2001:db9::1", "dev"), "alice", cfg("*", "2001:db8::/32"), ErrIPNotAllowed,
 			"IP did not match any of the network interface addresses nor any entry of allowed_cidr_list (OTP IP 2001:db9::1)"},
-		{"zero IP", agent.Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*"), ErrIPNotLocal,
+		{"zero IP", Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*"), ErrIPNotLocal,
 			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP.: the OTP carries no IP"},
-		{"zero IP with allowed_cidr_list", agent.Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*", "0.0.0.0/0", "::/0"), ErrIPNotLocal,
+		{"zero IP with allowed_cidr_list", Verified{Username: "alice", RoleName: "dev"}, "alice", cfg("*", "0.0.0.0/0", "::/0"), ErrIPNotLocal,
 			"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP.: the OTP carries no IP"},
 		{"role not listed", answer("alice", "127.0.0.1", "admin"), "alice", cfg("dev,ops"), ErrRoleNotAllowed, `role is not in allowed_roles: "admin"`},
 		{"role not listed, shown trimmed", answer("alice", "127.0.0.1", " admin\t"), "alice", cfg("dev,ops"), ErrRoleNotAllowed, `role is not in allowed_roles: "admin"`},

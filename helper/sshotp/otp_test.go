@@ -1,4 +1,4 @@
-package helper
+package sshotp
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
 const otp = "9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3a"
@@ -38,8 +40,8 @@ func TestReadOTPRefusesWhatIsNotAnOTP(t *testing.T) {
 		name, in string
 		want     error
 	}{
-		{"empty password (0 bytes)", "", ErrOTPEmpty},
-		{"only a NUL", "\x00", ErrOTPEmpty},
+		{"empty password (0 bytes)", "", helper.ErrPasswordEmpty},
+		{"only a NUL", "\x00", helper.ErrPasswordEmpty},
 		{"an ordinary password", "hunter2", ErrNotOTPShape},
 		{"two trailing NULs", otp + "\x00\x00", ErrNotOTPShape},
 		{"NUL inside", otp[:10] + "\x00" + otp[11:], ErrNotOTPShape},
@@ -51,8 +53,8 @@ func TestReadOTPRefusesWhatIsNotAnOTP(t *testing.T) {
 		{"unclosed paste", "\x1b[200~" + otp, ErrNotOTPShape},
 		{"two OTPs", otp + " " + otp, ErrNotOTPShape},
 		{"512 bytes", strings.Repeat("a", 512), ErrNotOTPShape},
-		{"513 bytes", strings.Repeat("a", 513), ErrOTPTooLong},
-		{"a megabyte", strings.Repeat("a", 1<<20), ErrOTPTooLong},
+		{"513 bytes", strings.Repeat("a", 513), helper.ErrPasswordTooLong},
+		{"a megabyte", strings.Repeat("a", 1<<20), helper.ErrPasswordTooLong},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,7 +85,7 @@ func TestReadOTPReportsAReadError(t *testing.T) {
 func TestReadOTPReadsAtMostOneByteBeyondTheLimit(t *testing.T) {
 	r := strings.NewReader(strings.Repeat("a", 10_000))
 	ReadOTP(r)
-	if consumed := 10_000 - r.Len(); consumed > MaxOTPInput+1 {
+	if consumed := 10_000 - r.Len(); consumed > helper.MaxPasswordInput+1 {
 		t.Errorf("read %d bytes", consumed)
 	}
 }
@@ -108,28 +110,15 @@ func FuzzReadOTP(f *testing.F) {
 	})
 }
 
-func TestWithoutOTPHidesTheOTPInAnyCase(t *testing.T) {
-	upper := strings.ToUpper(otp)
-	base := errors.New("Vault answered 400: bad request: {\"otp\":\"" + otp + "\"} and " + upper)
-	err := WithoutOTP(base, otp)
-	want := `Vault answered 400: bad request: {"otp":"<the OTP>"} and <the OTP>`
-	if err.Error() != want {
-		t.Errorf("got  %s\nwant %s", err, want)
-	}
-	if !errors.Is(err, base) {
-		t.Error("the redacted error no longer wraps the original")
-	}
-}
-
-func TestWithoutOTPLeavesOtherErrorsAlone(t *testing.T) {
-	base := errors.New("username mismatch")
-	if err := WithoutOTP(base, otp); err != base {
-		t.Errorf("an error without the OTP was changed: %v", err)
-	}
-	if err := WithoutOTP(nil, otp); err != nil {
-		t.Errorf("nil became %v", err)
-	}
-	if err := WithoutOTP(base, ""); err != base {
-		t.Errorf("an empty OTP changed the error: %v", err)
+// A 36-character password that is not an OTP must never be sent to Vault:
+// every letter past f, in either case, is refused where a hex digit belongs.
+func TestReadOTPRefusesEveryLetterPastF(t *testing.T) {
+	for c := 'g'; c <= 'z'; c++ {
+		for _, letter := range []string{string(c), strings.ToUpper(string(c))} {
+			in := otp[:35] + letter
+			if _, err := ReadOTP(strings.NewReader(in)); !errors.Is(err, ErrNotOTPShape) {
+				t.Errorf("ReadOTP(%q) = %v, want ErrNotOTPShape", in, err)
+			}
+		}
 	}
 }

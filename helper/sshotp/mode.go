@@ -1,0 +1,71 @@
+// Package sshotp is the SSH OTP mode, the original helper's job: the
+// password is a one-time password issued by Vault's SSH secrets engine, and
+// a login is verified when Vault confirms it was issued for this user
+// (PAM_USER), this host and an allowed role. Reading the OTP (otp.go),
+// asking Vault (vault.go) and deciding (decide.go) all live here.
+package sshotp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+)
+
+// OTPMark stands in for the OTP in a message that would otherwise carry it.
+const OTPMark = "<the OTP>"
+
+// Mode is the SSH OTP mode for one config.
+type Mode struct {
+	cfg    *config.Config
+	client *Client
+	// Local lists this host's addresses; tests replace it.
+	Local func() ([]netip.Addr, error)
+}
+
+// New is the SSH OTP mode for cfg, asking Vault through vault.
+func New(cfg *config.Config, vault *agent.Client) *Mode {
+	return &Mode{cfg: cfg, client: NewClient(vault, cfg.MountPoint), Local: InterfaceAddrs}
+}
+
+// Announce is the info line that says what this mode checks against.
+func (m *Mode) Announce() string { return "using SSH mount point: " + m.cfg.MountPoint }
+
+// Secret names what the password is, for the log.
+func (m *Mode) Secret() string { return "the OTP" }
+
+// ReadPassword reads the OTP from stdin; anything not shaped like one is
+// refused before any network traffic.
+func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadOTP(r) }
+
+// Login asks Vault about otp, then decides. It returns who logged in, for
+// the success line. Its errors may quote what the server said, so any echo
+// of the OTP is masked in them.
+func (m *Mode) Login(ctx context.Context, otp, pamUser string) (string, error) {
+	who, err := m.login(ctx, otp, pamUser)
+	return who, agent.WithoutSecret(err, otp, OTPMark)
+}
+
+func (m *Mode) login(ctx context.Context, otp, pamUser string) (string, error) {
+	v, err := m.client.Verify(ctx, otp)
+	if err != nil {
+		return "", err
+	}
+	local, err := m.Local()
+	if err != nil {
+		return "", err
+	}
+	if err := Decide(v, pamUser, local, m.cfg); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s@%s", v.Username, v.IP), nil
+}
+
+// CheckStep says what Check sends, for the debug line before it.
+func (m *Mode) CheckStep() string { return "sending " + EchoRequest }
+
+// Check is -verify-only: Vault's echo proves the address, TLS and mount.
+func (m *Mode) Check(ctx context.Context) error { return m.client.Echo(ctx) }
