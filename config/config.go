@@ -33,7 +33,8 @@ const (
 type Config struct {
 	// VaultAddr is an http(s) URL with a host; scheme rules for -dev already applied.
 	VaultAddr *url.URL
-	// MountPoint is the SSH engine's mount, without leading or trailing slashes.
+	// MountPoint is the SSH engine's mount, without leading or trailing
+	// slashes; empty in a TOTP config.
 	MountPoint string
 	// Namespace is sent as X-Vault-Namespace when not empty.
 	Namespace string
@@ -55,6 +56,9 @@ type Config struct {
 	Timeout time.Duration
 	// Dev records that -dev relaxed the scheme rules.
 	Dev bool
+	// TOTP is set for a TOTP config (one with totp_mount_point) and nil for
+	// an SSH OTP config; the SSH OTP fields above are then empty.
+	TOTP *TOTP
 }
 
 // Options carries what the command line changes about loading.

@@ -32,6 +32,17 @@ type rawConfig struct {
 	AllowedCIDRList string
 	Timeout         string
 
+	// The TOTP mode's keys (config/totp.go).
+	TOTPMountPoint      string
+	TOTPKeyTemplate     string
+	VaultTokenFile      string
+	AppRoleRoleIDFile   string
+	AppRoleSecretIDFile string
+	AppRoleMountPoint   string
+	TOTPMaxFailures     string
+	TOTPFailureWindow   string
+	StateDir            string
+
 	set map[string]bool
 }
 
@@ -63,7 +74,7 @@ func (r *rawConfig) field(key string) any {
 	case "timeout":
 		return &r.Timeout
 	}
-	return nil
+	return r.totpField(key)
 }
 
 // decode parses HCL or JSON and

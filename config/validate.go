@@ -13,7 +13,7 @@ import (
 // validate turns the raw file into a Config, collecting every problem.
 func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	cfg := &Config{Dev: opts.Dev, TLSSkipVerify: raw.TLSSkipVerify}
-	var problems []error
+	var problems, more []error
 	add := func(err error) {
 		if err != nil {
 			problems = append(problems, err)
@@ -22,16 +22,24 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	var err error
 	cfg.VaultAddr, err = parseVaultAddr(raw.VaultAddr, raw.set["vault_addr"], opts.Dev)
 	add(err)
-	cfg.MountPoint, err = parseMountPoint(raw.SSHMountPoint, raw.set["ssh_mount_point"])
-	add(err)
 	cfg.Namespace, err = parseNamespace(raw.Namespace)
 	add(err)
 	cfg.TLSServerName, err = parseServerName(raw.TLSServerName)
 	add(err)
-	cfg.AnyRole, cfg.AllowedRoles, err = parseRoles(raw.AllowedRoles)
-	add(err)
-	cfg.AllowedCIDRs, err = parseCIDRList(raw.AllowedCIDRList)
-	add(err)
+	// The mode is the file's choice, never the user's: totp_mount_point
+	// makes a TOTP config, and each mode refuses the other's keys.
+	if raw.set["totp_mount_point"] {
+		cfg.TOTP, more = parseTOTP(raw)
+		problems = append(problems, more...)
+	} else {
+		problems = append(problems, refuseTOTPKeys(raw)...)
+		cfg.MountPoint, err = parseMountPoint(raw.SSHMountPoint, raw.set["ssh_mount_point"])
+		add(err)
+		cfg.AnyRole, cfg.AllowedRoles, err = parseRoles(raw.AllowedRoles)
+		add(err)
+		cfg.AllowedCIDRs, err = parseCIDRList(raw.AllowedCIDRList)
+		add(err)
+	}
 	cfg.Timeout, err = parseTimeout(raw.Timeout, raw.set["timeout"])
 	add(err)
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
@@ -95,17 +103,23 @@ func parseMountPoint(s string, set bool) (string, error) {
 	if !set || strings.TrimSpace(s) == "" {
 		return DefaultMountPoint, nil
 	}
+	return parseVaultPath("ssh_mount_point", s)
+}
+
+// parseVaultPath checks a mount point written in the file: it becomes part
+// of every request's path, so nothing may change which path that is.
+func parseVaultPath(key, s string) (string, error) {
 	trimmed := strings.Trim(strings.TrimSpace(s), "/")
 	if trimmed == "" {
-		return "", fmt.Errorf("ssh_mount_point %q is empty", s)
+		return "", fmt.Errorf("%s %q is empty", key, s)
 	}
 	if strings.ContainsAny(trimmed, "?#%\\") || strings.IndexFunc(trimmed, unicode.IsSpace) >= 0 ||
 		strings.IndexFunc(trimmed, unicode.IsControl) >= 0 {
-		return "", fmt.Errorf("ssh_mount_point %q must not contain '?', '#', '%%', '\\' or white space", s)
+		return "", fmt.Errorf("%s %q must not contain '?', '#', '%%', '\\' or white space", key, s)
 	}
 	for _, seg := range strings.Split(trimmed, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return "", fmt.Errorf("ssh_mount_point %q has an empty, '.' or '..' path segment", s)
+			return "", fmt.Errorf("%s %q has an empty, '.' or '..' path segment", key, s)
 		}
 	}
 	return trimmed, nil
