@@ -14,7 +14,9 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp"
 )
 
 // Stamped by the Makefile with -ldflags -X.
@@ -142,18 +144,31 @@ type mode interface {
 	// CheckStep says what Check sends, for the debug line before it.
 	CheckStep() string
 	// Check is -verify-only: it proves Vault is reachable and set up
-	// without a password.
-	Check(ctx context.Context) error
+	// without a password, and returns what it found on the way, also when
+	// it fails.
+	Check(ctx context.Context) ([]helper.Finding, error)
 }
 
-// newMode chooses the mode the config file asks for.
+// newMode chooses the mode the config file asks for: the TOTP mode when it
+// has totp_mount_point, else the SSH OTP mode.
 func newMode(cfg *config.Config, client *agent.Client) mode {
+	if cfg.TOTP != nil {
+		return totp.New(cfg, client)
+	}
 	return sshotp.New(cfg, client)
 }
 
 func check(ctx context.Context, m mode, cfg *config.Config, log *logger) (outcome, error) {
 	log.Debug("%s to %s", m.CheckStep(), cfg.VaultAddr)
-	if err := m.Check(ctx); err != nil {
+	found, err := m.Check(ctx)
+	for _, f := range found {
+		if f.Warning {
+			log.Warn("%s", f.Text)
+		} else {
+			log.Info("%s", f.Text)
+		}
+	}
+	if err != nil {
 		return denied, explainTimeout(err, cfg)
 	}
 	log.Info("vault-ssh-helper verification successful!")
@@ -233,6 +248,9 @@ const usageText = `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] 
 vault-ssh-helper reads a Vault SSH one-time password (OTP) from stdin, asks
 Vault's SSH secrets engine to verify it, and exits 0 only when Vault confirms
 the OTP was issued for this user (PAM_USER), this host and an allowed role.
+A config file with totp_mount_point selects the TOTP mode instead: it reads
+a 6- or 8-digit code and exits 0 only when Vault's TOTP engine says the code
+is valid for the user's key (a second factor after sshd's publickey).
 sshd runs it through pam_exec, for example in /etc/pam.d/sshd:
 
   auth requisite pam_exec.so quiet expose_authtok log=/var/log/vault-ssh.log /usr/local/bin/vault-ssh-helper -config=/etc/vault-ssh-helper.d/config.hcl
@@ -243,8 +261,9 @@ Options:
   -dev                Development mode: allow an http:// vault_addr (refuse
                       https://) and ignore ca_cert and ca_path. Never in production.
   -verify-only        Check vault_addr, TLS and ssh_mount_point without an OTP
-                      and exit 0 when Vault answers. Run it by hand; under
-                      pam_exec it always denies.
+                      and exit 0 when Vault answers (TOTP mode: the token,
+                      its policy and totp_mount_point, without a code). Run
+                      it by hand; under pam_exec it always denies.
   -log-level=<level>  trace, debug, info (default), warn, error or off.
   -version            Print the version and exit 0 (under pam_exec: exit 1).
   -h, -help           Print this text and exit 1.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
 // OTPMark stands in for the OTP in a message that would otherwise carry it.
@@ -67,5 +68,6 @@ func (m *Mode) login(ctx context.Context, otp, pamUser string) (string, error) {
 // CheckStep says what Check sends, for the debug line before it.
 func (m *Mode) CheckStep() string { return "sending " + EchoRequest }
 
-// Check is -verify-only: Vault's echo proves the address, TLS and mount.
-func (m *Mode) Check(ctx context.Context) error { return m.client.Echo(ctx) }
+// Check is -verify-only: Vault's echo proves the address, TLS and mount. It
+// has nothing to report beyond success.
+func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) { return nil, m.client.Echo(ctx) }

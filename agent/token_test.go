@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// A real AppRole login answer from Vault v1.14.0 (token shortened).
+const loginAnswer = `{"request_id":"7aaa41ad","lease_id":"","renewable":false,"lease_duration":0,"data":null,` +
+	`"wrap_info":null,"warnings":null,"auth":{"client_token":"hvs.CAESIEUNWNO69zHH9F2V","accessor":"H6t0",` +
+	`"policies":["default","upd"],"token_policies":["default","upd"],"metadata":{"role_name":"host"},` +
+	`"lease_duration":60,"renewable":true,"entity_id":"9a75","token_type":"service","orphan":true,"mfa_requirement":null,"num_uses":0}}`
+
+func TestDecodeAuthReadsTheTokenAndPolicies(t *testing.T) {
+	a, err := DecodeAuth([]byte(loginAnswer))
+	if err != nil || a.ClientToken != "hvs.CAESIEUNWNO69zHH9F2V" || strings.Join(a.Policies, ",") != "default,upd" {
+		t.Fatalf("DecodeAuth = %+v, %v", a, err)
+	}
+	a, err = DecodeAuth([]byte(`{"auth":{"client_token":"t","policies":null}}`))
+	if err != nil || a.ClientToken != "t" || a.Policies != nil {
+		t.Fatalf("DecodeAuth without policies = %+v, %v", a, err)
+	}
+}
+
+// TestDecodeAuthRefusals pins the full text of every refusal; none quotes a value.
+func TestDecodeAuthRefusals(t *testing.T) {
+	cases := []struct {
+		name, body, want string
+		is               error
+	}{
+		{"empty", " \n", "Vault's answer has no body", ErrEmptyBody},
+		{"not JSON", `{"auth":`, "Vault's answer is malformed: not one JSON value", ErrMalformed},
+		{"trailing data", `{"auth":{"client_token":"secret-token"}} x`, "Vault's answer is malformed: not one JSON value", ErrMalformed},
+		{"top array", `["secret-token"]`, "Vault's answer is malformed: the answer is not a JSON object", ErrMalformed},
+		{"no auth", `{"data":{"client_token":"secret-token"}}`, "Vault's answer has no auth", ErrNoAuth},
+		{"auth null", `{"auth":null}`, "Vault's answer has no auth", ErrNoAuth},
+		{"auth in capitals", `{"Auth":{"client_token":"secret-token"}}`, "Vault's answer has no auth", ErrNoAuth},
+		{"auth a string", `{"auth":"secret-token"}`, "Vault's answer is malformed: auth is not a JSON object", ErrMalformed},
+		{"token missing", `{"auth":{"accessor":"a"}}`, "Vault's answer is malformed: auth.client_token is missing or empty", ErrMalformed},
+		{"token empty", `{"auth":{"client_token":""}}`, "Vault's answer is malformed: auth.client_token is missing or empty", ErrMalformed},
+		{"token in other case", `{"auth":{"Client_Token":"secret-token"}}`, "Vault's answer is malformed: auth.client_token is missing or empty", ErrMalformed},
+		{"token a number", `{"auth":{"client_token":12345}}`, "Vault's answer is malformed: auth.client_token has the wrong type", ErrMalformed},
+		{"policies a string", `{"auth":{"client_token":"secret-token","policies":"secret-token"}}`, "Vault's answer is malformed: auth.policies has the wrong type", ErrMalformed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := DecodeAuth([]byte(c.body))
+			if err == nil || err.Error() != c.want || !errors.Is(err, c.is) {
+				t.Fatalf("DecodeAuth = %+v, %v; want %q", a, err, c.want)
+			}
+			if a.ClientToken != "" || strings.Contains(err.Error(), "secret-token") {
+				t.Errorf("a refusal carries the token: %+v, %v", a, err)
+			}
+		})
+	}
+}

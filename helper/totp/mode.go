@@ -1,0 +1,223 @@
+// Package totp is the TOTP mode: the password is a code from the user's
+// authenticator app, and a login is verified when Vault's TOTP engine says
+// the code is valid for the user's key. The host holds no seed; it proves
+// itself to Vault with a token file or an AppRole login, and limits failed
+// codes per user before Vault is asked. Reading the code (code.go), naming
+// the key (key.go), getting the token (auth.go), asking Vault (vault.go)
+// and limiting (limiter.go) all live here.
+package totp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+)
+
+// Marks that stand in for secrets in a message that would otherwise carry them.
+const (
+	CodeMark     = "<the code>"
+	TokenMark    = "<the token>"
+	RoleIDMark   = "<the role_id>"
+	SecretIDMark = "<the secret_id>"
+)
+
+// ProbeUser stands in for PAM_USER in -verify-only, which has no user: the
+// capabilities checked are those on the key the template gives this name.
+const ProbeUser = "vault-ssh-helper-probe"
+
+// ErrCannotUpdate: -verify-only found that the token cannot validate codes.
+var ErrCannotUpdate = errors.New("the token cannot validate codes")
+
+// Mode is the TOTP mode for one config.
+type Mode struct {
+	cfg    *config.TOTP
+	vault  *agent.Client
+	client *Client
+	// token is this run's token once known, kept to mask it in errors.
+	token string
+	// Now and OpenLimiter are replaced by tests.
+	Now         func() time.Time
+	OpenLimiter func(dir string, max int, window time.Duration) (Limiter, error)
+}
+
+// New is the TOTP mode for cfg (cfg.TOTP must be set), asking Vault through vault.
+func New(cfg *config.Config, vault *agent.Client) *Mode {
+	return &Mode{
+		cfg:         cfg.TOTP,
+		vault:       vault,
+		client:      NewClient(vault, cfg.TOTP.MountPoint),
+		Now:         time.Now,
+		OpenLimiter: openLimiter,
+	}
+}
+
+// Announce is the info line that says what this mode checks against.
+func (m *Mode) Announce() string {
+	return fmt.Sprintf("using TOTP mount point: %s, key template: %s", m.cfg.MountPoint, m.cfg.KeyTemplate)
+}
+
+// Secret names what the password is, for the log.
+func (m *Mode) Secret() string { return "the TOTP code" }
+
+// ReadPassword reads the code from stdin; anything not shaped like one is
+// refused before any network traffic.
+func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
+
+// Login checks code for pamUser: the user's key, the failure limit, the
+// token, then Vault. It returns who logged in, for the success line. No
+// error carries the code, the token or the AppRole IDs.
+func (m *Mode) Login(ctx context.Context, code, pamUser string) (string, error) {
+	who, err := m.login(ctx, code, pamUser)
+	return who, m.withoutSecrets(err, code)
+}
+
+func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) {
+	key, err := KeyName(m.cfg.KeyTemplate, pamUser)
+	if err != nil {
+		return "", err
+	}
+	attempt, err := m.begin(ctx, pamUser)
+	if err != nil {
+		return "", err
+	}
+	if _, err := m.useToken(ctx); err != nil {
+		return "", err
+	}
+	if err := m.client.Validate(ctx, key, code); err != nil {
+		return "", err
+	}
+	if err := attempt.Succeeded(); err != nil {
+		return "", fmt.Errorf("the code is valid, but clearing %q's failed codes failed, so denying: %w", pamUser, err)
+	}
+	return fmt.Sprintf("%s (TOTP key %q)", pamUser, key), nil
+}
+
+// begin counts an attempt for user, or refuses it when user has too many
+// failed codes; any problem with the counts denies.
+func (m *Mode) begin(ctx context.Context, user string) (Attempt, error) {
+	limiter, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
+	if err != nil {
+		return nil, fmt.Errorf("rate limit: %w", err)
+	}
+	attempt, err := limiter.Begin(ctx, user, m.Now())
+	switch {
+	case errors.Is(err, ErrLimited):
+		return nil, fmt.Errorf("denied before asking Vault for %q: %w", user, err)
+	case err != nil:
+		return nil, fmt.Errorf("cannot count %q's failed codes, so denying: %w", user, err)
+	case attempt == nil:
+		return nil, fmt.Errorf("cannot count %q's failed codes, so denying: the limiter recorded no attempt", user)
+	}
+	return attempt, nil
+}
+
+// useToken gets this run's token (from the file, or an AppRole login) and
+// makes the client send it. It returns what it did, for -verify-only.
+func (m *Mode) useToken(ctx context.Context) (string, error) {
+	if a := m.cfg.AppRole; a != nil {
+		auth, err := loginAppRole(ctx, m.vault, a)
+		if err != nil {
+			return "", err
+		}
+		m.token = auth.ClientToken
+		m.vault.SetToken(m.token)
+		return fmt.Sprintf("AppRole login at auth/%s: OK (token policies: %s)", a.MountPoint, listOrNone(auth.Policies)), nil
+	}
+	m.token = m.cfg.Token.Reveal()
+	m.vault.SetToken(m.token)
+	return "token: read from vault_token_file " + m.cfg.TokenFile, nil
+}
+
+// withoutSecrets masks every secret of the run that an answer may echo.
+func (m *Mode) withoutSecrets(err error, code string) error {
+	err = agent.WithoutSecret(err, code, CodeMark)
+	err = agent.WithoutSecret(err, m.token, TokenMark)
+	err = agent.WithoutSecret(err, m.cfg.Token.Reveal(), TokenMark)
+	if a := m.cfg.AppRole; a != nil {
+		err = agent.WithoutSecret(err, a.RoleID.Reveal(), RoleIDMark)
+		err = agent.WithoutSecret(err, a.SecretID.Reveal(), SecretIDMark)
+	}
+	return err
+}
+
+// CheckStep says what Check sends, for the debug line before it.
+func (m *Mode) CheckStep() string {
+	if m.cfg.AppRole != nil {
+		return "sending an AppRole login, sys/capabilities-self and an empty code"
+	}
+	return "sending sys/capabilities-self and an empty code"
+}
+
+// Check is -verify-only: it proves the state directory, the token, the
+// policy and the mount without consuming a code, and says what it found,
+// also when a later step fails.
+func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) {
+	var found []helper.Finding
+	note := func(warning bool, format string, args ...any) {
+		found = append(found, helper.Finding{Warning: warning, Text: fmt.Sprintf(format, args...)})
+	}
+	err := m.check(ctx, note)
+	return found, m.withoutSecrets(err, "")
+}
+
+func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error {
+	if _, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow); err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	note(false, "state_dir %s is usable: %d failed codes within %s stop a user", m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
+	how, err := m.useToken(ctx)
+	if err != nil {
+		return err
+	}
+	note(false, "%s", how)
+	key, err := KeyName(m.cfg.KeyTemplate, ProbeUser)
+	if err != nil {
+		return err
+	}
+	caps, err := m.client.Capabilities(ctx, key)
+	if err != nil {
+		return err
+	}
+	path := m.client.CodePath(key)
+	note(false, "capabilities of the token on %s (the key template with user %q): %s", path, ProbeUser, strings.Join(caps, ", "))
+	if canReadCodes(caps) {
+		note(true, "the token can read codes (%s on %s): whoever holds it can make valid codes for every user; its policy should grant only update on %s",
+			strings.Join(caps, ", "), path, m.policyPath())
+	}
+	if !slices.Contains(caps, "update") && !slices.Contains(caps, "root") {
+		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs update on %s", ErrCannotUpdate, path, strings.Join(caps, ", "), m.policyPath())
+	}
+	if err := m.client.Probe(ctx, key); err != nil {
+		return err
+	}
+	note(false, "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)", m.cfg.MountPoint)
+	return nil
+}
+
+// canReadCodes: read on <mount>/code/<key> generates the key's current
+// code, and root allows everything; sudo on that path means a policy
+// written far wider than validating needs.
+func canReadCodes(caps []string) bool {
+	return slices.Contains(caps, "read") || slices.Contains(caps, "root") || slices.Contains(caps, "sudo")
+}
+
+// policyPath is the least-privilege policy's path for every key the
+// template gives.
+func (m *Mode) policyPath() string {
+	return m.client.CodePath(m.cfg.KeyTemplate.Prefix + "*")
+}
+
+func listOrNone(items []string) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	return strings.Join(items, ", ")
+}

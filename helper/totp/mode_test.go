@@ -1,0 +1,407 @@
+package totp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+)
+
+func login(m *Mode, code, user string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return m.Login(ctx, code, user)
+}
+
+func TestValidCodeLogsInWithTheFileToken(t *testing.T) {
+	stub := newStubVault(t)
+	m, lim := testMode(t, stub, false)
+	lim.failures["alice"] = 2
+	who, err := login(m, goodCode, "alice")
+	if err != nil || who != `alice (TOTP key "alice")` {
+		t.Fatalf("Login = %q, %v", who, err)
+	}
+	reqs := stub.seen()
+	want := request{Method: "PUT", Path: "/v1/totp/code/alice", Token: fileToken, Body: map[string]string{"code": goodCode}}
+	if len(reqs) != 1 || !sameRequest(reqs[0], want) {
+		t.Errorf("requests = %+v, want only %+v", reqs, want)
+	}
+	if n := lim.failures["alice"]; n != 0 {
+		t.Errorf("a valid code left %d failures", n)
+	}
+}
+
+func TestValidCodeLogsInWithAnAppRoleLoginEachRun(t *testing.T) {
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, true, func(c *config.TOTP) { c.KeyTemplate = config.KeyTemplate{Prefix: "ssh-"} })
+	who, err := login(m, goodCode, "alice")
+	if err != nil || who != `alice (TOTP key "ssh-alice")` {
+		t.Fatalf("Login = %q, %v", who, err)
+	}
+	reqs := stub.seen()
+	wantLogin := request{Method: "PUT", Path: "/v1/auth/approle/login", Body: map[string]string{"role_id": roleID, "secret_id": secretID}}
+	wantCode := request{Method: "PUT", Path: "/v1/totp/code/ssh-alice", Token: approleToken, Body: map[string]string{"code": goodCode}}
+	if len(reqs) != 2 || !sameRequest(reqs[0], wantLogin) || !sameRequest(reqs[1], wantCode) {
+		t.Errorf("requests = %+v", reqs)
+	}
+}
+
+func sameRequest(a, b request) bool {
+	if a.Method != b.Method || a.Path != b.Path || a.Token != b.Token || len(a.Body) != len(b.Body) {
+		return false
+	}
+	for k, v := range b.Body {
+		if a.Body[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestLoginDenials pins the full text of every denial Vault's answers lead
+// to; $URL stands for the stub's address.
+func TestLoginDenials(t *testing.T) {
+	cases := []struct {
+		name    string
+		approle bool
+		prepare func(*stubVault, *Mode)
+		code    string
+		want    string
+		is      error
+	}{
+		{"wrong code", false, nil, "111111",
+			"validate at $URL/v1/totp/code/alice: the code is not valid", ErrNotValid},
+		{"used code", false, func(s *stubVault, _ *Mode) { s.used["alice_"+goodCode] = true }, goodCode,
+			"validate at $URL/v1/totp/code/alice: the code was already used; wait for the next one", ErrAlreadyUsed},
+		{"unknown key", false, func(s *stubVault, _ *Mode) { delete(s.keys, "alice") }, goodCode,
+			`validate at $URL/v1/totp/code/alice: no TOTP key "alice" on mount "totp"`, ErrNoKey},
+		{"token refused", false, func(_ *stubVault, m *Mode) { m.cfg.Token = config.NewSecret("hvs.revoked") }, goodCode,
+			"validate at $URL/v1/totp/code/alice: permission denied: Vault refused the token (revoked or expired, or its policy lacks update on totp/code/alice)", ErrTokenRefused},
+		{"wrong secret_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.SecretID = config.NewSecret("wrong") }, goodCode,
+			"AppRole login at $URL/v1/auth/approle/login: Vault answered 500: invalid secret id", nil},
+		{"wrong role_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.RoleID = config.NewSecret("wrong") }, goodCode,
+			"AppRole login at $URL/v1/auth/approle/login: Vault answered 400: invalid role ID", nil},
+		{"no AppRole mount", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.MountPoint = "other" }, goodCode,
+			"AppRole login at $URL/v1/auth/other/login: Vault answered 403: permission denied", nil},
+		{"no TOTP mount", false, func(_ *stubVault, m *Mode) { m.client.mount = "nomount" }, goodCode,
+			`validate at $URL/v1/nomount/code/alice: Vault answered 404: no handler for route "nomount/code/alice". route entry not found.`, nil},
+		{"answer without valid", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{"other":true}}`)) }, goodCode,
+			"validate at $URL/v1/totp/code/alice: Vault's answer is malformed: data.valid is missing", agent.ErrMalformed},
+		{"answer without data", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":null}`)) }, goodCode,
+			"validate at $URL/v1/totp/code/alice: Vault's answer has no data", agent.ErrNoData},
+		{"login without auth", true, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{}}`)) }, goodCode,
+			"AppRole login at $URL/v1/auth/approle/login: Vault's answer has no auth", agent.ErrNoAuth},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stub := newStubVault(t)
+			m, lim := testMode(t, stub, c.approle)
+			if c.prepare != nil {
+				c.prepare(stub, m)
+			}
+			who, err := login(m, c.code, "alice")
+			want := strings.ReplaceAll(c.want, "$URL", stub.srv.URL)
+			if err == nil || err.Error() != want || who != "" {
+				t.Fatalf("Login = %q, %v\nwant error %s", who, err, want)
+			}
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("error %v is not %v", err, c.is)
+			}
+			if n := lim.failures["alice"]; n != 1 {
+				t.Errorf("a denied attempt left %d failures, want 1", n)
+			}
+		})
+	}
+}
+
+func answer(status int, body string) func(http.ResponseWriter, request) {
+	return func(w http.ResponseWriter, _ request) {
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+// TestDenialsBeforeAnyTraffic pins the messages of the refusals made
+// before Vault is asked, and that Vault is indeed not asked.
+func TestDenialsBeforeAnyTraffic(t *testing.T) {
+	cases := []struct {
+		name    string
+		user    string
+		prepare func(*Mode, *memLimiter)
+		want    string
+		is      error
+	}{
+		{"no user", "", nil, "PAM_USER is not set: no user to check a code for", ErrNoUser},
+		{"limited", "alice", func(_ *Mode, l *memLimiter) { l.failures["alice"] = 3 },
+			`denied before asking Vault for "alice": too many failed codes: 3 failures within 30s; try again after 12:00:30`, ErrLimited},
+		{"counts unreadable", "alice", func(_ *Mode, l *memLimiter) { l.beginErr = errors.New("state_dir /x: permission denied") },
+			`cannot count "alice"'s failed codes, so denying: state_dir /x: permission denied`, nil},
+		{"state dir unusable", "alice", func(m *Mode, _ *memLimiter) {
+			m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) {
+				return nil, errors.New(`state_dir "/x" is writable by group or others`)
+			}
+		}, `rate limit: state_dir "/x" is writable by group or others`, nil},
+		{"no rate limiter built in", "alice", func(m *Mode, _ *memLimiter) { m.OpenLimiter = openLimiter },
+			"rate limit: the rate limiter (helper/totp/ratelimit) is not built into this binary", errNoLimiter},
+		{"limiter without attempt", "alice", func(m *Mode, _ *memLimiter) {
+			m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return nilAttempts{}, nil }
+		}, `cannot count "alice"'s failed codes, so denying: the limiter recorded no attempt`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stub := newStubVault(t)
+			m, lim := testMode(t, stub, true)
+			if c.prepare != nil {
+				c.prepare(m, lim)
+			}
+			_, err := login(m, goodCode, c.user)
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("Login error = %v\nwant %s", err, c.want)
+			}
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("error %v is not %v", err, c.is)
+			}
+			if reqs := stub.seen(); len(reqs) != 0 {
+				t.Errorf("Vault was asked: %+v", reqs)
+			}
+		})
+	}
+}
+
+type nilAttempts struct{}
+
+func (nilAttempts) Begin(context.Context, string, time.Time) (Attempt, error) { return nil, nil }
+
+func TestBadUserDeniesWithoutCountingAnAttempt(t *testing.T) {
+	stub := newStubVault(t)
+	m, lim := testMode(t, stub, false)
+	if _, err := login(m, goodCode, "../alice"); !errors.Is(err, ErrBadUser) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(lim.failures) != 0 || len(stub.seen()) != 0 {
+		t.Errorf("failures %v, requests %v", lim.failures, stub.seen())
+	}
+}
+
+func TestValidCodeWhoseFailuresCannotBeClearedDenies(t *testing.T) {
+	stub := newStubVault(t)
+	m, lim := testMode(t, stub, false)
+	lim.clearErr = errors.New("state_dir: read-only file system")
+	_, err := login(m, goodCode, "alice")
+	want := `the code is valid, but clearing "alice"'s failed codes failed, so denying: state_dir: read-only file system`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+}
+
+func TestFailuresStopAUserBeforeVaultIsAsked(t *testing.T) {
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, false)
+	for i, code := range []string{"111111", "222222", "333333"} {
+		if _, err := login(m, code, "alice"); !errors.Is(err, ErrNotValid) {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if _, err := login(m, goodCode, "alice"); !errors.Is(err, ErrLimited) {
+		t.Fatalf("fourth attempt, a valid code: %v", err)
+	}
+	if n := len(stub.seen()); n != 3 {
+		t.Errorf("Vault was asked %d times, want 3", n)
+	}
+	// Another user is not affected.
+	stub.keys["bob"] = true
+	if _, err := login(m, goodCode, "bob"); err != nil {
+		t.Errorf("bob: %v", err)
+	}
+}
+
+// TestSecretsNeverReachAnError: a server at vault_addr that echoes what it
+// was sent (a proxy's error page, say) gets every secret masked.
+func TestSecretsNeverReachAnError(t *testing.T) {
+	echo := func(w http.ResponseWriter, r request) {
+		w.WriteHeader(502)
+		io.WriteString(w, `{"errors":["bad gateway for token `+r.Token+` body `+strings.ToUpper(r.Body["code"]+r.Body["role_id"])+` `+r.Body["secret_id"]+`"]}`)
+	}
+	for _, approle := range []bool{false, true} {
+		stub := newStubVault(t)
+		m, _ := testMode(t, stub, approle)
+		stub.setFault(echo)
+		_, err := login(m, goodCode, "alice")
+		if err == nil {
+			t.Fatal("an echo let the user in")
+		}
+		for _, secret := range []string{goodCode, fileToken, approleToken, roleID, strings.ToUpper(roleID), secretID} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("approle=%v: error carries a secret: %v", approle, err)
+			}
+		}
+		_, err = m.Check(context.Background())
+		if err == nil || strings.Contains(err.Error(), fileToken) || strings.Contains(err.Error(), secretID) {
+			t.Errorf("approle=%v: -verify-only error = %v", approle, err)
+		}
+	}
+	// The AppRole token Vault issued is masked in a later answer's echo too.
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, true)
+	stub.mu.Lock()
+	stub.keys = map[string]bool{}
+	stub.mu.Unlock()
+	stub.setFault(func(w http.ResponseWriter, r request) {
+		if strings.HasSuffix(r.Path, "/login") {
+			io.WriteString(w, `{"auth":{"client_token":"`+approleToken+`"}}`)
+			return
+		}
+		echo(w, r)
+	})
+	_, err := login(m, goodCode, "alice")
+	if want := "validate at " + stub.srv.URL + "/v1/totp/code/alice: Vault answered 502: bad gateway for token <the token> body <the code> "; err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+// TestVerifyOnlyFindings pins every line -verify-only reports, and which
+// of them are warnings.
+func TestVerifyOnlyFindings(t *testing.T) {
+	const (
+		stateLine  = "state_dir /var/lib/vault-ssh-helper is usable: 3 failed codes within 30s stop a user"
+		fileLine   = "token: read from vault_token_file /etc/vault-ssh-helper.d/token"
+		loginLine  = "AppRole login at auth/approle: OK (token policies: default, totp-host)"
+		probePath  = "totp/code/ssh-vault-ssh-helper-probe"
+		mountLine  = "mount totp answers as a TOTP engine (probed with an empty code, which consumes nothing)"
+		capsPrefix = "capabilities of the token on " + probePath + ` (the key template with user "vault-ssh-helper-probe"): `
+	)
+	cases := []struct {
+		name    string
+		approle bool
+		caps    []string
+		want    []helper.Finding
+		wantErr string
+	}{
+		{"least privilege", false, []string{"update"}, []helper.Finding{
+			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "update"}, {Text: mountLine}}, ""},
+		{"AppRole", true, []string{"update"}, []helper.Finding{
+			{Text: stateLine}, {Text: loginLine}, {Text: capsPrefix + "update"}, {Text: mountLine}}, ""},
+		{"can read codes", false, []string{"read", "update"}, []helper.Finding{
+			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "read, update"},
+			{Warning: true, Text: "the token can read codes (read, update on " + probePath + "): whoever holds it can make valid codes for every user; its policy should grant only update on totp/code/ssh-*"},
+			{Text: mountLine}}, ""},
+		{"root", false, []string{"root"}, []helper.Finding{
+			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "root"},
+			{Warning: true, Text: "the token can read codes (root on " + probePath + "): whoever holds it can make valid codes for every user; its policy should grant only update on totp/code/ssh-*"},
+			{Text: mountLine}}, ""},
+		{"sudo without update", false, []string{"sudo"}, []helper.Finding{
+			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "sudo"},
+			{Warning: true, Text: "the token can read codes (sudo on " + probePath + "): whoever holds it can make valid codes for every user; its policy should grant only update on totp/code/ssh-*"}},
+			"the token cannot validate codes: its capabilities on " + probePath + " are sudo; its policy needs update on totp/code/ssh-*"},
+		{"denied", false, []string{"deny"}, []helper.Finding{
+			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "deny"}},
+			"the token cannot validate codes: its capabilities on " + probePath + " are deny; its policy needs update on totp/code/ssh-*"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stub := newStubVault(t)
+			stub.caps = c.caps
+			m, _ := testMode(t, stub, c.approle, func(tc *config.TOTP) { tc.KeyTemplate = config.KeyTemplate{Prefix: "ssh-"} })
+			found, err := m.Check(context.Background())
+			if (err == nil) != (c.wantErr == "") || (err != nil && err.Error() != c.wantErr) {
+				t.Errorf("Check error = %v, want %q", err, c.wantErr)
+			}
+			if !sameFindings(found, c.want) {
+				t.Errorf("findings:\n got  %+v\n want %+v", found, c.want)
+			}
+			for _, r := range stub.seen() {
+				if r.Body["code"] != "" {
+					t.Errorf("-verify-only sent a code: %+v", r)
+				}
+			}
+		})
+	}
+}
+
+func sameFindings(a, b []helper.Finding) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestVerifyOnlyFailures pins the full text of each way -verify-only fails.
+func TestVerifyOnlyFailures(t *testing.T) {
+	cases := []struct {
+		name    string
+		approle bool
+		prepare func(*stubVault, *Mode)
+		want    string
+	}{
+		{"token refused", false, func(_ *stubVault, m *Mode) { m.cfg.Token = config.NewSecret("hvs.revoked") },
+			"capabilities at $URL/v1/sys/capabilities-self: permission denied: Vault refused the token (revoked or expired, or without the default policy, which allows sys/capabilities-self)"},
+		{"wrong secret_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.SecretID = config.NewSecret("wrong") },
+			"AppRole login at $URL/v1/auth/approle/login: Vault answered 500: invalid secret id"},
+		{"no mount", false, func(_ *stubVault, m *Mode) { m.client.mount = "nomount"; m.cfg.MountPoint = "nomount" },
+			`mount check at $URL/v1/nomount/code/vault-ssh-helper-probe: the mount does not answer as a TOTP engine: Vault answered 404: no handler for route "nomount/code/vault-ssh-helper-probe". route entry not found.`},
+		{"probe answered 200", false, func(s *stubVault, _ *Mode) {
+			s.setFault(func(w http.ResponseWriter, r request) {
+				if strings.HasSuffix(r.Path, "capabilities-self") {
+					io.WriteString(w, `{"data":{"capabilities":["update"]}}`)
+					return
+				}
+				io.WriteString(w, `{"data":{"valid":false}}`)
+			})
+		}, "mount check at $URL/v1/totp/code/vault-ssh-helper-probe: the mount does not answer as a TOTP engine"},
+		{"probe refused", false, func(s *stubVault, _ *Mode) {
+			s.setFault(func(w http.ResponseWriter, r request) {
+				if strings.HasSuffix(r.Path, "capabilities-self") {
+					io.WriteString(w, `{"data":{"capabilities":["update"]}}`)
+					return
+				}
+				w.WriteHeader(403)
+				io.WriteString(w, `{"errors":["1 error occurred:\n\t* permission denied\n\n"]}`)
+			})
+		}, "mount check at $URL/v1/totp/code/vault-ssh-helper-probe: permission denied: Vault refused the token (revoked or expired, or its policy lacks update on totp/code/vault-ssh-helper-probe)"},
+		{"capabilities missing", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{"capabilities":[]}}`)) },
+			"capabilities at $URL/v1/sys/capabilities-self: Vault's answer is malformed: data.capabilities is missing or empty"},
+		{"state dir unusable", false, func(_ *stubVault, m *Mode) { m.OpenLimiter = openLimiter },
+			"rate limit: the rate limiter (helper/totp/ratelimit) is not built into this binary"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stub := newStubVault(t)
+			m, _ := testMode(t, stub, c.approle)
+			c.prepare(stub, m)
+			_, err := m.Check(context.Background())
+			if want := strings.ReplaceAll(c.want, "$URL", stub.srv.URL); err == nil || err.Error() != want {
+				t.Errorf("Check error = %v\nwant %s", err, want)
+			}
+		})
+	}
+}
+
+func TestModeDescribesItself(t *testing.T) {
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, false, func(c *config.TOTP) { c.KeyTemplate = config.KeyTemplate{Prefix: "ssh-", Suffix: "@h"} })
+	if got, want := m.Announce(), "using TOTP mount point: totp, key template: ssh-{{username}}@h"; got != want {
+		t.Errorf("Announce = %q, want %q", got, want)
+	}
+	if got, want := m.Secret(), "the TOTP code"; got != want {
+		t.Errorf("Secret = %q, want %q", got, want)
+	}
+	if got, want := m.CheckStep(), "sending sys/capabilities-self and an empty code"; got != want {
+		t.Errorf("CheckStep = %q, want %q", got, want)
+	}
+	m, _ = testMode(t, stub, true)
+	if got, want := m.CheckStep(), "sending an AppRole login, sys/capabilities-self and an empty code"; got != want {
+		t.Errorf("CheckStep = %q, want %q", got, want)
+	}
+}

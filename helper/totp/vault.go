@@ -1,0 +1,155 @@
+package totp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+)
+
+// The TOTP engine's own answers, told apart with errors.Is. All deny.
+var (
+	// ErrNotValid: Vault says the code is wrong for the key.
+	ErrNotValid = errors.New("the code is not valid")
+	// ErrAlreadyUsed: Vault has seen this code for this key within its
+	// validity, whether it was right or wrong then.
+	ErrAlreadyUsed = errors.New("the code was already used; wait for the next one")
+	// ErrNoKey: the mount has no key of that name.
+	ErrNoKey = errors.New("no TOTP key")
+	// ErrTokenRefused: Vault answered 403 to the host's token.
+	ErrTokenRefused = errors.New("permission denied: Vault refused the token")
+	// ErrNotTOTPEngine: -verify-only's probe got an answer a TOTP engine
+	// does not give.
+	ErrNotTOTPEngine = errors.New("the mount does not answer as a TOTP engine")
+)
+
+// Vault v1.14.0's messages, word for word (measured against the real
+// engine in test-fixtures/vault/totpanswers).
+const (
+	msgAlreadyUsed  = "code already used; wait until the next time period"
+	msgUnknownKey   = "unknown key: "
+	msgCodeRequired = "the code value is required"
+)
+
+// Client asks the TOTP engine at one mount about codes.
+type Client struct {
+	vault *agent.Client
+	mount string
+}
+
+// NewClient talks to the engine mounted at mount through vault.
+func NewClient(vault *agent.Client, mount string) *Client {
+	return &Client{vault: vault, mount: mount}
+}
+
+// CodePath is the engine's path for key's codes, as policies name it.
+func (c *Client) CodePath(key string) string { return c.mount + "/code/" + key }
+
+// Validate asks Vault whether code is right for key now. Vault remembers
+// the code, right or wrong, as it answers.
+func (c *Client) Validate(ctx context.Context, key, code string) error {
+	path := "/v1/" + c.CodePath(key)
+	body, err := c.vault.Put(ctx, path, map[string]string{"code": code})
+	if err == nil {
+		err = decodeValid(body)
+	}
+	if err != nil {
+		return fmt.Errorf("validate at %s: %w", c.vault.URL(path), c.explain(err, key))
+	}
+	return nil
+}
+
+// explain names the engine's denials; any other error goes on unchanged.
+func (c *Client) explain(err error, key string) error {
+	var ve *agent.VaultError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	switch {
+	case ve.Says(http.StatusBadRequest, msgAlreadyUsed):
+		return ErrAlreadyUsed
+	case ve.Says(http.StatusBadRequest, msgUnknownKey+key):
+		return fmt.Errorf("%w %q on mount %q", ErrNoKey, key, c.mount)
+	case ve.Status == http.StatusForbidden:
+		return fmt.Errorf("%w (revoked or expired, or its policy lacks update on %s)", ErrTokenRefused, c.CodePath(key))
+	}
+	return err
+}
+
+// validData is the part of Vault's data we read; a pointer tells "absent"
+// from false.
+type validData struct {
+	Valid *bool `json:"valid"`
+}
+
+// decodeValid reads a 2xx validate answer: nil only for "valid": true.
+func decodeValid(body []byte) error {
+	var d validData
+	if err := agent.DecodeData(body, &d); err != nil {
+		return err
+	}
+	switch {
+	case d.Valid == nil:
+		return fmt.Errorf("%w: data.valid is missing", agent.ErrMalformed)
+	case !*d.Valid:
+		return ErrNotValid
+	}
+	return nil
+}
+
+// Capabilities asks Vault what the client's token may do on key's code
+// path (sys/capabilities-self), without touching the key.
+func (c *Client) Capabilities(ctx context.Context, key string) ([]string, error) {
+	const path = "/v1/sys/capabilities-self"
+	body, err := c.vault.Put(ctx, path, map[string]string{"paths": c.CodePath(key)})
+	var caps []string
+	if err == nil {
+		caps, err = decodeCapabilities(body)
+	}
+	var ve *agent.VaultError
+	if errors.As(err, &ve) && ve.Status == http.StatusForbidden {
+		err = fmt.Errorf("%w (revoked or expired, or without the default policy, which allows sys/capabilities-self)", ErrTokenRefused)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("capabilities at %s: %w", c.vault.URL(path), err)
+	}
+	return caps, nil
+}
+
+type capabilitiesData struct {
+	Capabilities *[]string `json:"capabilities"`
+}
+
+func decodeCapabilities(body []byte) ([]string, error) {
+	var d capabilitiesData
+	if err := agent.DecodeData(body, &d); err != nil {
+		return nil, err
+	}
+	if d.Capabilities == nil || len(*d.Capabilities) == 0 {
+		return nil, fmt.Errorf("%w: data.capabilities is missing or empty", agent.ErrMalformed)
+	}
+	return *d.Capabilities, nil
+}
+
+// Probe proves that the mount is a TOTP engine without consuming a code:
+// the engine refuses an empty code before it looks at the key or
+// remembers anything.
+func (c *Client) Probe(ctx context.Context, key string) error {
+	path := "/v1/" + c.CodePath(key)
+	_, err := c.vault.Put(ctx, path, map[string]string{"code": ""})
+	var ve *agent.VaultError
+	isVault := errors.As(err, &ve)
+	switch {
+	case isVault && (ve.Says(http.StatusBadRequest, msgCodeRequired) || ve.Says(http.StatusBadRequest, msgUnknownKey+key)):
+		return nil
+	case err == nil:
+		err = ErrNotTOTPEngine
+	case isVault && ve.Status == http.StatusForbidden:
+		err = fmt.Errorf("%w (revoked or expired, or its policy lacks update on %s)", ErrTokenRefused, c.CodePath(key))
+	case isVault:
+		err = fmt.Errorf("%w: %w", ErrNotTOTPEngine, err)
+	}
+	return fmt.Errorf("mount check at %s: %w", c.vault.URL(path), err)
+}

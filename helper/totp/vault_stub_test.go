@@ -1,0 +1,207 @@
+package totp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+)
+
+// The answers below are Vault v1.14.0's own, word for word; the test in
+// test-fixtures/vault/totpanswers pins them against the real engine. Unit
+// tests replay them so that every branch runs in milliseconds; the real
+// Vault end-to-end tests run the binary against the engine itself.
+const (
+	fileToken    = "hvs.file-token-0123456789"
+	approleToken = "hvs.approle-token-9876543210"
+	roleID       = "5ebabd19-63d3-36bb-af4d-0047ced3bcd6"
+	secretID     = "30ad4838-8230-737c-4c39-87c639197a41"
+	goodCode     = "492039"
+)
+
+// request is what the stub saw of one request.
+type request struct {
+	Method, Path, Token string
+	Body                map[string]string
+}
+
+// stubVault answers as the TOTP engine, the AppRole login and
+// sys/capabilities-self do.
+type stubVault struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	requests []request
+	used     map[string]bool
+	// keys have goodCode as their valid code.
+	keys map[string]bool
+	// caps are the token's capabilities on every path.
+	caps []string
+	// fault, when set, answers every request instead.
+	fault func(w http.ResponseWriter, r request)
+}
+
+func newStubVault(t *testing.T) *stubVault {
+	s := &stubVault{t: t, used: map[string]bool{}, keys: map[string]bool{"alice": true, "ssh-alice": true}, caps: []string{"update"}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *stubVault) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	req := request{Method: r.Method, Path: r.URL.Path, Token: r.Header.Get("X-Vault-Token"), Body: map[string]string{}}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &req.Body); err != nil {
+			s.t.Errorf("request body %q is not a JSON object of strings", raw)
+		}
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	fault := s.fault
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if fault != nil {
+		fault(w, req)
+		return
+	}
+	status, body := s.answer(req)
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+func (s *stubVault) answer(req request) (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case req.Path == "/v1/auth/approle/login":
+		if req.Token != "" {
+			s.t.Errorf("the AppRole login carried a token")
+		}
+		if req.Body["role_id"] != roleID {
+			return 400, `{"errors":["invalid role ID"]}`
+		}
+		if req.Body["secret_id"] != secretID {
+			return 500, `{"errors":["invalid secret id"]}`
+		}
+		return 200, `{"request_id":"7a","data":null,"auth":{"client_token":"` + approleToken + `","policies":["default","totp-host"]}}`
+	case req.Token != fileToken && req.Token != approleToken:
+		return 403, `{"errors":["permission denied"]}`
+	case req.Path == "/v1/sys/capabilities-self":
+		caps, _ := json.Marshal(s.caps)
+		return 200, fmt.Sprintf(`{"%s":%s,"capabilities":%s,"data":{"capabilities":%s,"%s":%s}}`,
+			req.Body["paths"], caps, caps, caps, req.Body["paths"], caps)
+	case strings.HasPrefix(req.Path, "/v1/totp/code/"):
+		return s.validate(strings.TrimPrefix(req.Path, "/v1/totp/code/"), req.Body["code"])
+	}
+	return 404, `{"errors":["no handler for route \"` + strings.TrimPrefix(req.Path, "/v1/") + `\". route entry not found."]}`
+}
+
+// validate is path_code.go's order: empty code, unknown key, used code,
+// then the check, remembering every code it checks.
+func (s *stubVault) validate(key, code string) (int, string) {
+	switch {
+	case code == "":
+		return 400, `{"errors":["the code value is required"]}`
+	case !s.keys[key]:
+		return 400, `{"errors":["unknown key: ` + key + `"]}`
+	case s.used[key+"_"+code]:
+		return 400, `{"errors":["code already used; wait until the next time period"]}`
+	}
+	s.used[key+"_"+code] = true
+	return 200, fmt.Sprintf(`{"data":{"valid":%v}}`, code == goodCode)
+}
+
+func (s *stubVault) seen() []request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]request(nil), s.requests...)
+}
+
+func (s *stubVault) setFault(f func(w http.ResponseWriter, r request)) {
+	s.mu.Lock()
+	s.fault = f
+	s.mu.Unlock()
+}
+
+// memLimiter is an in-memory stand-in with ratelimit's API shape (its
+// Begin returns its own attempt type) for the mode's tests.
+type memLimiter struct {
+	mu       sync.Mutex
+	max      int
+	failures map[string]int
+	beginErr error
+	clearErr error
+}
+
+var errMemLimited = errors.New("3 failures within 30s; try again after 12:00:30")
+
+type memAttempt struct {
+	l    *memLimiter
+	user string
+}
+
+func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (*memAttempt, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.beginErr != nil {
+		return nil, l.beginErr
+	}
+	if l.failures[user] >= l.max {
+		return nil, errMemLimited
+	}
+	l.failures[user]++
+	return &memAttempt{l: l, user: user}, nil
+}
+
+func (a *memAttempt) Succeeded() error {
+	a.l.mu.Lock()
+	defer a.l.mu.Unlock()
+	if a.l.clearErr != nil {
+		return a.l.clearErr
+	}
+	delete(a.l.failures, a.user)
+	return nil
+}
+
+// testMode is a TOTP mode against stub with a token file, or with AppRole
+// when approle is set.
+func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*config.TOTP)) (*Mode, *memLimiter) {
+	t.Helper()
+	addr, err := url.Parse(stub.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &config.TOTP{
+		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: "/var/lib/vault-ssh-helper",
+		TokenFile: "/etc/vault-ssh-helper.d/token", Token: config.NewSecret(fileToken),
+	}
+	if approle {
+		c.TokenFile, c.Token = "", config.Secret{}
+		c.AppRole = &config.AppRole{MountPoint: "approle", RoleID: config.NewSecret(roleID), SecretID: config.NewSecret(secretID)}
+	}
+	for _, e := range edit {
+		e(c)
+	}
+	cfg := &config.Config{VaultAddr: addr, Timeout: 10 * time.Second, Dev: true, TOTP: c}
+	client, err := agent.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(cfg, client)
+	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}}
+	m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return Adapt[*memAttempt](lim, errMemLimited), nil }
+	return m, lim
+}
