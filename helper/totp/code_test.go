@@ -28,10 +28,10 @@ func TestCodeIsSixOrEightASCIIDigitsAfterTrimming(t *testing.T) {
 func TestAnythingButACodeIsRefusedBeforeAnyTraffic(t *testing.T) {
 	for _, in := range []string{
 		"12345", "1234567", "123456789", "12 3456", "123-456", "+12345", "-12345", "12345a", "0x1234",
-		"１２３４５６",   // fullwidth digits
-		"١٢٣٤٥٦",   // Arabic-Indic digits
-		"१२३४५६",   // Devanagari digits
-		"12345\u0660", // one Arabic-Indic zero
+		"１２３４５６",                               // fullwidth digits
+		"١٢٣٤٥٦",                               // Arabic-Indic digits
+		"१२३४५६",                               // Devanagari digits
+		"12345\u0660",                          // one Arabic-Indic zero
 		"6c1a8e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b", // an SSH OTP
 		"correct horse", "123456\n123456", "\x1b[200~123456", "123456\x00\x00",
 	} {
