@@ -51,6 +51,10 @@ fuzz:
 	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
 	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
 	go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
+	go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
+	go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
+	go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
+	go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
 
 # Start-up cost against a bare Go binary doing one TLS request (prints a table).
 bench:

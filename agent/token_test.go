@@ -55,3 +55,28 @@ func TestDecodeAuthRefusals(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeAuth: no login answer panics the decoder; a token comes back
+// only with a nil error, and every error is one of the typed outcomes.
+func FuzzDecodeAuth(f *testing.F) {
+	f.Add([]byte(loginAnswer))
+	for _, seed := range []string{`{"auth":null}`, `{"auth":{"client_token":""}}`, `{"Auth":{"client_token":"t"}}`,
+		`{"auth":{"client_token":1}}`, `{"auth":{"client_token":"t","policies":[1]}}`, `[]`, ``, `{"auth":{}} {}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a, err := DecodeAuth(body)
+		if err != nil {
+			if a.ClientToken != "" || a.Policies != nil {
+				t.Fatalf("DecodeAuth returned %+v with %v", a, err)
+			}
+			if !errors.Is(err, ErrEmptyBody) && !errors.Is(err, ErrNoAuth) && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("DecodeAuth error %v is none of the typed outcomes", err)
+			}
+			return
+		}
+		if a.ClientToken == "" {
+			t.Fatalf("DecodeAuth accepted %q without a token", body)
+		}
+	})
+}

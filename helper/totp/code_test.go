@@ -32,6 +32,9 @@ func TestAnythingButACodeIsRefusedBeforeAnyTraffic(t *testing.T) {
 		"١٢٣٤٥٦",                               // Arabic-Indic digits
 		"१२३४५६",                               // Devanagari digits
 		"12345\u0660",                          // one Arabic-Indic zero
+		"٤٩٢",                                  // 3 Arabic-Indic digits: 6 bytes
+		"١٢٣٤",                                 // 4 Arabic-Indic digits: 8 bytes
+		"\xff\xfe\xfd\xfc\xfb\xfa",             // 6 bytes that are not UTF-8
 		"6c1a8e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b", // an SSH OTP
 		"correct horse", "123456\n123456", "\x1b[200~123456", "123456\x00\x00",
 	} {
