@@ -13,7 +13,6 @@ import (
 
 // Defaults and bounds of the TOTP mode's keys.
 const (
-	DefaultKeyTemplate       = UsernamePlaceholder
 	DefaultAppRoleMountPoint = "approle"
 	DefaultMaxFailures       = 3
 	DefaultFailureWindow     = 30 * time.Second
