@@ -156,8 +156,8 @@ func (m *Mode) CheckStep() string {
 	return "sending sys/capabilities-self and an empty code"
 }
 
-// Check is -verify-only: it proves the state directory, the token, the
-// policy and the mount without consuming a code, and says what it found,
+// Check is -verify-only: it proves the token, the policy, the mount and
+// the state directory without consuming a code, and says what it found,
 // also when a later step fails.
 func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) {
 	var found []helper.Finding
@@ -169,10 +169,6 @@ func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) {
 }
 
 func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error {
-	if _, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow); err != nil {
-		return fmt.Errorf("rate limit: %w", err)
-	}
-	note(false, "state_dir %s is usable: %d failed codes within %s stop a user", m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
 	how, err := m.useToken(ctx)
 	if err != nil {
 		return err
@@ -199,6 +195,10 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 		return err
 	}
 	note(false, "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)", m.cfg.MountPoint)
+	if _, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow); err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	note(false, "state_dir %s is usable: %d failed codes within %s stop a user", m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
 	return nil
 }
 

@@ -285,23 +285,23 @@ func TestVerifyOnlyFindings(t *testing.T) {
 		wantErr string
 	}{
 		{"least privilege", false, []string{"update"}, []helper.Finding{
-			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "update"}, {Text: mountLine}}, ""},
+			{Text: fileLine}, {Text: capsPrefix + "update"}, {Text: mountLine}, {Text: stateLine}}, ""},
 		{"AppRole", true, []string{"update"}, []helper.Finding{
-			{Text: stateLine}, {Text: loginLine}, {Text: capsPrefix + "update"}, {Text: mountLine}}, ""},
+			{Text: loginLine}, {Text: capsPrefix + "update"}, {Text: mountLine}, {Text: stateLine}}, ""},
 		{"can read codes", false, []string{"read", "update"}, []helper.Finding{
-			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "read, update"},
+			{Text: fileLine}, {Text: capsPrefix + "read, update"},
 			{Warning: true, Text: "the token can read codes (read, update on " + probePath + "): whoever holds it can make valid codes for every user; its policy should grant only update on totp/code/ssh-*"},
-			{Text: mountLine}}, ""},
+			{Text: mountLine}, {Text: stateLine}}, ""},
 		{"root", false, []string{"root"}, []helper.Finding{
-			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "root"},
+			{Text: fileLine}, {Text: capsPrefix + "root"},
 			{Warning: true, Text: "the token can read codes (root on " + probePath + "): whoever holds it can make valid codes for every user; its policy should grant only update on totp/code/ssh-*"},
-			{Text: mountLine}}, ""},
+			{Text: mountLine}, {Text: stateLine}}, ""},
 		{"sudo without update", false, []string{"sudo"}, []helper.Finding{
-			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "sudo"},
+			{Text: fileLine}, {Text: capsPrefix + "sudo"},
 			{Warning: true, Text: "the token can read codes (sudo on " + probePath + "): whoever holds it can make valid codes for every user; its policy should grant only update on totp/code/ssh-*"}},
 			"the token cannot validate codes: its capabilities on " + probePath + " are sudo; its policy needs update on totp/code/ssh-*"},
 		{"denied", false, []string{"deny"}, []helper.Finding{
-			{Text: stateLine}, {Text: fileLine}, {Text: capsPrefix + "deny"}},
+			{Text: fileLine}, {Text: capsPrefix + "deny"}},
 			"the token cannot validate codes: its capabilities on " + probePath + " are deny; its policy needs update on totp/code/ssh-*"},
 	}
 	for _, c := range cases {
