@@ -3,7 +3,6 @@ package totp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -47,8 +46,8 @@ type beginner[A Attempt] interface {
 	Begin(ctx context.Context, user string, now time.Time) (A, error)
 }
 
-// Adapt makes l a Limiter. An error of l's that is limited becomes one
-// that errors.Is ErrLimited.
+// Adapt makes l a Limiter. An error of l's that is limited also matches
+// ErrLimited, its text unchanged.
 func Adapt[A Attempt](l beginner[A], limited error) Limiter {
 	return adapted[A]{l: l, limited: limited}
 }
@@ -62,9 +61,17 @@ func (a adapted[A]) Begin(ctx context.Context, user string, now time.Time) (Atte
 	attempt, err := a.l.Begin(ctx, user, now)
 	if err != nil {
 		if errors.Is(err, a.limited) {
-			return nil, fmt.Errorf("%w: %w", ErrLimited, err)
+			return nil, limitedError{err}
 		}
 		return nil, err
 	}
 	return attempt, nil
 }
+
+// limitedError is a limiter's own refusal, which already says "too many
+// failed codes" and until when, matched by errors.Is as ErrLimited too.
+type limitedError struct{ err error }
+
+func (e limitedError) Error() string        { return e.err.Error() }
+func (e limitedError) Unwrap() error        { return e.err }
+func (e limitedError) Is(target error) bool { return target == ErrLimited }

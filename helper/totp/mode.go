@@ -110,7 +110,7 @@ func (m *Mode) begin(ctx context.Context, user string) (Attempt, error) {
 	attempt, err := limiter.Begin(ctx, user, m.Now())
 	switch {
 	case errors.Is(err, ErrLimited):
-		return nil, fmt.Errorf("denied before asking Vault for %q: %w", user, err)
+		return nil, fmt.Errorf("denied before asking Vault: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("cannot count %q's failed codes, so denying: %w", user, err)
 	case attempt == nil:

@@ -146,7 +146,9 @@ type memLimiter struct {
 	clearErr error
 }
 
-var errMemLimited = errors.New("3 failures within 30s; try again after 12:00:30")
+// errMemLimited is the limiter's own sentinel; its refusals say what
+// ratelimit's say.
+var errMemLimited = errors.New("too many failed codes")
 
 type memAttempt struct {
 	l    *memLimiter
@@ -160,7 +162,7 @@ func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (*memAtt
 		return nil, l.beginErr
 	}
 	if l.failures[user] >= l.max {
-		return nil, errMemLimited
+		return nil, fmt.Errorf("%w for user %q (%d within 30s); refused until 2026-11-30T12:00:30Z", errMemLimited, user, l.max)
 	}
 	l.failures[user]++
 	return &memAttempt{l: l, user: user}, nil
