@@ -31,7 +31,7 @@ func TestAdaptKeepsTheLimitersOwnWords(t *testing.T) {
 }
 
 func TestWithoutTheRateLimiterEveryLoginDenies(t *testing.T) {
-	l, err := openLimiter("/var/lib/vault-ssh-helper", 3, 30*time.Second)
+	l, err := openLimiter(t.TempDir(), 3, 30*time.Second)
 	if l != nil || err == nil || err.Error() != "the rate limiter (helper/totp/ratelimit) is not built into this binary" {
 		t.Errorf("openLimiter = %v, %v", l, err)
 	}

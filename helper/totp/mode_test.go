@@ -148,8 +148,6 @@ func TestDenialsBeforeAnyTraffic(t *testing.T) {
 				return nil, errors.New(`state_dir "/x" is writable by group or others`)
 			}
 		}, `rate limit: state_dir "/x" is writable by group or others`, nil},
-		{"no rate limiter built in", "alice", func(m *Mode, _ *memLimiter) { m.OpenLimiter = openLimiter },
-			"rate limit: the rate limiter (helper/totp/ratelimit) is not built into this binary", errNoLimiter},
 		{"limiter without attempt", "alice", func(m *Mode, _ *memLimiter) {
 			m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return nilAttempts{}, nil }
 		}, `cannot count "alice"'s failed codes, so denying: the limiter recorded no attempt`, nil},
@@ -372,8 +370,11 @@ func TestVerifyOnlyFailures(t *testing.T) {
 		}, "mount check at $URL/v1/totp/code/vault-ssh-helper-probe: permission denied: Vault refused the token (revoked or expired, or its policy lacks update on totp/code/vault-ssh-helper-probe)"},
 		{"capabilities missing", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{"capabilities":[]}}`)) },
 			"capabilities at $URL/v1/sys/capabilities-self: Vault's answer is malformed: data.capabilities is missing or empty"},
-		{"state dir unusable", false, func(_ *stubVault, m *Mode) { m.OpenLimiter = openLimiter },
-			"rate limit: the rate limiter (helper/totp/ratelimit) is not built into this binary"},
+		{"state dir unusable", false, func(_ *stubVault, m *Mode) {
+			m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) {
+				return nil, errors.New(`state_dir "/x" is writable by group or others`)
+			}
+		}, `rate limit: state_dir "/x" is writable by group or others`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
