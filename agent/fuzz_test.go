@@ -17,7 +17,7 @@ func FuzzDecodeError(f *testing.F) {
 	f.Add([]byte("OTP not found\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, status := range []int{400, 403, 500, 503} {
-			ve := decodeError(status, body)
+			ve := decodeError(status, body, nil)
 			if ve.Status != status {
 				t.Fatalf("VaultError status %d, want %d", ve.Status, status)
 			}
@@ -61,7 +61,7 @@ func TestNewLeavesNoVaultOrProxyVariableForLibrariesToRead(t *testing.T) {
 }
 
 func TestDecodeErrorMatchesOTPNotFoundInAPlainTextBody(t *testing.T) {
-	if err := decodeError(400, []byte("OTP not found\n")); !err.Says(400, "OTP not found") {
+	if err := decodeError(400, []byte("OTP not found\n"), nil); !err.Says(400, "OTP not found") {
 		t.Fatalf("decodeError = %v, want 400 OTP not found", err)
 	}
 }

@@ -1,6 +1,7 @@
 package sshotp
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -16,7 +17,7 @@ func FuzzDecodeVerify(f *testing.F) {
 	f.Add([]byte(`{"errors":["OTP not found"]}`))
 	f.Add([]byte(`{"data":{"message":"verify-echo-response"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		v, err := decodeVerify(body)
+		v, err := decodeVerify(context.Background(), body)
 		if err == nil {
 			if v.Username == "" {
 				t.Fatalf("Verified with an empty username and nil error from %q", body)
