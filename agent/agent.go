@@ -21,8 +21,8 @@ import (
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/vault/api"
 
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
-	"github.com/vault-ssh-helper/vault-ssh-helper/quote"
 )
 
 // ConnectTimeout bounds one TCP connect, so a Vault address that drops

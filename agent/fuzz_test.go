@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
-	"github.com/vault-ssh-helper/vault-ssh-helper/quote"
 )
 
 // FuzzDecodeError feeds any error body to the decoder, with an OTP spliced

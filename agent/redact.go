@@ -3,7 +3,7 @@ package agent
 import (
 	"context"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // Secret is a value no message may carry (an OTP, a code, a token), and the

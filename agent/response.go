@@ -8,7 +8,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // The outcomes every mode's callers tell apart with errors.Is. Every one of

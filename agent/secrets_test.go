@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
-	"github.com/vault-ssh-helper/vault-ssh-helper/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // A secret of the request (here a 6-digit code, the TOTP mode's) echoed by

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // validate turns the raw file into a Config, collecting every problem.

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
-	"github.com/vault-ssh-helper/vault-ssh-helper/quote"
 )
 
 // echoServer answers every request with status and whatever body is set.
