@@ -403,11 +403,15 @@ rendered=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$T/man/vault-ssh-helper
 check "man -l renders the packaged vault-ssh-helper(8): title line, NAME" \
 	bash -c '[[ $1 == "VAULT-SSH-HELPER(8) "* ]] && grep -A1 -x NAME <<<"$1" | grep -qE "^ +vault-ssh-helper +- "' _ "$rendered"
 expect "man -l: no warning from man or groff" "" "$(cat "$T/man/err")"
-# The tags of a section of the rendered page: lines indented 7 columns,
-# without the text beside a short tag, split at ", ", without "=value".
+# The words a section of the page defines: its .TP tags, read from the roff
+# source (the rendered text wraps and hyphenates), without quoted separators
+# such as ", " and without "=value".
 man_tags() { # SECTION
-	awk -v s="$1" '$0 == s {f = 1; next} /^[A-Z]/ {f = 0} f && /^       [^ ]/' <<<"$rendered" |
-		sed -E 's/^ {7}//; s/ {2,}.*//; s/, /\n/g' | sed 's/=.*//'
+	gzip -dc "$T/man/vault-ssh-helper.8.gz" |
+		awk -v s="$1" '/^\.SH / {sect = $0; sub(/^\.SH +/, "", sect); gsub(/"/, "", sect); next}
+			/^\.TP/ {tp = 1; next}
+			tp {tp = 0; if (sect == s) print}' |
+		sed 's/"[^"]*"//g; s/\\-/-/g' | awk '{for (i = 2; i <= NF; i++) print $i}' | sed 's/=.*//'
 }
 usage=$("$T/x/amd64/vault-ssh-helper" -h 2>&1 || true)
 same_set "man page OPTIONS name exactly the flags of -h" "-h" \
