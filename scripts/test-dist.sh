@@ -66,7 +66,6 @@ command -v rpmlint >/dev/null || need+=(rpmlint)
 command -v man >/dev/null || need+=(man-db)
 command -v groff >/dev/null || need+=(groff-base)
 command -v gpg >/dev/null || need+=(gnupg)
-command -v gpgv >/dev/null || need+=(gpgv)
 if ((${#need[@]})); then
 	[[ $EUID -eq 0 ]] && command -v apt-get >/dev/null ||
 		die "needs ${need[*]} (apt-get install ${need[*]}, as root)"
@@ -106,7 +105,7 @@ out=$(VERSION=1.2 bash scripts/dist.sh 2>&1) && bad "dist refuses VERSION=1.2" |
 	{ [[ $out == *"must look like"* ]] && ok "dist refuses a VERSION that is not semver" || bad "dist refuses VERSION=1.2: $out"; }
 
 # A throwaway signing key, in a keyring of its own: the first build signs with it.
-export GNUPGHOME_SIGN=$T/gnupg
+GNUPGHOME_SIGN=$T/gnupg
 mkdir -m 0700 "$GNUPGHOME_SIGN"
 GNUPGHOME=$GNUPGHOME_SIGN gpg --batch --quiet --passphrase '' \
 	--quick-gen-key 'vault-ssh-helper test-dist <test-dist@example.invalid>' ed25519 sign 1d 2>/dev/null ||
