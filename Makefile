@@ -37,7 +37,7 @@ test-dist:
 	bash scripts/test-dist.sh
 
 dist:
-	VERSION=$(VERSION) COMMIT=$(COMMIT) bash scripts/dist.sh
+	VERSION=$(VERSION) COMMIT=$(COMMIT) GPG_KEY=$(GPG_KEY) bash scripts/dist.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

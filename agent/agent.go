@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/vault/api"
 
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
@@ -58,7 +59,7 @@ func New(cfg *config.Config) (*Client, error) {
 		MaxRetries: 0,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("set up Vault client for %s: %w", cfg.VaultAddr, err)
+		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(cfg.VaultAddr.String()), quoted(context.Background(), err))
 	}
 	vc.ClearToken()
 	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
@@ -69,13 +70,24 @@ func New(cfg *config.Config) (*Client, error) {
 }
 
 // URL is the full address of path (such as /v1/ssh/verify), for messages.
-func (c *Client) URL(path string) string { return c.addr + path }
+func (c *Client) URL(path string) string { return quote.URL(c.addr + path) }
 
 // Put sends body as JSON to path (such as /v1/ssh/verify) and returns the
 // body of a 2xx answer. Any other answer is a *VaultError; transport
-// problems are ErrTimeout, ErrUnreachable or ErrMalformed. Callers name the
-// call in the error.
+// problems are ErrTimeout, ErrUnreachable or ErrMalformed. When Vault's one
+// redirect was followed, an error says where it led. Callers name the call
+// in the error; what the server said is quoted without ctx's secrets (see
+// WithSecrets).
 func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
+	hops := &trail{}
+	answer, err := c.put(withTrail(ctx, hops), path, body)
+	if err != nil && hops.redirectedTo != "" {
+		err = fmt.Errorf("redirected (307) to %q: %w", hops.redirectedTo, err)
+	}
+	return answer, err
+}
+
+func (c *Client) put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
 	r := c.vault.NewRequest(http.MethodPut, path)
 	if err := r.SetJSONBody(body); err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
@@ -95,14 +107,11 @@ func (c *Client) Put(ctx context.Context, path string, body map[string]string) (
 	// whatever it kept is still in resp.Body.
 	var respErr *api.ResponseError
 	if err != nil && !errors.As(err, &respErr) {
-		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			err = fmt.Errorf("%w: %w", errSchemeChange, err)
-		}
 		return nil, classify(ctx, err)
 	}
 	answer, readErr := io.ReadAll(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, decodeError(resp.StatusCode, answer)
+		return nil, decodeError(resp.StatusCode, answer, secretsIn(ctx))
 	}
 	if err == nil {
 		err = readErr
@@ -113,14 +122,26 @@ func (c *Client) Put(ctx context.Context, path string, body map[string]string) (
 	return answer, nil
 }
 
-// classify names what a transport error means for the operator.
+// classify names what a transport error means for the operator. Text that
+// came from elsewhere (a host name from a redirect, a certificate's names)
+// is quoted through Quote.
 func classify(ctx context.Context, err error) error {
+	// The URL a *url.Error names is ours or the redirect's: both are said
+	// by the caller and by Put, quoted.
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
 	var opErr *net.OpError
 	switch {
-	case errors.Is(err, errBodyTooLarge), errors.Is(err, errSchemeChange), errors.Is(err, errRedirectRefused):
+	case isRefusal(err):
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the answer was cut short", ErrMalformed)
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		// net/http has no sentinel for MaxResponseHeaderBytes; should its
+		// words change, the error still denies, quoted below.
+		return fmt.Errorf("%w: %w", ErrMalformed, errHeadersTooLarge)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("%w waiting for Vault to answer", ErrTimeout)
 	case errors.As(err, &opErr) && opErr.Op == "dial":
@@ -128,18 +149,39 @@ func classify(ctx context.Context, err error) error {
 		if opErr.Timeout() {
 			return fmt.Errorf("%w: no connection within %s", ErrUnreachable, ConnectTimeout)
 		}
-		return fmt.Errorf("%w: %w", ErrUnreachable, opErr.Err)
+		return fmt.Errorf("%w: %w", ErrUnreachable, quoted(ctx, opErr.Err))
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w waiting for Vault to answer", ErrTimeout)
 	case ctx.Err() != nil:
 		return fmt.Errorf("request cancelled: %w", ctx.Err())
 	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		return uerr.Err
-	}
-	return err
+	return quoted(ctx, err)
 }
+
+// isRefusal is true for the answers the guard refuses: their messages are
+// built from quoted parts already.
+func isRefusal(err error) bool {
+	for _, refusal := range []error{errBodyTooLarge, errSchemeChange, errRedirectRefused, errBadRedirect, errSecondRedirect} {
+		if errors.Is(err, refusal) {
+			return true
+		}
+	}
+	return false
+}
+
+// quotedError shows err's message as Quote has it, and keeps err for
+// errors.Is and errors.As.
+type quotedError struct {
+	err error
+	msg string
+}
+
+func quoted(ctx context.Context, err error) error {
+	return &quotedError{err: err, msg: Quote(ctx, err.Error())}
+}
+
+func (q *quotedError) Error() string { return q.msg }
+func (q *quotedError) Unwrap() error { return q.err }
 
 // newTransport is cleanhttp's transport without proxies from the environment,
 // with our connect limit and TLS settings.
@@ -151,6 +193,7 @@ func newTransport(cfg *config.Config) *http.Transport {
 	t.ForceAttemptHTTP2 = false
 	t.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: -1}).DialContext
 	t.TLSHandshakeTimeout = 0 // the budget's context bounds it
+	t.MaxResponseHeaderBytes = maxHeaderSize
 	t.TLSClientConfig = &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		RootCAs:            cfg.RootCAs,
@@ -179,42 +222,116 @@ func scrubEnvironment() {
 }
 
 var (
-	errBodyTooLarge = fmt.Errorf("answer larger than %d bytes", maxBodySize)
-	errSchemeChange = errors.New("refusing a redirect to another scheme")
+	errBodyTooLarge    = fmt.Errorf("answer larger than %d bytes", maxBodySize)
+	errHeadersTooLarge = fmt.Errorf("answer headers larger than %d bytes", maxHeaderSize)
+	errSchemeChange    = errors.New("refusing a redirect to another scheme")
 	// Vault redirects (a standby to the active node) only with 307, which
 	// keeps method and body. A 301 or 302 comes from something else, a proxy
 	// sending the browser to a login page say, and vault/api would re-send
 	// the OTP there.
 	errRedirectRefused = errors.New("refusing to follow a redirect Vault does not send (only 307 is followed)")
+	errBadRedirect     = errors.New("refusing a redirect without a valid target")
+	// A standby redirects to the active node, which answers: a second
+	// redirect is a loop or something that is not Vault.
+	errSecondRedirect = errors.New("refusing a second redirect (only one is followed)")
 )
 
-// guard sits under vault/api: it refuses any request that leaves the
-// configured scheme (a redirect from https to http, or http to https
-// behind the operator's back), refuses the redirects Vault never sends
-// before vault/api can follow them, and bounds every answer's size,
-// including error bodies vault/api would otherwise read whole.
+// maxHeaderSize bounds the headers of an answer: Vault's are a few hundred
+// bytes, and a Location is quoted in a message.
+const maxHeaderSize = 64 << 10
+
+// guard sits under vault/api: it refuses every redirect but the first 307
+// to the configured scheme before vault/api can follow it, saying which
+// and where to, and bounds every answer's size, including error bodies
+// vault/api would otherwise read whole.
 type guard struct {
 	next   http.RoundTripper
 	scheme string
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	// checkRedirect refuses another scheme before vault/api follows; this
+	// holds for any request built another way.
 	if req.URL.Scheme != g.scheme {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, fmt.Errorf("%w (%s to %s)", errSchemeChange, g.scheme, req.URL.Scheme)
+		return nil, fmt.Errorf("%w: a request to %q", errSchemeChange, QuoteURL(ctx, req.URL.String()))
 	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusMovedPermanently || resp.StatusCode == http.StatusFound {
+	if err := g.checkRedirect(ctx, resp); err != nil {
 		resp.Body.Close()
-		return nil, fmt.Errorf("%w: %d to %q", errRedirectRefused, resp.StatusCode, resp.Header.Get("Location"))
+		return nil, err
 	}
 	resp.Body = &limitedBody{rc: resp.Body, left: maxBodySize}
 	return resp, nil
+}
+
+// checkRedirect lets through anything that is not a redirect, and the first
+// 307 to a valid URL on the configured scheme, which it records in the
+// request's trail.
+func (g *guard) checkRedirect(ctx context.Context, resp *http.Response) error {
+	status := resp.StatusCode
+	if !isRedirect(status) {
+		return nil
+	}
+	raw := resp.Header.Get("Location")
+	target, parseErr := resp.Location() // relative to the request, as followed
+	shown := ""
+	if parseErr == nil {
+		shown = QuoteURL(ctx, target.String())
+	}
+	hops := trailIn(ctx)
+	switch {
+	case raw == "":
+		if status != http.StatusTemporaryRedirect {
+			return fmt.Errorf("%w: %d without a Location", errRedirectRefused, status)
+		}
+		return fmt.Errorf("%w: %d without a Location", errBadRedirect, status)
+	case parseErr != nil:
+		return fmt.Errorf("%w: %d to %q, which is not a URL", errBadRedirect, status, QuoteURL(ctx, raw))
+	case status != http.StatusTemporaryRedirect:
+		return fmt.Errorf("%w: %d to %q", errRedirectRefused, status, shown)
+	case hops != nil && hops.redirectedTo != "":
+		return fmt.Errorf("%w: %d to %q", errSecondRedirect, status, shown)
+	case target.Scheme != g.scheme:
+		return fmt.Errorf("%w: %d from %s to %q", errSchemeChange, status, g.scheme, shown)
+	}
+	if hops != nil {
+		hops.redirectedTo = shown
+	}
+	return nil
+}
+
+// isRedirect is true for the statuses net/http and browsers follow.
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// trail is what the guard saw of one Put: where Vault's redirect led, for
+// the messages of whatever happened there.
+type trail struct {
+	redirectedTo string // quoted; empty when no redirect was followed
+}
+
+type trailKey struct{}
+
+func withTrail(ctx context.Context, t *trail) context.Context {
+	return context.WithValue(ctx, trailKey{}, t)
+}
+
+func trailIn(ctx context.Context) *trail {
+	t, _ := ctx.Value(trailKey{}).(*trail)
+	return t
 }
 
 type limitedBody struct {

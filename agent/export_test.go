@@ -9,3 +9,9 @@ var (
 
 // MaxBodySizeForTest is the most of an answer the agent reads.
 const MaxBodySizeForTest = maxBodySize
+
+// The redirect refusals added with the messages that say what happened.
+var (
+	ErrBadRedirectForTest    = errBadRedirect
+	ErrSecondRedirectForTest = errSecondRedirect
+)

@@ -1,29 +1,118 @@
 package agent
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
-// FuzzDecodeError feeds any error body to the decoder: it never panics and
-// always keeps the status it was given.
+// FuzzDecodeError feeds any error body to the decoder, with an OTP spliced
+// in at any offset. Oracles apart from the decoder: the status is kept;
+// the messages are what errorsOf reads (Vault's "errors" under the exact
+// key, else the body whole); the printed message is bounded and carries no
+// 8-character run of the OTP.
 func FuzzDecodeError(f *testing.F) {
-	f.Add([]byte(`{"errors":["OTP not found"]}`))
-	f.Add([]byte("OTP not found\n"))
-	f.Fuzz(func(t *testing.T, body []byte) {
+	f.Add([]byte(`{"errors":["OTP not found"]}`), uint16(0))
+	f.Add([]byte("OTP not found\n"), uint16(4))
+	f.Add([]byte(`{"errors":["a"],"Errors":["OTP not found"]}`), uint16(12))
+	f.Add([]byte(strings.Repeat("x", 300)), uint16(240))
+	f.Fuzz(func(t *testing.T, body []byte, at uint16) {
 		for _, status := range []int{400, 403, 500, 503} {
-			ve := decodeError(status, body)
+			ve := decodeError(status, body, nil)
 			if ve.Status != status {
 				t.Fatalf("VaultError status %d, want %d", ve.Status, status)
 			}
-			_ = ve.Error()
+			if want := errorsOf(body); !slices.Equal(ve.Messages, want) {
+				t.Fatalf("decodeError(%q).Messages = %q, want %q", body, ve.Messages, want)
+			}
+		}
+		i := int(at) % (len(body) + 1)
+		echoed := slices.Concat(body[:i], []byte(fuzzOTP), body[i:])
+		msg := decodeError(400, echoed, []Secret{{Value: fuzzOTP, Mark: "<the OTP>"}}).Error()
+		if len(msg) > len("Vault answered 400: ")+quote.MaxLen+len("...[cut: 65536 bytes in all]") {
+			t.Fatalf("a %d-byte body made a %d-byte message", len(echoed), len(msg))
+		}
+		lower := strings.ToLower(msg)
+		for j := 0; j+8 <= len(fuzzOTP); j++ {
+			if strings.Contains(lower, fuzzOTP[j:j+8]) {
+				t.Fatalf("message carries %q of the OTP: %q", fuzzOTP[j:j+8], msg)
+			}
 		}
 	})
+}
+
+const fuzzOTP = "9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3a"
+
+// errorsOf is FuzzDecodeError's oracle: a JSON object whose only key equal
+// to "errors" in any case is exactly "errors", holding strings, gives those
+// (none for null or no such key); anything else is the trimmed body, or no
+// message for a blank one.
+func errorsOf(body []byte) []string {
+	raw := func() []string {
+		if s := strings.TrimSpace(string(body)); s != "" {
+			return []string{s}
+		}
+		return []string{}
+	}
+	var top map[string]json.RawMessage
+	if !json.Valid(body) || json.Unmarshal(body, &top) != nil || top == nil {
+		return raw()
+	}
+	// A map keeps one value per key: count the keys in the text itself.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	depth, found := 0, 0
+	var value json.RawMessage
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			continue
+		}
+		key, isString := tok.(string)
+		if depth != 1 || !isString {
+			continue
+		}
+		// At depth 1 of an object, strings alternate key, value; read the
+		// value whole so its strings are not taken for keys.
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return raw()
+		}
+		if strings.EqualFold(key, "errors") {
+			found++
+			if key != "errors" {
+				found += 2
+			}
+			value = v
+		}
+	}
+	switch {
+	case found == 0:
+		return nil
+	case found > 1:
+		return raw()
+	}
+	var messages []string
+	if json.Unmarshal(value, &messages) != nil {
+		return raw()
+	}
+	return messages
 }
 
 // The black-box tests cannot prove the proxy variables are ignored: Go never
@@ -61,7 +150,7 @@ func TestNewLeavesNoVaultOrProxyVariableForLibrariesToRead(t *testing.T) {
 }
 
 func TestDecodeErrorMatchesOTPNotFoundInAPlainTextBody(t *testing.T) {
-	if err := decodeError(400, []byte("OTP not found\n")); !err.Says(400, "OTP not found") {
+	if err := decodeError(400, []byte("OTP not found\n"), nil); !err.Says(400, "OTP not found") {
 		t.Fatalf("decodeError = %v, want 400 OTP not found", err)
 	}
 }

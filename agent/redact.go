@@ -1,48 +1,67 @@
 package agent
 
-import "strings"
+import (
+	"context"
 
-// WithoutSecret keeps secret out of err's message, writing mark in its
-// place. Text that came from the server (an error body, a quoted field) can
-// hold the password when something at vault_addr echoes requests: a proxy's
-// error page, say, that never passed the still-valid password on to Vault.
-// errors.Is and errors.As see err unchanged.
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
+)
+
+// Secret is a value no message may carry (an OTP, a code, a token), and the
+// mark written in its place.
+type Secret = quote.Secret
+
+type secretsKey struct{}
+
+// WithSecrets returns ctx carrying secrets besides those it already
+// carries. Everything the agent quotes from the server while serving a
+// request with that context (error bodies, redirect targets, transport
+// errors) has them removed before it is cut to length, as must everything
+// a mode quotes: use Quote.
+func WithSecrets(ctx context.Context, secrets ...Secret) context.Context {
+	all := append(append([]Secret(nil), secretsIn(ctx)...), secrets...)
+	return context.WithValue(ctx, secretsKey{}, all)
+}
+
+func secretsIn(ctx context.Context) []Secret {
+	s, _ := ctx.Value(secretsKey{}).([]Secret)
+	return s
+}
+
+// Quote is the one way a mode or the agent puts text from outside into a
+// message: without ctx's secrets, then cut to quote.MaxLen.
+func Quote(ctx context.Context, s string) string { return quote.Outside(s, secretsIn(ctx)...) }
+
+// QuoteURL is Quote for a URL: credentials in it are removed too.
+func QuoteURL(ctx context.Context, s string) string { return quote.URL(s, secretsIn(ctx)...) }
+
+// WithoutSecrets is the last net under a mode's errors: any echo of ctx's
+// secrets still in err's message is replaced by its mark. errors.Is and
+// errors.As see err unchanged.
+func WithoutSecrets(ctx context.Context, err error) error {
+	return hide(err, secretsIn(ctx))
+}
+
+// WithoutSecret is WithoutSecrets for one secret.
 func WithoutSecret(err error, secret, mark string) error {
-	if err == nil || secret == "" || indexFold(err.Error(), secret) < 0 {
+	return hide(err, []Secret{{Value: secret, Mark: mark}})
+}
+
+func hide(err error, secrets []Secret) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	shown := quote.Redact(msg, secrets...)
+	if shown == msg {
 		return err
 	}
-	return &redacted{err: err, secret: secret, mark: mark}
+	return &redacted{err: err, msg: shown}
 }
 
 type redacted struct {
-	err          error
-	secret, mark string
+	err error
+	msg string
 }
 
-func (r *redacted) Error() string {
-	msg := r.err.Error()
-	var b strings.Builder
-	for {
-		i := indexFold(msg, r.secret)
-		if i < 0 {
-			b.WriteString(msg)
-			return b.String()
-		}
-		b.WriteString(msg[:i])
-		b.WriteString(r.mark)
-		msg = msg[i+len(r.secret):]
-	}
-}
-
+func (r *redacted) Error() string { return r.msg }
 func (r *redacted) Unwrap() error { return r.err }
-
-// indexFold finds sub in s in any letter case: a password may be accepted
-// in either case, and a server may echo it in the other.
-func indexFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return i
-		}
-	}
-	return -1
-}

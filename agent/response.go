@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // The outcomes every mode's callers tell apart with errors.Is. Every one of
@@ -14,8 +16,10 @@ import (
 var (
 	// ErrEmptyBody: Vault answered without a body (the original panics here).
 	ErrEmptyBody = errors.New("Vault's answer has no body")
-	// ErrNoData: the body has no "data" object (the original panics here too).
-	ErrNoData = errors.New("Vault's answer has no data")
+	// ErrNoData: the body lacks the object the mode reads, "data" (the
+	// original panics here too) or "auth". Each reads "Vault's answer has
+	// no <object>".
+	ErrNoData error = missingObject("data")
 	// ErrMalformed: the body is not the JSON the answer is made of.
 	ErrMalformed = errors.New("Vault's answer is malformed")
 	// ErrTimeout: the time budget ran out before Vault answered.
@@ -24,18 +28,28 @@ var (
 	ErrUnreachable = errors.New("cannot connect to Vault")
 )
 
+// missingObject names the top-level object an answer lacks; every one is
+// ErrNoData to errors.Is.
+type missingObject string
+
+func (m missingObject) Error() string        { return "Vault's answer has no " + string(m) }
+func (m missingObject) Is(target error) bool { return target == ErrNoData }
+
 // VaultError is any non-2xx answer, with Vault's own messages. Each mode
 // reads the answers it expects (an unknown OTP, a used code) out of it.
 type VaultError struct {
-	Status   int
+	Status int
+	// Messages are Vault's words as they came; Error quotes them without
+	// the request's secrets and cut to length.
 	Messages []string
+	secrets  []Secret
 }
 
 func (e *VaultError) Error() string {
 	if len(e.Messages) == 0 {
 		return fmt.Sprintf("Vault answered %d", e.Status)
 	}
-	return fmt.Sprintf("Vault answered %d: %s", e.Status, strings.Join(e.Messages, "; "))
+	return fmt.Sprintf("Vault answered %d: %s", e.Status, quote.Outside(strings.Join(e.Messages, "; "), e.secrets...))
 }
 
 // Says reports whether Vault answered status with message among its
@@ -53,76 +67,250 @@ func (e *VaultError) Says(status int, message string) bool {
 }
 
 // DecodeData reads the "data" object of a 2xx answer into data, a pointer
-// to a struct. Its errors are ErrEmptyBody, ErrNoData or ErrMalformed.
-func DecodeData(body []byte, data any) error {
+// to a struct, as DecodeObject does.
+func DecodeData(body []byte, data any) error { return DecodeObject(body, "data", data) }
+
+// DecodeObject reads the top-level object name ("data", "auth") of a 2xx
+// answer into dst, a pointer to a struct whose fields carry json tags. It
+// gives Vault's answer one meaning: a key must be written exactly as the
+// tag (Vault writes lower case), and a key that appears twice, or also in
+// another letter case, is refused in every object it reads (encoding/json
+// alone would take the last one in any case: {"username":"bob",
+// "Username":"alice"} would mean alice). Keys it does not read are left
+// alone. Its errors are ErrEmptyBody, ErrNoData or ErrMalformed, and never
+// quote the body.
+func DecodeObject(body []byte, name string, dst any) error {
+	target := reflect.ValueOf(dst)
+	if target.Kind() != reflect.Pointer || target.IsNil() || target.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("decode %s: want a pointer to a struct, have %T", name, dst)
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return ErrEmptyBody
 	}
 	if !json.Valid(body) {
 		return fmt.Errorf("%w: not one JSON value", ErrMalformed)
 	}
-	// json.Valid has ruled out syntax errors and trailing data: what is left
-	// is a value of the wrong type somewhere.
-	var envelope struct {
-		Data json.RawMessage `json:"data"`
+	if kind := jsonKind(body); kind == "null" {
+		return missingObject(name)
 	}
-	if err := json.Unmarshal(body, &envelope); err != nil {
-		return fmt.Errorf("%w: %s", ErrMalformed, describeTypeError(err, ""))
+	top, err := membersOf(body, "the answer")
+	if err != nil {
+		return err
 	}
-	if envelope.Data == nil || string(envelope.Data) == "null" {
-		return ErrNoData
+	value, err := pick(top, name, name)
+	if err != nil {
+		return err
 	}
-	if err := json.Unmarshal(envelope.Data, data); err != nil {
-		return fmt.Errorf("%w: %s", ErrMalformed, describeTypeError(err, "data"))
+	if value == nil || jsonKind(value) == "null" {
+		return missingObject(name)
+	}
+	return decodeStruct(value, target.Elem(), name)
+}
+
+// member is one key and its value, in the order the object has them.
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// membersOf lists the members of the JSON object raw (already valid JSON),
+// duplicates included; where names it for the error when raw is not an
+// object.
+func membersOf(raw json.RawMessage, where string) ([]member, error) {
+	if kind := jsonKind(raw); kind != "object" {
+		return nil, fmt.Errorf("%w: %s is a JSON %s where an object belongs", ErrMalformed, where, kind)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
+	}
+	var out []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
+		}
+		key, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
+		}
+		out = append(out, member{key: key, value: value})
+	}
+	return out, nil
+}
+
+// pick returns the value of the key written exactly name, nil when absent.
+// A key equal to name in another letter case, alone or beside it, or name
+// twice, is refused: Vault writes each key once, in lower case. path names
+// the key for the operator.
+func pick(members []member, name, path string) (json.RawMessage, error) {
+	var value json.RawMessage
+	seen, exact := 0, false
+	for _, m := range members {
+		if !strings.EqualFold(m.key, name) {
+			continue
+		}
+		seen++
+		if m.key == name {
+			value, exact = m.value, true
+		}
+	}
+	switch {
+	case seen > 1:
+		return nil, fmt.Errorf("%w: %s appears more than once (keys differing only in letter case count as one)", ErrMalformed, path)
+	case seen == 1 && !exact:
+		return nil, fmt.Errorf("%w: %s is written in another letter case", ErrMalformed, path)
+	}
+	return value, nil
+}
+
+var unmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// decodeStruct fills the struct dst from the object raw, key by key.
+func decodeStruct(raw json.RawMessage, dst reflect.Value, path string) error {
+	members, err := membersOf(raw, path)
+	if err != nil {
+		return err
+	}
+	t := dst.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := jsonName(f)
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		value, err := pick(members, name, path+"."+name)
+		if err != nil {
+			return err
+		}
+		if value == nil {
+			continue
+		}
+		if err := decodeValue(value, dst.Field(i), path+"."+name); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
+// decodeValue decodes one member: an object meant for a struct (or a
+// pointer to one) with the same rules, anything else with encoding/json.
+func decodeValue(raw json.RawMessage, dst reflect.Value, path string) error {
+	t := dst.Type()
+	isPointer := t.Kind() == reflect.Pointer
+	if isPointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshaler) {
+		if err := json.Unmarshal(raw, dst.Addr().Interface()); err != nil {
+			return fmt.Errorf("%w: %s", ErrMalformed, describeTypeError(err, path))
+		}
+		return nil
+	}
+	if jsonKind(raw) == "null" {
+		dst.SetZero()
+		return nil
+	}
+	if !isPointer {
+		return decodeStruct(raw, dst, path)
+	}
+	p := reflect.New(t)
+	if err := decodeStruct(raw, p.Elem(), path); err != nil {
+		return err
+	}
+	dst.Set(p)
+	return nil
+}
+
+// jsonName is the key a struct field reads: its json tag's name, else the
+// field's own name.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+// jsonKind names the kind of the valid JSON value raw by its first byte.
+func jsonKind(raw []byte) string {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
 // describeTypeError says which field had the wrong type in the operator's
-// terms, instead of encoding/json's dump of our Go types. Fields are named
-// from the top of the answer: within is the object the error was found in.
-func describeTypeError(err error, within string) string {
+// terms, instead of encoding/json's dump of our Go types. path names the
+// value that was decoded. The value itself is not quoted: only its kind.
+func describeTypeError(err error, path string) string {
 	var te *json.UnmarshalTypeError
 	if !errors.As(err, &te) {
-		return err.Error()
+		return "cannot decode " + path
 	}
-	field := te.Field
-	switch {
-	case within != "" && field != "":
-		field = within + "." + field
-	case within != "":
-		field = within
-	case field == "":
-		field = "the answer"
+	field := path
+	if te.Field != "" {
+		field = path + "." + te.Field
 	}
 	want := te.Type
 	for want.Kind() == reflect.Pointer {
 		want = want.Elem()
 	}
 	kind := "a " + want.Kind().String()
-	if want.Kind() == reflect.Struct {
+	if want.Kind() == reflect.Struct || want.Kind() == reflect.Map {
 		kind = "an object"
 	}
-	return fmt.Sprintf("%s is a JSON %s where %s belongs", field, te.Value, kind)
+	got, _, _ := strings.Cut(te.Value, " ")
+	return fmt.Sprintf("%s is a JSON %s where %s belongs", field, got, kind)
 }
 
-// decodeError turns a non-2xx body into a VaultError.
-func decodeError(status int, body []byte) *VaultError {
-	var e struct {
-		Errors []string `json:"errors"`
-	}
-	messages := []string{}
-	if err := json.Unmarshal(body, &e); err == nil {
-		messages = e.Errors
+// decodeError turns a non-2xx body into a VaultError: Vault's "errors" read
+// as DecodeObject reads keys, or else the whole body (up to the size bound)
+// as one message. Nothing is cut here: the VaultError removes secrets
+// before it cuts, when it is printed.
+func decodeError(status int, body []byte, secrets []Secret) *VaultError {
+	e := &VaultError{Status: status, Messages: []string{}, secrets: secrets}
+	if messages, ok := vaultMessages(body); ok {
+		e.Messages = messages
 	} else if s := strings.TrimSpace(string(body)); s != "" {
-		messages = []string{truncate(s, 200)}
+		e.Messages = []string{s}
 	}
-	return &VaultError{Status: status, Messages: messages}
+	return e
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// vaultMessages reads {"errors": [...]}; ok is false for any body that is
+// not such an object.
+func vaultMessages(body []byte) (messages []string, ok bool) {
+	if !json.Valid(body) {
+		return nil, false
 	}
-	return s[:n] + "..."
+	members, err := membersOf(body, "the answer")
+	if err != nil {
+		return nil, false
+	}
+	value, err := pick(members, "errors", "errors")
+	if err != nil {
+		return nil, false
+	}
+	if value == nil {
+		return nil, true
+	}
+	if err := json.Unmarshal(value, &messages); err != nil {
+		return nil, false
+	}
+	return messages, true
 }

@@ -139,8 +139,8 @@ func TestConfigErrors(t *testing.T) {
 		{"addr without host", `vault_addr = "https://"` + "\nallowed_roles=\"*\"", false, `is not an http:// or https:// URL with a host`},
 		{"addr not a URL", `vault_addr = "vault.example.com:8200"` + "\nallowed_roles=\"*\"", false, `is not an http:// or https:// URL with a host`},
 		{"addr with user", `vault_addr = "https://u:secret@v"` + "\nallowed_roles=\"*\"", false, `must not carry a user, a query or a fragment`},
-		{"addr with query", `vault_addr = "https://v/?x=1"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/?x=1" must not carry a user, a query or a fragment`},
-		{"addr with fragment", `vault_addr = "https://v/#frag"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/#frag" must not carry a user, a query or a fragment`},
+		{"addr with query", `vault_addr = "https://v/?x=1"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/?x=REDACTED" must not carry a user, a query or a fragment`},
+		{"addr with fragment", `vault_addr = "https://v/#frag"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/#REDACTED" must not carry a user, a query or a fragment`},
 		{"addr with empty query", `vault_addr = "https://v?"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v?" must not carry a user, a query or a fragment`},
 		{"addr with empty fragment", `vault_addr = "https://v/#"` + "\nallowed_roles=\"*\"", false, `vault_addr "https://v/#" must not carry a user, a query or a fragment`},
 		{"http without dev", `vault_addr = "http://v"` + "\nallowed_roles=\"*\"", false, `vault_addr "http://v": unsupported scheme. use 'dev' mode`},
@@ -193,7 +193,7 @@ func TestVaultAddrWithAUserIsQuotedWithTheUserRedacted(t *testing.T) {
 	for addr, shown := range map[string]string{
 		"https://u:hunter2@v":    "https://REDACTED@v",
 		"https://u@v:8200/x":     "https://REDACTED@v:8200/x",
-		"https://u:pw@v/?q#frag": "https://REDACTED@v/?q#frag",
+		"https://u:pw@v/?q#frag": "https://REDACTED@v/?REDACTED#REDACTED",
 	} {
 		want := `vault_addr "` + shown + `" must not carry a user, a query or a fragment`
 		if msg := parseError(t, `vault_addr = "`+addr+`"`+"\nallowed_roles=\"*\"", Options{}); msg != want {

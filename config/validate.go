@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // validate turns the raw file into a Config, collecting every problem.
@@ -68,34 +70,24 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 		}
 		return nil, errors.New(`missing config "vault_addr"`)
 	}
+	// Every message quotes the address through quote.URL, which removes a
+	// password or a query value from the raw string, parsed or not.
+	shown := quote.URL(s)
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("vault_addr %q is not an http:// or https:// URL with a host", s)
+		return nil, fmt.Errorf("vault_addr %q is not an http:// or https:// URL with a host", shown)
 	}
 	// ForceQuery and a bare '#' catch the empty query and fragment too.
 	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
-		shown := s
-		if u.User != nil {
-			shown = redactUser(u)
-		}
 		return nil, fmt.Errorf("vault_addr %q must not carry a user, a query or a fragment", shown)
 	}
 	switch {
 	case dev && u.Scheme == "https":
-		return nil, fmt.Errorf("vault_addr %q: %w", s, errDevHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", shown, errDevHTTPS)
 	case !dev && u.Scheme == "http":
-		return nil, fmt.Errorf("vault_addr %q: %w", s, errNeedsHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", shown, errNeedsHTTPS)
 	}
 	return u, nil
-}
-
-// redactUser keeps a password written into vault_addr out of the log.
-func redactUser(u *url.URL) string {
-	c := *u
-	if c.User != nil {
-		c.User = url.User("REDACTED")
-	}
-	return c.String()
 }
 
 func parseMountPoint(s string, set bool) (string, error) {

@@ -8,6 +8,8 @@
 #   vault-ssh-helper_<debversion>_<debarch>.deb    \ built with nfpm from
 #   vault-ssh-helper-<rpmversion>.<rpmarch>.rpm    / packaging/nfpm.yaml
 #   vault-ssh-helper_<version>_SHA256SUMS          sha256sum lines for all of the above
+#   vault-ssh-helper_<version>_SHA256SUMS.sig      its detached GPG signature, when
+#                                                  GPG_KEY names a secret key
 #
 # Reproducible: every time stored in an archive is SOURCE_DATE_EPOCH (the
 # commit time of HEAD unless set), so two runs from the same commit with the
@@ -15,7 +17,10 @@
 # proxy (nfpm is built from tools/go.mod into tools/bin/, and reused).
 #
 # Environment: VERSION (required; a leading "v" is dropped), COMMIT (default:
-# short hash of HEAD), SOURCE_DATE_EPOCH, DIST_DIR.
+# short hash of HEAD), SOURCE_DATE_EPOCH, DIST_DIR, GPG_KEY (a key id,
+# fingerprint or e-mail of a secret key in gpg's keyring, GNUPGHOME if set:
+# signs SHA256SUMS), VSH_MAINTAINER (the packages' Maintainer/Packager and
+# changelog signature, "Name <e-mail>").
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,9 +49,25 @@ if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
 	echo "dist: warning: the work tree has uncommitted changes; the artifacts are not what commit $COMMIT alone builds" >&2
 fi
 
-for f in README.md LICENSE packaging/config.hcl packaging/nfpm.yaml; do
+for f in README.md LICENSE packaging/config.hcl packaging/nfpm.yaml packaging/vault-ssh-helper.8 \
+	packaging/copyright packaging/lintian-overrides; do
 	[[ -f $f ]] || die "$f is missing: the packages ship it"
 done
+
+# The address is a placeholder until the project has a list of its own;
+# Debian and rpm both want one in Maintainer/Packager and in the changelog.
+MAINTAINER=${VSH_MAINTAINER:-vault-ssh-helper maintainers <vault-ssh-helper@users.noreply.github.com>}
+[[ $MAINTAINER =~ ^[^\<\>\"]+\ \<[^@\ \<\>]+@[^@\ \<\>]+\>$ ]] ||
+	die "VSH_MAINTAINER must look like 'Name <user@example.org>', not '$MAINTAINER'"
+[[ $(grep -c '^license:' packaging/nfpm.yaml) == 1 ]] ||
+	die "packaging/nfpm.yaml must have exactly one top-level 'license:' line (dropped for the .deb)"
+
+GPG_KEY=${GPG_KEY:-}
+if [[ -n $GPG_KEY ]]; then
+	# Checked before the builds, so a wrong key name costs seconds, not minutes.
+	gpg --batch --list-secret-keys -- "$GPG_KEY" >/dev/null 2>&1 ||
+		die "GPG_KEY='$GPG_KEY' names no secret key in gpg's keyring (GNUPGHOME=${GNUPGHOME:-~/.gnupg})"
+fi
 
 DIST_DIR=${DIST_DIR:-dist}
 mkdir -p "$DIST_DIR"
@@ -69,7 +90,45 @@ fi
 
 # --- clear this script's earlier output, whatever its version
 rm -f "$DIST_DIR"/vault-ssh-helper_*.zip "$DIST_DIR"/vault-ssh-helper_*.deb \
-	"$DIST_DIR"/vault-ssh-helper-*.rpm "$DIST_DIR"/vault-ssh-helper_*_SHA256SUMS
+	"$DIST_DIR"/vault-ssh-helper-*.rpm "$DIST_DIR"/vault-ssh-helper_*_SHA256SUMS \
+	"$DIST_DIR"/vault-ssh-helper_*_SHA256SUMS.sig
+
+# --- what every package holds besides the binary
+# The man page, gzipped without name or time (-n) so the bytes depend only on it.
+MANPAGE=$WORK/vault-ssh-helper.8.gz
+gzip -9nc packaging/vault-ssh-helper.8 >"$MANPAGE"
+
+# The packages' version as nfpm writes it (a semver prerelease after "~",
+# release 1), the same in both formats.
+pkg_version() {
+	local v=${VERSION%%+*} meta=
+	[[ $VERSION == *+* ]] && meta=+${VERSION#*+}
+	[[ $v == *-* ]] && v=${v%%-*}~${v#*-}
+	echo "$v$meta-1"
+}
+PKG_VERSION=$(pkg_version)
+
+# One changelog entry, for this version: nfpm writes it as the .deb's
+# changelog.Debian.gz and as the .rpm's %changelog.
+cat >"$WORK/changelog.yml" <<EOF
+- semver: "$PKG_VERSION"
+  date: $(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
+  packager: "$MAINTAINER"
+  deb:
+    urgency: medium
+    distributions: [unstable]
+  changes:
+    - commit: "$COMMIT"
+      note: "Release $VERSION, built from commit $COMMIT."
+EOF
+
+# nfpm's configuration for one format: packaging/nfpm.yaml plus the changelog,
+# without the License field for the .deb.
+nfpm_config() { # PACKAGER
+	if [[ $1 == deb ]]; then grep -v '^license:' packaging/nfpm.yaml; else cat packaging/nfpm.yaml; fi
+	printf 'changelog: %s\n' "$WORK/changelog.yml"
+}
+for packager in deb rpm; do nfpm_config "$packager" >"$WORK/nfpm.$packager.yaml"; done
 
 LDFLAGS="-s -w -buildid= -X main.version=$VERSION -X main.commit=$COMMIT"
 ARCHES=(386 amd64 arm arm64 s390x)
@@ -93,8 +152,9 @@ for goarch in "${ARCHES[@]}"; do
 	for packager in deb rpm; do
 		out=$WORK/$goarch/$packager
 		mkdir -p "$out"
-		VSH_ARCH=${NFPM_ARCH[$goarch]} VSH_VERSION=$VERSION VSH_BINARY=$bin \
-			"$TOOLS_BIN/nfpm" package --config packaging/nfpm.yaml --packager "$packager" \
+		VSH_ARCH=${NFPM_ARCH[$goarch]} VSH_VERSION=$VERSION VSH_BINARY=$bin VSH_MANPAGE=$MANPAGE \
+			VSH_MAINTAINER=$MAINTAINER \
+			"$TOOLS_BIN/nfpm" package --config "$WORK/nfpm.$packager.yaml" --packager "$packager" \
 			--target "$out/" >"$WORK/nfpm.log" 2>&1 || { cat "$WORK/nfpm.log" >&2; die "nfpm $packager $goarch failed"; }
 		pkgs=("$out"/*."$packager")
 		((${#pkgs[@]} == 1)) && [[ -f ${pkgs[0]} ]] || die "nfpm wrote no single .$packager for $goarch"
@@ -109,6 +169,15 @@ SUMS=vault-ssh-helper_${VERSION}_SHA256SUMS
 mapfile -t sorted < <(printf '%s\n' "${artifacts[@]}" | LC_ALL=C sort)
 (cd "$DIST_DIR" && sha256sum -- "${sorted[@]}") >"$WORK/sums"
 mv "$WORK/sums" "$DIST_DIR/$SUMS" && chmod 0644 "$DIST_DIR/$SUMS"
+written=("${sorted[@]}" "$SUMS")
+if [[ -n $GPG_KEY ]]; then
+	# A binary detached signature named <SUMS>.sig, as HashiCorp's releases of
+	# the original had: gpg --verify <SUMS>.sig <SUMS>.
+	gpg --batch --yes --local-user "$GPG_KEY" --detach-sign --output "$WORK/sums.sig" "$DIST_DIR/$SUMS" ||
+		die "gpg could not sign $SUMS with GPG_KEY='$GPG_KEY'"
+	mv "$WORK/sums.sig" "$DIST_DIR/$SUMS.sig" && chmod 0644 "$DIST_DIR/$SUMS.sig"
+	written+=("$SUMS.sig")
+fi
 
 echo "dist: vault-ssh-helper $VERSION ($COMMIT), SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH, $(go env GOVERSION), $((SECONDS - START))s"
-(cd "$DIST_DIR" && for f in "${sorted[@]}" "$SUMS"; do printf '  %9d  %s\n' "$(stat -c %s "$f")" "$DIST_DIR/$f"; done)
+(cd "$DIST_DIR" && for f in "${written[@]}"; do printf '  %9d  %s\n' "$(stat -c %s "$f")" "$DIST_DIR/$f"; done)

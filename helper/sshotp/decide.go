@@ -1,12 +1,14 @@
 package sshotp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
@@ -25,22 +27,25 @@ var (
 
 // Decide checks Vault's answer against who is logging in and where, in the
 // original's order: username, IP, role. nil is the only answer that allows.
-func Decide(v Verified, pamUser string, local []netip.Addr, cfg *config.Config) error {
-	if err := checkUsername(v.Username, pamUser); err != nil {
+// The names it quotes (Vault's username and role, PAM_USER) go through
+// agent.Quote with ctx's secrets.
+func Decide(ctx context.Context, v Verified, pamUser string, local []netip.Addr, cfg *config.Config) error {
+	if err := checkUsername(ctx, v.Username, pamUser); err != nil {
 		return err
 	}
 	if err := checkIP(v.IP, local, cfg.AllowedCIDRs); err != nil {
 		return err
 	}
-	return checkRole(v.RoleName, cfg)
+	return checkRole(ctx, v.RoleName, cfg)
 }
 
-func checkUsername(otpUser, pamUser string) error {
+func checkUsername(ctx context.Context, otpUser, pamUser string) error {
 	if pamUser == "" {
 		return ErrNoPAMUser
 	}
 	if otpUser != pamUser {
-		return fmt.Errorf("%w: the OTP is for %q, PAM_USER is %q", ErrUsernameMismatch, otpUser, pamUser)
+		return fmt.Errorf("%w: the OTP is for %q, PAM_USER is %q", ErrUsernameMismatch,
+			agent.Quote(ctx, otpUser), agent.Quote(ctx, pamUser))
 	}
 	return nil
 }
@@ -69,7 +74,7 @@ func checkIP(ip netip.Addr, local []netip.Addr, allowed []netip.Prefix) error {
 	return fmt.Errorf("%w (OTP IP %s)", ErrIPNotAllowed, ip)
 }
 
-func checkRole(role string, cfg *config.Config) error {
+func checkRole(ctx context.Context, role string, cfg *config.Config) error {
 	if cfg.AnyRole {
 		return nil
 	}
@@ -82,7 +87,7 @@ func checkRole(role string, cfg *config.Config) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %q", ErrRoleNotAllowed, role)
+	return fmt.Errorf("%w: %q", ErrRoleNotAllowed, agent.Quote(ctx, role))
 }
 
 // InterfaceAddrs lists this host's addresses, IPv4-mapped ones unmapped.

@@ -1,6 +1,7 @@
 package sshotp
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"strings"
@@ -51,7 +52,7 @@ func TestDecideAllows(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			if err := Decide(c.v, "alice", hostAddrs, c.cfg); err != nil {
+			if err := Decide(context.Background(), c.v, "alice", hostAddrs, c.cfg); err != nil {
 				t.Errorf("denied: %v", err)
 			}
 		})
@@ -97,7 +98,7 @@ func TestDecideDenies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Decide(c.v, c.pamUser, hostAddrs, c.cfg)
+			err := Decide(context.Background(), c.v, c.pamUser, hostAddrs, c.cfg)
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}

@@ -43,11 +43,13 @@ func (m *Mode) Secret() string { return "the OTP" }
 func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadOTP(r) }
 
 // Login asks Vault about otp, then decides. It returns who logged in, for
-// the success line. Its errors may quote what the server said, so any echo
-// of the OTP is masked in them.
+// the success line. Its errors may quote what the server said: the OTP
+// travels in ctx as a secret, so every quote leaves out any echo of it
+// before it is cut, and the whole message is checked once more at the end.
 func (m *Mode) Login(ctx context.Context, otp, pamUser string) (string, error) {
+	ctx = agent.WithSecrets(ctx, agent.Secret{Value: otp, Mark: OTPMark})
 	who, err := m.login(ctx, otp, pamUser)
-	return who, agent.WithoutSecret(err, otp, OTPMark)
+	return who, agent.WithoutSecrets(ctx, err)
 }
 
 func (m *Mode) login(ctx context.Context, otp, pamUser string) (string, error) {
@@ -59,7 +61,7 @@ func (m *Mode) login(ctx context.Context, otp, pamUser string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := Decide(v, pamUser, local, m.cfg); err != nil {
+	if err := Decide(ctx, v, pamUser, local, m.cfg); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%s@%s", v.Username, v.IP), nil

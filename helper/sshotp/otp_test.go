@@ -3,6 +3,7 @@ package sshotp
 import (
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -90,22 +91,44 @@ func TestReadOTPReadsAtMostOneByteBeyondTheLimit(t *testing.T) {
 	}
 }
 
+// uuidShape and pamWrapping are FuzzReadOTP's oracle, written apart from
+// isUUID and helper's trimming: the input a PAM stack or a terminal hands
+// over around an OTP, with white space as the regexp package knows it (a
+// subset of what ReadPassword trims).
+var (
+	uuidShape   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	pamWrapping = regexp.MustCompile(`^\s*(?:\x1b\[200~\s*([0-9a-fA-F-]{36})\s*\x1b\[201~|([0-9a-fA-F-]{36}))\s*\x00?$`)
+)
+
+// FuzzReadOTP: whatever ReadOTP accepts has the UUID shape and was typed;
+// whatever the oracle reads as an OTP wrapped as PAM hands it over,
+// ReadOTP accepts as exactly that OTP.
 func FuzzReadOTP(f *testing.F) {
 	f.Add([]byte(otp))
 	f.Add([]byte(otp + "\x00"))
+	f.Add([]byte(" \x1b[200~" + otp + "\x1b[201~\n\x00"))
+	f.Add([]byte(otp[:35] + "g"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		got, err := ReadOTP(strings.NewReader(string(in)))
-		if err != nil {
-			if got != "" {
-				t.Fatalf("error %v with a value", err)
+		if err != nil && got != "" {
+			t.Fatalf("error %v with a value", err)
+		}
+		if err == nil && (!uuidShape.MatchString(got) || !strings.Contains(string(in), got)) {
+			t.Fatalf("accepted %q from %q", got, in)
+		}
+		m := pamWrapping.FindStringSubmatch(string(in))
+		if m == nil {
+			return
+		}
+		want := m[1] + m[2]
+		if !uuidShape.MatchString(want) {
+			if err == nil {
+				t.Fatalf("accepted %q, which is not a UUID", got)
 			}
 			return
 		}
-		if !isUUID([]byte(got)) {
-			t.Fatalf("accepted %q", got)
-		}
-		if !strings.Contains(string(in), got) {
-			t.Fatalf("returned %q, not in the input", got)
+		if err != nil || got != want {
+			t.Fatalf("ReadOTP(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	})
 }

@@ -46,7 +46,7 @@ func (c *Client) Verify(ctx context.Context, otp string) (Verified, error) {
 	var v Verified
 	body, err := c.put(ctx, otp)
 	if err == nil {
-		v, err = decodeVerify(body)
+		v, err = decodeVerify(ctx, body)
 	}
 	if err != nil {
 		return Verified{}, fmt.Errorf("verify at %s: %w", c.vault.URL(c.path), err)
@@ -88,8 +88,9 @@ type verifyData struct {
 }
 
 // decodeVerify reads a 2xx verify answer. It never returns a zero Verified
-// with a nil error.
-func decodeVerify(body []byte) (Verified, error) {
+// with a nil error. What it quotes of the answer goes through agent.Quote
+// with ctx's secrets.
+func decodeVerify(ctx context.Context, body []byte) (Verified, error) {
 	var d verifyData
 	if err := agent.DecodeData(body, &d); err != nil {
 		return Verified{}, err
@@ -102,7 +103,7 @@ func decodeVerify(body []byte) (Verified, error) {
 	}
 	ip, err := netip.ParseAddr(*d.IP)
 	if err != nil || ip.Zone() != "" {
-		return Verified{}, fmt.Errorf("%w: data.ip %q is not an IP address", agent.ErrMalformed, *d.IP)
+		return Verified{}, fmt.Errorf("%w: data.ip %q is not an IP address", agent.ErrMalformed, agent.Quote(ctx, *d.IP))
 	}
 	if d.RoleName == nil {
 		return Verified{}, fmt.Errorf("%w: data.role_name is missing", agent.ErrMalformed)

@@ -100,6 +100,10 @@ type Run struct {
 	Timeout time.Duration
 	// Binary overrides HelperBinary(t).
 	Binary string
+	// Emulator, when set, is a user-mode emulator (qemu-aarch64-static, ...)
+	// that runs Binary: a release built for another architecture is then
+	// run here exactly as pam_exec would run it on its own machine.
+	Emulator string
 	// NoPAM runs the binary as an administrator would from a shell script:
 	// none of the PAM_* variables, only Env (still no PATH or HOME).
 	NoPAM bool
@@ -147,6 +151,9 @@ func RunHelper(t testing.TB, r Run) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if r.Emulator != "" {
+		cmd = exec.CommandContext(ctx, r.Emulator, append([]string{bin}, args...)...)
+	}
 	cmd.Env = []string{}
 	if !r.NoPAM {
 		cmd.Env = append(cmd.Env,

@@ -1,0 +1,103 @@
+// Package quote is the one way text from outside the program (Vault's
+// answers, headers, URLs, names, paths) enters a message: secrets out first,
+// then credentials written into URLs, and only then cut to a fixed length
+// with a mark. Cutting before redacting would leave the part of a secret
+// that sits before the cut, which no later redaction can recognise.
+package quote
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxLen bounds each piece of outside text a message quotes, so one log
+// line stays readable whatever a server sends.
+const MaxLen = 256
+
+// Text cuts s to MaxLen bytes (at a character boundary) and says it was
+// cut, and by how much. Callers redact before calling it.
+func Text(s string) string {
+	if len(s) <= MaxLen {
+		return s
+	}
+	end := MaxLen
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + "...[cut: " + strconv.Itoa(len(s)) + " bytes in all]"
+}
+
+// Outside is Text after removing every secret.
+func Outside(s string, secrets ...Secret) string {
+	return Text(Redact(s, secrets...))
+}
+
+// URL quotes a URL from the config or from a server: secrets out, then the
+// userinfo and the values of the query and fragment, then cut. It works on
+// the raw string, so a URL that does not parse loses its credentials too.
+func URL(raw string, secrets ...Secret) string {
+	return Text(withoutCredentials(Redact(raw, secrets...)))
+}
+
+// Hidden stands in for a credential removed from a URL.
+const Hidden = "REDACTED"
+
+// withoutCredentials replaces what may be a credential in a URL: everything
+// before the last '@' of the authority (user and password), every query
+// value, and the fragment. The query starts at the first '?' and the
+// fragment at the first '#' after it, as url.Parse reads them; an '@' after
+// them is not userinfo.
+func withoutCredentials(s string) string {
+	end := len(s)
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		end = i
+	}
+	head, tail := hideUserinfo(s[:end]), s[end:]
+	var b strings.Builder
+	b.WriteString(head)
+	query, fragment, hasFragment := strings.Cut(tail, "#")
+	if query != "" {
+		b.WriteString("?")
+		b.WriteString(hideQueryValues(strings.TrimPrefix(query, "?")))
+	}
+	if hasFragment {
+		b.WriteString("#")
+		if fragment != "" {
+			b.WriteString(Hidden)
+		}
+	}
+	return b.String()
+}
+
+// hideUserinfo removes what comes before the last '@' of the part before any
+// query: after "//" when there is one, else from the start (a URL written
+// without "//" may still carry "user:password@").
+func hideUserinfo(s string) string {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	start := 0
+	if i := strings.Index(s, "//"); i >= 0 && i < at {
+		start = i + 2
+	}
+	return s[:start] + Hidden + s[at:]
+}
+
+// hideQueryValues keeps each parameter's name and hides its value; a
+// parameter without '=' may itself be the secret, so it is hidden whole.
+func hideQueryValues(q string) string {
+	if q == "" {
+		return ""
+	}
+	params := strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' })
+	for i, p := range params {
+		if name, _, ok := strings.Cut(p, "="); ok {
+			params[i] = name + "=" + Hidden
+		} else {
+			params[i] = Hidden
+		}
+	}
+	return strings.Join(params, "&")
+}
