@@ -45,8 +45,6 @@ func openStateFile(path string, create bool) (*os.File, error) {
 	switch {
 	case err == nil:
 		return f, nil
-	case errors.Is(err, os.ErrNotExist):
-		return nil, stateErr(err, "rate limit: state file %q does not exist", path)
 	case errors.Is(err, syscall.ELOOP):
 		return nil, stateErr(err, "rate limit: state file %q is a symbolic link; remove it: rm %s", path, path)
 	}
@@ -61,7 +59,7 @@ func checkStateFile(f *os.File, path string) error {
 		return stateErr(err, "rate limit: state file %q cannot be examined: %v", path, errText(err))
 	}
 	if !info.Mode().IsRegular() {
-		return stateErr(nil, "rate limit: state file %q is not a regular file (%s); remove it: rm %s", path, info.Mode().Type(), path)
+		return stateErr(nil, "rate limit: state file %q is %s, not a regular file; remove it: rm %s", path, fileKind(info.Mode()), path)
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
 		return stateErr(nil, "rate limit: state file %q is accessible by group or others (mode %04o); run: chmod 0600 %s", path, perm, path)
@@ -123,4 +121,17 @@ func writeStamps(f *os.File, path string, stamps []int64) error {
 		return stateErr(err, "rate limit: state file %q cannot be written: %v", path, errText(err))
 	}
 	return nil
+}
+
+// fileKind names what stands where the state file should be.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "of type " + m.Type().String()
 }
