@@ -32,6 +32,7 @@ const (
 // all with wrong codes (nobody calls Succeeded): exactly max get an attempt,
 // that is, reach Vault; every other one is limited, none fails on the state.
 func TestConcurrentBegin(t *testing.T) {
+	widenLockedGap(t)
 	dir := filepath.Join(t.TempDir(), "state")
 	l, err := Open(dir, concMax, time.Hour)
 	if err != nil {
@@ -108,6 +109,7 @@ func TestConcurrentBeginHelper(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestConcurrentBegin")
 	}
+	widenLockedGap(t)
 	l, err := Open(dir, concMax, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +124,13 @@ func TestConcurrentBeginHelper(t *testing.T) {
 		got, limited = tally(t, <-results, got, limited)
 	}
 	fmt.Printf("RESULT %d %d\n", got, limited)
+}
+
+// widenLockedGap keeps each Begin between its read and its write a little
+// while, so that without the lock other logins would read the same count.
+func widenLockedGap(t *testing.T) {
+	lockedHook = func() { time.Sleep(2 * time.Millisecond) }
+	t.Cleanup(func() { lockedHook = func() {} })
 }
 
 func beginOnce(l *Limiter) error {

@@ -43,6 +43,10 @@ const maxLockWait = 2 * time.Second
 // day, hold other state.
 const filePrefix = "totp-"
 
+// lockedHook runs while Begin holds the lock between reading and writing;
+// the concurrency test widens that gap with it, so that a missing lock shows.
+var lockedHook = func() {}
+
 // Sentinels callers tell apart; every error this package returns wraps one.
 // All of them mean: deny.
 var (
@@ -106,6 +110,7 @@ func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attem
 	if err != nil {
 		return nil, err
 	}
+	lockedHook()
 	stamp := stampOf(now)
 	if stamp < 0 || stamp > maxStamp {
 		return nil, stateErr(nil, "rate limit: the clock says %s, which state file %q cannot hold", now.UTC().Format(time.RFC3339), path)

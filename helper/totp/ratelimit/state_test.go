@@ -98,3 +98,16 @@ func TestSucceededLockedPastDeadline(t *testing.T) {
 		t.Errorf("state = %q, want the failure kept", got)
 	}
 }
+
+// A login waiting for the lock gives up when its context ends, before any
+// deadline.
+func TestLockWaitEndsWithContext(t *testing.T) {
+	l := newLimiter(t, 3, 30*time.Second)
+	writeFile(t, filepath.Join(l.dir, fileName("alice")), "", 0o600)
+	holdLock(t, filepath.Join(l.dir, fileName("alice")))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Begin(ctx, "alice", t0); !errors.Is(err, ErrState) || !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want ErrState caused by the context", err)
+	}
+}
