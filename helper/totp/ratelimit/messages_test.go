@@ -122,11 +122,6 @@ func TestMessages(t *testing.T) {
 		want: ErrUser,
 		msg:  "rate limit: empty user name: user name cannot be rate-limited",
 	}, {
-		name: "user name too long",
-		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, strings.Repeat("a", 101), t0) },
-		want: ErrUser,
-		msg:  "rate limit: user name of 101 bytes is longer than 100: user name cannot be rate-limited",
-	}, {
 		name: "limited",
 		run: func(t *testing.T, dir string) error {
 			writeState(t, dir, "1764470000 1764470010 1764470020\n")

@@ -15,11 +15,13 @@
 // of a hit at a few in a million per login.
 //
 // State is one file per user in a root-only directory: see format.go for the
-// file and fileName for its name. Each host counts its own failures.
+// file and fileName for its name. Files stay after a success (emptied), so
+// the directory holds one small file per user who ever tried a code here. Each host counts its own failures.
 package ratelimit
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,10 +33,6 @@ import (
 
 // MaxFailures bounds max, which bounds the state file's size.
 const MaxFailures = 100
-
-// maxUserLen keeps a file name (prefix plus two hex digits per byte) under
-// NAME_MAX, 255 bytes on every Linux file system.
-const maxUserLen = 100
 
 // maxLockWait bounds the wait for a user's lock when ctx has no deadline.
 const maxLockWait = 2 * time.Second
@@ -54,7 +52,7 @@ var (
 	ErrLimited = errors.New("too many failed codes")
 	// ErrState: the state directory or a state file cannot be used safely.
 	ErrState = errors.New("rate-limit state unusable")
-	// ErrUser: the user name cannot be counted (empty or too long).
+	// ErrUser: the user name is empty.
 	ErrUser = errors.New("user name cannot be rate-limited")
 )
 
@@ -155,18 +153,17 @@ func (a *Attempt) Succeeded() error {
 }
 
 // fileName turns a user name into a file name no name can steer out of the
-// directory: lower-case hex of its bytes, so "alice" is totp-616c696365
-// (`printf %s alice | od -An -tx1 | tr -d ' \n'` finds it).
+// directory or past NAME_MAX: the hex SHA-256 of the name, so alice's file
+// is totp-<the output of printf %s alice | sha256sum>. (Hex of the name
+// itself would be readable, but PAM_USER may be longer than NAME_MAX allows.)
 func fileName(user string) string {
-	return filePrefix + hex.EncodeToString([]byte(user))
+	sum := sha256.Sum256([]byte(user))
+	return filePrefix + hex.EncodeToString(sum[:])
 }
 
 func (l *Limiter) pathFor(user string) (string, error) {
 	if user == "" {
 		return "", fmt.Errorf("rate limit: empty user name: %w", ErrUser)
-	}
-	if len(user) > maxUserLen {
-		return "", fmt.Errorf("rate limit: user name of %d bytes is longer than %d: %w", len(user), maxUserLen, ErrUser)
 	}
 	return filepath.Join(l.dir, fileName(user)), nil
 }
