@@ -7,16 +7,18 @@
 // Every attempt is written down as a failure before Vault is asked and only
 // taken back by Succeeded, so concurrent logins cannot race past the limit
 // and a helper that dies mid-login leaves a failure behind: it fails closed.
-// A success clears all of the user's failures, as pam_faillock does: the
-// earlier failures were the same person's typos, and keeping them would lock
-// out a user who logs in a few times in a row after one slip. The price is
-// that an attacker guessing while the real user logs in gets max fresh
-// guesses per successful login of that user, which still leaves the chance
-// of a hit at a few in a million per login.
+//
+// A success clears all of the user's failures, as pam_faillock does, where
+// pam_google_authenticator counts every attempt: the earlier failures were
+// the same person's typos, and keeping them would lock out a user who logs in
+// a few times in a row after one slip. The price: someone guessing while the
+// real user logs in gets max fresh guesses per successful login of that
+// user, each still about 3 in a million.
 //
 // State is one file per user in a root-only directory: see format.go for the
-// file and fileName for its name. Files stay after a success (emptied), so
-// the directory holds one small file per user who ever tried a code here. Each host counts its own failures.
+// file and fileName for its name. A success empties the file but keeps it,
+// so the directory holds one small file per user who ever tried a code on
+// this host. Each host counts its own failures.
 package ratelimit
 
 import (
@@ -45,8 +47,8 @@ const filePrefix = "totp-"
 // the concurrency test widens that gap with it, so that a missing lock shows.
 var lockedHook = func() {}
 
-// Sentinels callers tell apart; every error this package returns wraps one.
-// All of them mean: deny.
+// Sentinels callers tell apart: every error of Begin and Succeeded, and
+// Open's state_dir errors, wrap one. Any error at all means: deny.
 var (
 	// ErrLimited: the user has too many failed codes within the window.
 	ErrLimited = errors.New("too many failed codes")
