@@ -207,3 +207,23 @@ func TestOpenCreatesPrivateDirAndFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkLogin is the limiter's share of one TOTP login: Open, Begin,
+// Succeeded.
+func BenchmarkLogin(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "state")
+	ctx := context.Background()
+	for b.Loop() {
+		l, err := Open(dir, 3, 30*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, err := l.Begin(ctx, "alice", t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Succeeded(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
