@@ -19,7 +19,7 @@ func ensureDir(dir string) error {
 		info, err = os.Stat(dir)
 	}
 	if err != nil {
-		return stateErr(err, "rate limit: state_dir %q cannot be used: %v", dir, errText(err))
+		return stateErr(err, "state_dir %q cannot be used: %v", dir, errText(err))
 	}
 	return checkDir(dir, info)
 }
@@ -30,32 +30,32 @@ func createDir(dir string) error {
 	parent := filepath.Dir(dir)
 	info, err := os.Stat(parent)
 	if err != nil {
-		return stateErr(err, "rate limit: state_dir %q does not exist and its parent cannot be used: %v", dir, errText(err))
+		return stateErr(err, "state_dir %q does not exist and its parent cannot be used: %v", dir, errText(err))
 	}
 	if perm := info.Mode().Perm(); perm&0o022 != 0 {
-		return stateErr(nil, "rate limit: state_dir %q does not exist and its parent %q is writable by group or others (mode %04o); create it: install -d -m 0700 %s",
+		return stateErr(nil, "state_dir %q does not exist and its parent %q is writable by group or others (mode %04o); create it: install -d -m 0700 %s",
 			dir, parent, perm, dir)
 	}
 	if uid, ok := ownerOf(info); ok && !trustedOwner(uid) {
-		return stateErr(nil, "rate limit: state_dir %q does not exist and its parent %q is owned by uid %d, not by root; create it: install -d -m 0700 %s",
+		return stateErr(nil, "state_dir %q does not exist and its parent %q is owned by uid %d, not by root; create it: install -d -m 0700 %s",
 			dir, parent, uid, dir)
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return stateErr(err, "rate limit: state_dir %q cannot be created: %v", dir, errText(err))
+		return stateErr(err, "state_dir %q cannot be created: %v", dir, errText(err))
 	}
 	return nil
 }
 
 func checkDir(dir string, info os.FileInfo) error {
 	if !info.IsDir() {
-		return stateErr(nil, "rate limit: state_dir %q is not a directory", dir)
+		return stateErr(nil, "state_dir %q is not a directory", dir)
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return stateErr(nil, "rate limit: state_dir %q is accessible by group or others (mode %04o); run: chmod 0700 %s",
+		return stateErr(nil, "state_dir %q is accessible by group or others (mode %04o); run: chmod 0700 %s",
 			dir, perm, dir)
 	}
 	if uid, ok := ownerOf(info); ok && !trustedOwner(uid) {
-		return stateErr(nil, "rate limit: state_dir %q is owned by uid %d, not by root; run: chown root %s",
+		return stateErr(nil, "state_dir %q is owned by uid %d, not by root; run: chown root %s",
 			dir, uid, dir)
 	}
 	return nil

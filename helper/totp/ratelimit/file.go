@@ -46,9 +46,9 @@ func openStateFile(path string, create bool) (*os.File, error) {
 	case err == nil:
 		return f, nil
 	case errors.Is(err, syscall.ELOOP):
-		return nil, stateErr(err, "rate limit: state file %q is a symbolic link; remove it: rm %s", path, path)
+		return nil, stateErr(err, "state file %q is a symbolic link; remove it: rm %s", path, path)
 	}
-	return nil, stateErr(err, "rate limit: state file %q cannot be opened: %v", path, errText(err))
+	return nil, stateErr(err, "state file %q cannot be opened: %v", path, errText(err))
 }
 
 // checkStateFile refuses a file that is not ours alone: only root can put
@@ -56,19 +56,19 @@ func openStateFile(path string, create bool) (*os.File, error) {
 func checkStateFile(f *os.File, path string) error {
 	info, err := f.Stat()
 	if err != nil {
-		return stateErr(err, "rate limit: state file %q cannot be examined: %v", path, errText(err))
+		return stateErr(err, "state file %q cannot be examined: %v", path, errText(err))
 	}
 	if !info.Mode().IsRegular() {
-		return stateErr(nil, "rate limit: state file %q is %s, not a regular file; remove it: rm %s", path, fileKind(info.Mode()), path)
+		return stateErr(nil, "state file %q is %s, not a regular file; remove it: rm %s", path, fileKind(info.Mode()), path)
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return stateErr(nil, "rate limit: state file %q is accessible by group or others (mode %04o); run: chmod 0600 %s", path, perm, path)
+		return stateErr(nil, "state file %q is accessible by group or others (mode %04o); run: chmod 0600 %s", path, perm, path)
 	}
 	if uid, ok := ownerOf(info); ok && !trustedOwner(uid) {
-		return stateErr(nil, "rate limit: state file %q is owned by uid %d, not by root; run: chown root %s", path, uid, path)
+		return stateErr(nil, "state file %q is owned by uid %d, not by root; run: chown root %s", path, uid, path)
 	}
 	if n, ok := linksOf(info); ok && n != 1 {
-		return stateErr(nil, "rate limit: state file %q has %d hard links; remove it: rm %s", path, n, path)
+		return stateErr(nil, "state file %q has %d hard links; remove it: rm %s", path, n, path)
 	}
 	return nil
 }
@@ -82,17 +82,17 @@ func lockUntil(ctx context.Context, f *os.File, path string, deadline time.Time)
 			return nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return stateErr(err, "rate limit: state file %q cannot be locked: %v", path, err)
+			return stateErr(err, "state file %q cannot be locked: %v", path, err)
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
-			return stateErr(err, "rate limit: state file %q stayed locked by another login until the time budget ran out", path)
+			return stateErr(err, "state file %q stayed locked by another login until the time budget ran out", path)
 		}
 		t := time.NewTimer(min(wait, lockRetry))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return stateErr(ctx.Err(), "rate limit: state file %q stayed locked by another login until the time budget ran out", path)
+			return stateErr(ctx.Err(), "state file %q stayed locked by another login until the time budget ran out", path)
 		case <-t.C:
 		}
 	}
@@ -101,11 +101,11 @@ func lockUntil(ctx context.Context, f *os.File, path string, deadline time.Time)
 func readStamps(f *os.File, path string) ([]int64, error) {
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, maxFileSize+1))
 	if err != nil {
-		return nil, stateErr(err, "rate limit: state file %q cannot be read: %v", path, errText(err))
+		return nil, stateErr(err, "state file %q cannot be read: %v", path, errText(err))
 	}
 	stamps, err := parseStamps(data)
 	if err != nil {
-		return nil, stateErr(err, "rate limit: state file %q is corrupt: %v; remove it to reset the user's failures: rm %s", path, err, path)
+		return nil, stateErr(err, "state file %q is corrupt: %v; remove it to reset the user's failures: rm %s", path, err, path)
 	}
 	return stamps, nil
 }
@@ -115,10 +115,10 @@ func readStamps(f *os.File, path string) ([]int64, error) {
 func writeStamps(f *os.File, path string, stamps []int64) error {
 	data := formatStamps(stamps)
 	if _, err := f.WriteAt(data, 0); err != nil {
-		return stateErr(err, "rate limit: state file %q cannot be written: %v", path, errText(err))
+		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	if err := f.Truncate(int64(len(data))); err != nil {
-		return stateErr(err, "rate limit: state file %q cannot be written: %v", path, errText(err))
+		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	return nil
 }

@@ -29,15 +29,15 @@ func TestMessages(t *testing.T) {
 	}{{
 		name: "max below one",
 		run:  func(t *testing.T, dir string) error { return openErr(dir, 0, time.Second) },
-		msg:  "rate limit: max failures 0 is outside 1..100",
+		msg:  "max failures 0 is outside 1..100",
 	}, {
 		name: "max above the bound",
 		run:  func(t *testing.T, dir string) error { return openErr(dir, 101, time.Second) },
-		msg:  "rate limit: max failures 101 is outside 1..100",
+		msg:  "max failures 101 is outside 1..100",
 	}, {
 		name: "window not positive",
 		run:  func(t *testing.T, dir string) error { return openErr(dir, 3, 0) },
-		msg:  "rate limit: failure window 0s is not positive",
+		msg:  "failure window 0s is not positive",
 	}, {
 		name: "dir open to group",
 		run: func(t *testing.T, dir string) error {
@@ -45,7 +45,7 @@ func TestMessages(t *testing.T) {
 			return openErr(dir, 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR" is accessible by group or others (mode 0750); run: chmod 0700 DIR`,
+		msg:  `state_dir "DIR" is accessible by group or others (mode 0750); run: chmod 0700 DIR`,
 	}, {
 		name: "dir readable by others",
 		run: func(t *testing.T, dir string) error {
@@ -53,7 +53,7 @@ func TestMessages(t *testing.T) {
 			return openErr(dir, 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR" is accessible by group or others (mode 0704); run: chmod 0700 DIR`,
+		msg:  `state_dir "DIR" is accessible by group or others (mode 0704); run: chmod 0700 DIR`,
 	}, {
 		name: "dir is a file",
 		run: func(t *testing.T, dir string) error {
@@ -61,7 +61,7 @@ func TestMessages(t *testing.T) {
 			return openErr(dir, 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR" is not a directory`,
+		msg:  `state_dir "DIR" is not a directory`,
 	}, {
 		name: "dir under a file",
 		run: func(t *testing.T, dir string) error {
@@ -69,7 +69,7 @@ func TestMessages(t *testing.T) {
 			return openErr(filepath.Join(dir, "sub"), 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR/sub" cannot be used: not a directory`,
+		msg:  `state_dir "DIR/sub" cannot be used: not a directory`,
 	}, {
 		name: "dir missing, parent open to others",
 		run: func(t *testing.T, dir string) error {
@@ -78,14 +78,14 @@ func TestMessages(t *testing.T) {
 			return openErr(filepath.Join(dir, "sub"), 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR/sub" does not exist and its parent "DIR" is writable by group or others (mode 0777); create it: install -d -m 0700 DIR/sub`,
+		msg:  `state_dir "DIR/sub" does not exist and its parent "DIR" is writable by group or others (mode 0777); create it: install -d -m 0700 DIR/sub`,
 	}, {
 		name: "dir and parent missing",
 		run: func(t *testing.T, dir string) error {
 			return openErr(filepath.Join(dir, "sub"), 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR/sub" does not exist and its parent cannot be used: no such file or directory`,
+		msg:  `state_dir "DIR/sub" does not exist and its parent cannot be used: no such file or directory`,
 	}, {
 		name: "dir cannot be created",
 		run: func(t *testing.T, dir string) error {
@@ -95,7 +95,7 @@ func TestMessages(t *testing.T) {
 			return openErr("/proc/vault-ssh-helper-test", 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "/proc/vault-ssh-helper-test" cannot be created: no such file or directory`,
+		msg:  `state_dir "/proc/vault-ssh-helper-test" cannot be created: no such file or directory`,
 	}, {
 		name:     "dir owned by another user",
 		rootOnly: true,
@@ -105,7 +105,7 @@ func TestMessages(t *testing.T) {
 			return openErr(dir, 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR" is owned by uid 65534, not by root; run: chown root DIR`,
+		msg:  `state_dir "DIR" is owned by uid 65534, not by root; run: chown root DIR`,
 	}, {
 		name:     "dir missing, parent owned by another user",
 		rootOnly: true,
@@ -115,12 +115,12 @@ func TestMessages(t *testing.T) {
 			return openErr(filepath.Join(dir, "sub"), 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `rate limit: state_dir "DIR/sub" does not exist and its parent "DIR" is owned by uid 65534, not by root; create it: install -d -m 0700 DIR/sub`,
+		msg:  `state_dir "DIR/sub" does not exist and its parent "DIR" is owned by uid 65534, not by root; create it: install -d -m 0700 DIR/sub`,
 	}, {
 		name: "empty user",
 		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, "", t0) },
 		want: ErrUser,
-		msg:  "rate limit: empty user name: user name cannot be rate-limited",
+		msg:  "empty user name: user name cannot be rate-limited",
 	}, {
 		name: "limited",
 		run: func(t *testing.T, dir string) error {
@@ -128,7 +128,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", at(25))
 		},
 		want: ErrLimited,
-		msg:  `rate limit: too many failed codes for user "alice" (3 within 30s); refused without asking Vault until 2025-11-30T02:33:50Z; to lift it now: rm ALICE`,
+		msg:  `too many failed codes for user "alice" (3 within 30s); refused until 2025-11-30T02:33:50Z; to lift it now: rm ALICE`,
 	}, {
 		name: "symbolic link",
 		run: func(t *testing.T, dir string) error {
@@ -137,7 +137,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" is a symbolic link; remove it: rm ALICE`,
+		msg:  `state file "ALICE" is a symbolic link; remove it: rm ALICE`,
 	}, {
 		name: "named pipe",
 		run: func(t *testing.T, dir string) error {
@@ -148,7 +148,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" is a named pipe, not a regular file; remove it: rm ALICE`,
+		msg:  `state file "ALICE" is a named pipe, not a regular file; remove it: rm ALICE`,
 	}, {
 		name: "directory",
 		run: func(t *testing.T, dir string) error {
@@ -157,7 +157,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" cannot be opened: is a directory`,
+		msg:  `state file "ALICE" cannot be opened: is a directory`,
 	}, {
 		name: "state file readable by group",
 		run: func(t *testing.T, dir string) error {
@@ -166,7 +166,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" is accessible by group or others (mode 0640); run: chmod 0600 ALICE`,
+		msg:  `state file "ALICE" is accessible by group or others (mode 0640); run: chmod 0600 ALICE`,
 	}, {
 		name:     "state file owned by another user",
 		rootOnly: true,
@@ -176,7 +176,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" is owned by uid 65534, not by root; run: chown root ALICE`,
+		msg:  `state file "ALICE" is owned by uid 65534, not by root; run: chown root ALICE`,
 	}, {
 		name: "hard link",
 		run: func(t *testing.T, dir string) error {
@@ -187,7 +187,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" has 2 hard links; remove it: rm ALICE`,
+		msg:  `state file "ALICE" has 2 hard links; remove it: rm ALICE`,
 	}, {
 		name: "corrupt",
 		run: func(t *testing.T, dir string) error {
@@ -195,7 +195,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" is corrupt: field 2 "17644x0010" is not a unix time in decimal digits; remove it to reset the user's failures: rm ALICE`,
+		msg:  `state file "ALICE" is corrupt: field 2 "17644x0010" is not a unix time in decimal digits; remove it to reset the user's failures: rm ALICE`,
 	}, {
 		name: "oversized",
 		run: func(t *testing.T, dir string) error {
@@ -203,17 +203,17 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" is corrupt: it is larger than 1300 bytes; remove it to reset the user's failures: rm ALICE`,
+		msg:  `state file "ALICE" is corrupt: it is larger than 1300 bytes; remove it to reset the user's failures: rm ALICE`,
 	}, {
 		name: "clock before 1970",
 		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, "alice", time.Unix(-1, 0)) },
 		want: ErrState,
-		msg:  `rate limit: the clock says 1969-12-31T23:59:59Z, which state file "ALICE" cannot hold`,
+		msg:  `the clock says 1969-12-31T23:59:59Z, which state file "ALICE" cannot hold`,
 	}, {
 		name: "clock past the format",
 		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, "alice", time.Unix(maxStamp+1, 0)) },
 		want: ErrState,
-		msg:  `rate limit: the clock says 33658-09-27T01:46:40Z, which state file "ALICE" cannot hold`,
+		msg:  `the clock says 33658-09-27T01:46:40Z, which state file "ALICE" cannot hold`,
 	}, {
 		name: "locked past the deadline",
 		run: func(t *testing.T, dir string) error {
@@ -224,7 +224,7 @@ func TestMessages(t *testing.T) {
 			return beginCtxErr(t, ctx, dir, "alice")
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" stayed locked by another login until the time budget ran out`,
+		msg:  `state file "ALICE" stayed locked by another login until the time budget ran out`,
 	}, {
 		name: "locked until the context ends",
 		run: func(t *testing.T, dir string) error {
@@ -235,7 +235,7 @@ func TestMessages(t *testing.T) {
 			return beginCtxErr(t, ctx, dir, "alice")
 		},
 		want: ErrState,
-		msg:  `rate limit: state file "ALICE" stayed locked by another login until the time budget ran out`,
+		msg:  `state file "ALICE" stayed locked by another login until the time budget ran out`,
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -78,10 +78,10 @@ type Attempt struct {
 // max must be within 1..MaxFailures, window > 0.
 func Open(dir string, max int, window time.Duration) (*Limiter, error) {
 	if max < 1 || max > MaxFailures {
-		return nil, fmt.Errorf("rate limit: max failures %d is outside 1..%d", max, MaxFailures)
+		return nil, fmt.Errorf("max failures %d is outside 1..%d", max, MaxFailures)
 	}
 	if window <= 0 {
-		return nil, fmt.Errorf("rate limit: failure window %s is not positive", window)
+		return nil, fmt.Errorf("failure window %s is not positive", window)
 	}
 	if err := ensureDir(dir); err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attem
 	lockedHook()
 	stamp := stampOf(now)
 	if stamp < 0 || stamp > maxStamp {
-		return nil, stateErr(nil, "rate limit: the clock says %s, which state file %q cannot hold", now.UTC().Format(time.RFC3339), path)
+		return nil, stateErr(nil, "the clock says %s, which state file %q cannot hold", now.UTC().Format(time.RFC3339), path)
 	}
 	live := l.liveStamps(stored, stamp, now)
 	if len(live) >= l.max {
@@ -148,7 +148,7 @@ func (a *Attempt) Succeeded() error {
 	}
 	defer f.Close()
 	if err := f.Truncate(0); err != nil {
-		return stateErr(err, "rate limit: state file %q cannot be cleared: %v", a.path, errText(err))
+		return stateErr(err, "state file %q cannot be cleared: %v", a.path, errText(err))
 	}
 	a.done = true
 	return nil
@@ -165,7 +165,7 @@ func fileName(user string) string {
 
 func (l *Limiter) pathFor(user string) (string, error) {
 	if user == "" {
-		return "", fmt.Errorf("rate limit: empty user name: %w", ErrUser)
+		return "", fmt.Errorf("empty user name: %w", ErrUser)
 	}
 	return filepath.Join(l.dir, fileName(user)), nil
 }
@@ -199,7 +199,7 @@ func (l *Limiter) liveStamps(stored []int64, stamp int64, now time.Time) []int64
 // failures have left the window that fewer than max remain.
 func (l *Limiter) limited(user, path string, live []int64) error {
 	until := time.Unix(live[len(live)-l.max], 0).Add(l.window).UTC()
-	return fmt.Errorf("rate limit: %w for user %q (%d within %s); refused without asking Vault until %s; to lift it now: rm %s",
+	return fmt.Errorf("%w for user %q (%d within %s); refused until %s; to lift it now: rm %s",
 		ErrLimited, user, len(live), l.window, until.Format(time.RFC3339), path)
 }
 
