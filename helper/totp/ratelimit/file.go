@@ -1,0 +1,137 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"syscall"
+	"time"
+)
+
+// lockRetry is how long to sleep between tries of a non-blocking flock: the
+// lock is held for a read and a write of a few bytes, so it is free again
+// well within that.
+const lockRetry = 5 * time.Millisecond
+
+// openLocked opens the state file at path (creating it 0600 if create) and
+// takes its exclusive lock, trying until deadline or ctx's end but at least
+// once. The lock goes with the returned file: closing it unlocks.
+func openLocked(ctx context.Context, path string, deadline time.Time, create bool) (*os.File, error) {
+	f, err := openStateFile(path, create)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStateFile(f, path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := lockUntil(ctx, f, path, deadline); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// openStateFile opens without following a symbolic link (someone able to
+// plant one could point it at any file we would then truncate) and without
+// blocking (a FIFO in its place would wait for a writer forever).
+func openStateFile(path string, create bool) (*os.File, error) {
+	flags := openFlags
+	if create {
+		flags |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	switch {
+	case err == nil:
+		return f, nil
+	case errors.Is(err, syscall.ELOOP):
+		return nil, stateErr(err, "state file %q is a symbolic link; remove it: rm %s", path, path)
+	}
+	return nil, stateErr(err, "state file %q cannot be opened: %v", path, errText(err))
+}
+
+// checkStateFile refuses a file that is not ours alone: only root can put
+// one in the directory, so any of these means the state was tampered with.
+func checkStateFile(f *os.File, path string) error {
+	info, err := f.Stat()
+	if err != nil {
+		return stateErr(err, "state file %q cannot be examined: %v", path, errText(err))
+	}
+	if !info.Mode().IsRegular() {
+		return stateErr(nil, "state file %q is %s, not a regular file; remove it: rm %s", path, fileKind(info.Mode()), path)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return stateErr(nil, "state file %q is accessible by group or others (mode %04o); run: chmod 0600 %s", path, perm, path)
+	}
+	if uid, ok := ownerOf(info); ok && !trustedOwner(uid) {
+		return stateErr(nil, "state file %q is owned by uid %d, not by root; run: chown root %s", path, uid, path)
+	}
+	if n, ok := linksOf(info); ok && n != 1 {
+		return stateErr(nil, "state file %q has %d hard links; remove it: rm %s", path, n, path)
+	}
+	return nil
+}
+
+// lockUntil retries a non-blocking flock instead of blocking in flock(2):
+// a blocked call cannot be given up when the login's budget runs out.
+func lockUntil(ctx context.Context, f *os.File, path string, deadline time.Time) error {
+	for {
+		err := tryLock(f)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return stateErr(err, "state file %q cannot be locked: %v", path, err)
+		}
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return stateErr(err, "state file %q stayed locked by another login until the time budget ran out", path)
+		}
+		t := time.NewTimer(min(wait, lockRetry))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return stateErr(ctx.Err(), "state file %q stayed locked by another login until the time budget ran out", path)
+		case <-t.C:
+		}
+	}
+}
+
+func readStamps(f *os.File, path string) ([]int64, error) {
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, maxFileSize+1))
+	if err != nil {
+		return nil, stateErr(err, "state file %q cannot be read: %v", path, errText(err))
+	}
+	stamps, err := parseStamps(data)
+	if err != nil {
+		return nil, stateErr(err, "state file %q is corrupt: %v; remove it to reset the user's failures: rm %s", path, err, path)
+	}
+	return stamps, nil
+}
+
+// writeStamps replaces the content in one write, then cuts what an older,
+// longer content left behind. The lock keeps other logins out meanwhile.
+func writeStamps(f *os.File, path string, stamps []int64) error {
+	data := formatStamps(stamps)
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
+	}
+	if err := f.Truncate(int64(len(data))); err != nil {
+		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
+	}
+	return nil
+}
+
+// fileKind names what stands where the state file should be.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "of type " + m.Type().String()
+}

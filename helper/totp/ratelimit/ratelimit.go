@@ -1,0 +1,241 @@
+// Package ratelimit counts failed TOTP codes per user on the host, so that
+// once a user has too many failures within a window the helper denies without
+// asking Vault, like pam_google_authenticator's RATE_LIMIT. Vault's TOTP
+// engine has no limit of its own, and a 6-digit code with the default skew is
+// guessed about 3 times in a million.
+//
+// Every attempt is written down as a failure before Vault is asked and only
+// taken back by Succeeded, so concurrent logins cannot race past the limit
+// and a helper that dies mid-login leaves a failure behind: it fails closed.
+//
+// A success clears all of the user's failures, as pam_faillock does, where
+// pam_google_authenticator counts every attempt: the earlier failures were
+// the same person's typos, and keeping them would lock out a user who logs in
+// a few times in a row after one slip. The price: someone guessing while the
+// real user logs in gets max fresh guesses per successful login of that
+// user, each still about 3 in a million.
+//
+// State is one file per user in a root-only directory: see format.go for the
+// file and fileName for its name. A success empties the file but keeps it,
+// so the directory holds one small file per user who ever tried a code on
+// this host. Each host counts its own failures.
+package ratelimit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// MaxFailures bounds max, which bounds the state file's size.
+const MaxFailures = 100
+
+// maxLockWait bounds the wait for a user's lock when ctx has no deadline.
+const maxLockWait = 2 * time.Second
+
+// filePrefix marks the files this package owns in a directory that may, one
+// day, hold other state.
+const filePrefix = "totp-"
+
+// lockedHook runs while Begin holds the lock between reading and writing;
+// the concurrency test widens that gap with it, so that a missing lock shows.
+var lockedHook = func() {}
+
+// Sentinels callers tell apart: every error of Begin and Succeeded, and
+// Open's state_dir errors, wrap one. Any error at all means: deny.
+var (
+	// ErrLimited: the user has too many failed codes within the window.
+	ErrLimited = errors.New("too many failed codes")
+	// ErrState: the state directory or a state file cannot be used safely.
+	ErrState = errors.New("rate-limit state unusable")
+	// ErrUser: the user name is empty.
+	ErrUser = errors.New("user name cannot be rate-limited")
+)
+
+// Limiter counts failed codes per user in dir.
+type Limiter struct {
+	dir    string
+	max    int
+	window time.Duration
+}
+
+// Attempt is one code being checked. Until Succeeded is called it is counted
+// as a failure.
+type Attempt struct {
+	path     string
+	deadline time.Time
+	done     bool
+}
+
+// Open uses dir (creating it 0700 if missing and its parent is safe); dir
+// must be owned by root (or the euid) and not accessible by group or others.
+// max must be within 1..MaxFailures, window > 0.
+func Open(dir string, max int, window time.Duration) (*Limiter, error) {
+	if max < 1 || max > MaxFailures {
+		return nil, fmt.Errorf("max failures %d is outside 1..%d", max, MaxFailures)
+	}
+	if window <= 0 {
+		return nil, fmt.Errorf("failure window %s is not positive", window)
+	}
+	if err := ensureDir(dir); err != nil {
+		return nil, err
+	}
+	return &Limiter{dir: dir, max: max, window: window}, nil
+}
+
+// Begin records an attempt for user (counted as a failure until Succeeded)
+// unless user already has max failures within window; then it returns an
+// error wrapping ErrLimited that says until when. It waits for the user's
+// lock at most until ctx's deadline (maxLockWait without one). Any problem
+// with the state is an error wrapping ErrState: the caller must deny.
+func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attempt, error) {
+	path, err := l.pathFor(user)
+	if err != nil {
+		return nil, err
+	}
+	deadline := lockDeadline(ctx)
+	f, err := openLocked(ctx, path, deadline, true)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // closing the file releases the lock
+
+	stored, err := readStamps(f, path)
+	if err != nil {
+		return nil, err
+	}
+	lockedHook()
+	stamp := stampOf(now)
+	if stamp < 0 || stamp > maxStamp {
+		return nil, stateErr(nil, "the clock says %s, which state file %q cannot hold", now.UTC().Format(time.RFC3339), path)
+	}
+	live := l.liveStamps(stored, stamp, now)
+	if len(live) >= l.max {
+		if !slices.Equal(live, stored) {
+			if err := writeStamps(f, path, live); err != nil {
+				return nil, err
+			}
+		}
+		return nil, l.limited(user, path, live)
+	}
+	if err := writeStamps(f, path, append(live, stamp)); err != nil {
+		return nil, err
+	}
+	return &Attempt{path: path, deadline: deadline}, nil
+}
+
+// Succeeded clears the user's failures: the code was valid. Without it the
+// attempt stays a failure. It waits for the lock at most until the deadline
+// Begin had; an error leaves the failures counted. Calling it again does
+// nothing.
+func (a *Attempt) Succeeded() error {
+	if a.done {
+		return nil
+	}
+	f, err := openLocked(context.Background(), a.path, a.deadline, false)
+	if errors.Is(err, os.ErrNotExist) {
+		a.done = true // removed by hand: nothing left to clear
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(0); err != nil {
+		return stateErr(err, "state file %q cannot be cleared: %v", a.path, errText(err))
+	}
+	a.done = true
+	return nil
+}
+
+// fileName turns a user name into a file name no name can steer out of the
+// directory or past NAME_MAX: the hex SHA-256 of the name, so alice's file
+// is totp-<the output of printf %s alice | sha256sum>. (Hex of the name
+// itself would be readable, but PAM_USER may be longer than NAME_MAX allows.)
+func fileName(user string) string {
+	sum := sha256.Sum256([]byte(user))
+	return filePrefix + hex.EncodeToString(sum[:])
+}
+
+func (l *Limiter) pathFor(user string) (string, error) {
+	if user == "" {
+		return "", fmt.Errorf("empty user name: %w", ErrUser)
+	}
+	return filepath.Join(l.dir, fileName(user)), nil
+}
+
+// stampOf rounds now up to the second, so a failure never counts for less
+// than the window.
+func stampOf(now time.Time) int64 {
+	s := now.Unix()
+	if now.Nanosecond() != 0 {
+		s++
+	}
+	return s
+}
+
+// liveStamps keeps the failures still inside the window, sorted. A stamp
+// later than now (the clock was set back) is taken as made now: it counts
+// for one full window from now instead of until the clock catches up.
+func (l *Limiter) liveStamps(stored []int64, stamp int64, now time.Time) []int64 {
+	live := make([]int64, 0, len(stored)+1)
+	for _, s := range stored {
+		s = min(s, stamp)
+		if now.Before(time.Unix(s, 0).Add(l.window)) {
+			live = append(live, s)
+		}
+	}
+	slices.Sort(live)
+	return live
+}
+
+// limited says until when user is refused: until enough of the oldest live
+// failures have left the window that fewer than max remain.
+func (l *Limiter) limited(user, path string, live []int64) error {
+	until := time.Unix(live[len(live)-l.max], 0).Add(l.window).UTC()
+	return fmt.Errorf("%w for user %q (%d within %s); refused until %s; to lift it now: rm %s",
+		ErrLimited, user, len(live), l.window, until.Format(time.RFC3339), path)
+}
+
+func lockDeadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(maxLockWait)
+}
+
+// stateError carries a full message while matching ErrState, so each message
+// reads as one line in the operator's terms instead of sentinel: detail.
+type stateError struct {
+	msg   string
+	cause error
+}
+
+func (e *stateError) Error() string { return e.msg }
+
+func (e *stateError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrState}
+	}
+	return []error{ErrState, e.cause}
+}
+
+func stateErr(cause error, format string, args ...any) error {
+	return &stateError{msg: fmt.Sprintf(format, args...), cause: cause}
+}
+
+// errText drops the "op path:" prefix of a *PathError: the messages already
+// name the path.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
