@@ -271,8 +271,11 @@ func describeTypeError(err error, path string) string {
 		want = want.Elem()
 	}
 	kind := "a " + want.Kind().String()
-	if want.Kind() == reflect.Struct || want.Kind() == reflect.Map {
+	switch want.Kind() {
+	case reflect.Struct, reflect.Map:
 		kind = "an object"
+	case reflect.Slice, reflect.Array:
+		kind = "an array"
 	}
 	got, _, _ := strings.Cut(te.Value, " ")
 	return fmt.Sprintf("%s is a JSON %s where %s belongs", field, got, kind)

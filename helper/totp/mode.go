@@ -75,8 +75,9 @@ func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
 // token, then Vault. It returns who logged in, for the success line. No
 // error carries the code, the token or the AppRole IDs.
 func (m *Mode) Login(ctx context.Context, code, pamUser string) (string, error) {
+	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
 	who, err := m.login(ctx, code, pamUser)
-	return who, m.withoutSecrets(err, code)
+	return who, m.withoutSecrets(ctx, err)
 }
 
 func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) {
@@ -91,6 +92,7 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	if _, err := m.useToken(ctx); err != nil {
 		return "", err
 	}
+	ctx = agent.WithSecrets(ctx, m.issuedToken()...)
 	if err := m.client.Validate(ctx, key, code); err != nil {
 		return "", err
 	}
@@ -136,16 +138,27 @@ func (m *Mode) useToken(ctx context.Context) (string, error) {
 	return "token: read from vault_token_file " + m.cfg.TokenFile, nil
 }
 
-// withoutSecrets masks every secret of the run that an answer may echo.
-func (m *Mode) withoutSecrets(err error, code string) error {
-	err = agent.WithoutSecret(err, code, CodeMark)
-	err = agent.WithoutSecret(err, m.token, TokenMark)
-	err = agent.WithoutSecret(err, m.cfg.Token.Reveal(), TokenMark)
+// secrets lists what an answer may echo and no message may carry: the
+// code and what the config holds (the token, or the AppRole IDs). They
+// travel in ctx, so every quote leaves them out before it is cut.
+func (m *Mode) secrets(code string) []agent.Secret {
+	s := []agent.Secret{{Value: code, Mark: CodeMark}, {Value: m.cfg.Token.Reveal(), Mark: TokenMark}}
 	if a := m.cfg.AppRole; a != nil {
-		err = agent.WithoutSecret(err, a.RoleID.Reveal(), RoleIDMark)
-		err = agent.WithoutSecret(err, a.SecretID.Reveal(), SecretIDMark)
+		s = append(s, agent.Secret{Value: a.RoleID.Reveal(), Mark: RoleIDMark},
+			agent.Secret{Value: a.SecretID.Reveal(), Mark: SecretIDMark})
 	}
-	return err
+	return s
+}
+
+// issuedToken is the token an AppRole login issued this run, once known.
+func (m *Mode) issuedToken() []agent.Secret {
+	return []agent.Secret{{Value: m.token, Mark: TokenMark}}
+}
+
+// withoutSecrets is the last pass over an error: ctx's secrets and the
+// issued token, in every form a server may echo them.
+func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
+	return agent.WithoutSecrets(agent.WithSecrets(ctx, m.issuedToken()...), err)
 }
 
 // CheckStep says what Check sends, for the debug line before it.
@@ -164,8 +177,9 @@ func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) {
 	note := func(warning bool, format string, args ...any) {
 		found = append(found, helper.Finding{Warning: warning, Text: fmt.Sprintf(format, args...)})
 	}
+	ctx = agent.WithSecrets(ctx, m.secrets("")...)
 	err := m.check(ctx, note)
-	return found, m.withoutSecrets(err, "")
+	return found, m.withoutSecrets(ctx, err)
 }
 
 func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error {
@@ -173,6 +187,7 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 	if err != nil {
 		return err
 	}
+	ctx = agent.WithSecrets(ctx, m.issuedToken()...)
 	note(false, "%s", how)
 	key, err := KeyName(m.cfg.KeyTemplate, ProbeUser)
 	if err != nil {

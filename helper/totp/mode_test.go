@@ -3,6 +3,7 @@ package totp
 import (
 	"context"
 	"errors"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"io"
 	"net/http"
 	"strings"
@@ -404,5 +405,34 @@ func TestModeDescribesItself(t *testing.T) {
 	m, _ = testMode(t, stub, true)
 	if got, want := m.CheckStep(), "sending an AppRole login, sys/capabilities-self and an empty code"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
+	}
+}
+
+// TestNoPartOfASecretSurvivesTheCutAtAnyOffset: a plain-text error page
+// that echoes the code and the token lands each of them across the point
+// where quoted text is cut; no 8 characters of the token and never the
+// code may reach the message, whatever the offset.
+func TestNoPartOfASecretSurvivesTheCutAtAnyOffset(t *testing.T) {
+	for pad := quote.MaxLen - 40; pad <= quote.MaxLen+8; pad++ {
+		stub := newStubVault(t)
+		m, _ := testMode(t, stub, false)
+		stub.setFault(func(w http.ResponseWriter, r request) {
+			w.WriteHeader(502)
+			io.WriteString(w, strings.Repeat("x", pad)+r.Token+" "+r.Body["code"]+" "+r.Token)
+		})
+		_, err := login(m, goodCode, "alice")
+		if err == nil {
+			t.Fatal("an echo let the user in")
+		}
+		msg := err.Error()
+		if strings.Contains(msg, goodCode) {
+			t.Errorf("pad %d: the code reaches the message: %s", pad, msg)
+		}
+		for i := 0; i+8 <= len(fileToken); i++ {
+			if strings.Contains(msg, fileToken[i:i+8]) {
+				t.Errorf("pad %d: 8 characters of the token reach the message: %s", pad, msg)
+				break
+			}
+		}
 	}
 }

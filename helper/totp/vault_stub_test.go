@@ -3,7 +3,6 @@ package totp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -136,8 +135,7 @@ func (s *stubVault) setFault(f func(w http.ResponseWriter, r request)) {
 	s.mu.Unlock()
 }
 
-// memLimiter is an in-memory stand-in with ratelimit's API shape (its
-// Begin returns its own attempt type) for the mode's tests.
+// memLimiter is an in-memory stand-in for ratelimit, for the mode's tests.
 type memLimiter struct {
 	mu       sync.Mutex
 	max      int
@@ -146,23 +144,19 @@ type memLimiter struct {
 	clearErr error
 }
 
-// errMemLimited is the limiter's own sentinel; its refusals say what
-// ratelimit's say.
-var errMemLimited = errors.New("too many failed codes")
-
 type memAttempt struct {
 	l    *memLimiter
 	user string
 }
 
-func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (*memAttempt, error) {
+func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (Attempt, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.beginErr != nil {
 		return nil, l.beginErr
 	}
 	if l.failures[user] >= l.max {
-		return nil, fmt.Errorf("%w for user %q (%d within 30s); refused until 2026-11-30T12:00:30Z", errMemLimited, user, l.max)
+		return nil, fmt.Errorf("%w for user %q (%d within 30s); refused until 2026-11-30T12:00:30Z", ErrLimited, user, l.max)
 	}
 	l.failures[user]++
 	return &memAttempt{l: l, user: user}, nil
@@ -204,6 +198,6 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*config.
 	}
 	m := New(cfg, client)
 	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}}
-	m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return Adapt[*memAttempt](lim, errMemLimited), nil }
+	m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return lim, nil }
 	return m, lim
 }
