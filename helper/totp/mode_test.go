@@ -3,7 +3,6 @@ package totp
 import (
 	"context"
 	"errors"
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
