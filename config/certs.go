@@ -21,7 +21,7 @@ func loadRootCAs(caCert, caPath string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	var problems []error
 	if caCert != "" {
-		if err := addPEMFile(pool, caCert, "ca_cert"); err != nil {
+		if err := addPEMFile(pool, caCert, "ca_cert", "/"); err != nil {
 			problems = append(problems, err)
 		}
 	}
@@ -36,8 +36,10 @@ func loadRootCAs(caCert, caPath string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func addPEMFile(pool *x509.CertPool, path, key string) error {
-	data, err := readTrusted(path, key)
+// addPEMFile adds the certificates of path, which lies under checked (see
+// readTrustedInfo).
+func addPEMFile(pool *x509.CertPool, path, key, checked string) error {
+	data, _, err := readTrustedInfo(path, key, checked)
 	if err != nil {
 		return err
 	}
@@ -58,7 +60,7 @@ func addPEMFile(pool *x509.CertPool, path, key string) error {
 // directory is not followed, as in the original; ca_path itself may be a
 // link, and the directory it leads to is walked (and named in messages).
 func addPEMDir(pool *x509.CertPool, dir string) error {
-	resolved, err := resolveTrusted(dir, "ca_path", false)
+	resolved, err := resolveTrusted(dir, "ca_path", false, "/")
 	if err != nil {
 		return err
 	}
@@ -91,7 +93,9 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 		case isLinkToDirectory(path, d):
 			return nil
 		}
-		if err := addPEMFile(pool, path, "ca_path file"); err != nil {
+		// The walk checked every directory down to path's, and follows
+		// no link: only a link at path itself is left to resolve.
+		if err := addPEMFile(pool, path, "ca_path file", filepath.Dir(path)); err != nil {
 			problems = append(problems, err)
 			return nil
 		}
@@ -165,7 +169,7 @@ func loadClientCert(certPath, keyPath string) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, keyInfo, err := readTrustedInfo(keyPath, "client_key")
+	keyPEM, keyInfo, err := readTrustedInfo(keyPath, "client_key", "/")
 	if err != nil {
 		return nil, err
 	}

@@ -36,31 +36,41 @@ func (e *unsafeError) Unwrap() error { return e.kind }
 // or the user running the helper) can change or replace, through the file
 // itself or through any directory on its path.
 func readTrusted(path, what string) ([]byte, error) {
-	data, _, err := readTrustedInfo(path, what)
+	data, _, err := readTrustedInfo(path, what, "/")
 	return data, err
 }
 
 // readTrustedInfo is readTrusted that also returns what the opened file
-// is, for a caller that holds the file to a further rule.
-func readTrustedInfo(path, what string) ([]byte, os.FileInfo, error) {
+// is, for a caller that holds the file to a further rule. path lies under
+// checked: a directory, its links resolved, that has passed the rule with
+// every directory above it ("/" when nothing has been checked yet); only
+// what lies below it is resolved and checked again.
+func readTrustedInfo(path, what, checked string) ([]byte, os.FileInfo, error) {
 	// The type is checked before open(2): opening a device can act (a
 	// watchdog starts, a tape rewinds), a FIFO can block, and /dev/stdin
 	// under pam_exec is the typed password. It is checked before the links
 	// are resolved too, as the kernel follows /proc's links (/dev/stdin to
 	// "pipe:[…]") where no path leads.
-	if err := checkRegularAt(path, what, path); err != nil {
-		return nil, nil, err
-	}
-	resolved, err := resolveTrusted(path, what, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	before, err := os.Stat(resolved)
+	before, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, statError(path, what, err)
 	}
 	if err := checkRegular(path, what, before); err != nil {
 		return nil, nil, err
+	}
+	resolved, err := resolveTrusted(path, what, false, checked)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resolved != path {
+		// Through links: the file to compare the opened one with is
+		// the one at their end.
+		if before, err = os.Stat(resolved); err != nil {
+			return nil, nil, statError(path, what, err)
+		}
+		if err := checkRegular(path, what, before); err != nil {
+			return nil, nil, err
+		}
 	}
 	f, err := openNoWait(resolved)
 	if err != nil {
@@ -92,33 +102,28 @@ const maxLinks = 40
 
 var errTooManyLinks = errors.New("too many levels of symbolic links")
 
-// checkRegularAt refuses what the name at leads to unless it is a regular file.
-func checkRegularAt(path, what, at string) error {
-	info, err := os.Stat(at)
-	if err != nil {
-		return statError(path, what, err)
-	}
-	return checkRegular(path, what, info)
-}
-
 // resolveTrusted returns path with every link resolved, once every
 // directory it went through has passed checkDirectory: each directory above
 // the file and each directory holding a link on the way (whoever can write
 // one could point the link elsewhere). With self, path is a directory and
-// is checked too. Only root or the helper's user can then rename anything
+// is checked too. Resolution starts at checked (see readTrustedInfo) when
+// path lies under it. Only root or the helper's user can then rename anything
 // on the returned path, so what is opened by it is what was checked.
 //
 // filepath.EvalSymlinks is not enough: it answers where the links lead now,
 // not whether anyone else could change that.
-func resolveTrusted(path, what string, self bool) (string, error) {
+func resolveTrusted(path, what string, self bool, checked string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("%s %q cannot be read: %w", what, path, err)
 	}
-	if err := checkDirectory(path, what, "/"); err != nil {
+	current, todo, links := "/", splitPath(abs), 0
+	if rel, err := filepath.Rel(checked, abs); checked != "/" && err == nil && filepath.IsLocal(rel) {
+		// "/" and every directory above checked passed with it.
+		current, todo = checked, splitPath(rel)
+	} else if err := checkDirectory(path, what, "/"); err != nil {
 		return "", err
 	}
-	current, todo, links := "/", splitPath(abs), 0
 	for len(todo) > 0 {
 		name := todo[0]
 		todo = todo[1:]
@@ -244,6 +249,6 @@ func unixMode(m os.FileMode) uint32 {
 // group or others can write or that someone else owns), or nil. what names
 // dir in the message.
 func CheckDirectory(what, dir string) error {
-	_, err := resolveTrusted(dir, what, true)
+	_, err := resolveTrusted(dir, what, true, "/")
 	return err
 }

@@ -329,3 +329,23 @@ func addMode(t *testing.T, path string, bits os.FileMode) {
 	}
 	chmod(t, path, info.Mode().Perm()|bits)
 }
+
+// A ca_path file that is a link is resolved like any trusted path: where it
+// leads must pass the rule, though the walk vouches for ca_path itself.
+func TestLinkInCAPathIsHeldToTheRule(t *testing.T) {
+	base := t.TempDir()
+	caDir := mkdir(t, filepath.Join(base, "ca.d"), 0o755)
+	writeCA(t, caDir, "a.pem")
+	open := mkdir(t, filepath.Join(base, "open"), 0o777)
+	symlink(t, writeCA(t, open, "evil.pem"), filepath.Join(caDir, "evil.pem"))
+	_, err := Parse([]byte(caConfig("ca_path", caDir)), Options{})
+	if !errors.Is(err, ErrUnsafePermissions) || !strings.Contains(err.Error(), `ca_path file "`+filepath.Join(caDir, "evil.pem")+`": directory "`+open+`" is `) {
+		t.Errorf("err = %v", err)
+	}
+	safe := mkdir(t, filepath.Join(base, "safe"), 0o755)
+	symlink(t, writeCA(t, safe, "b.pem"), filepath.Join(caDir, "b.pem"))
+	os.Remove(filepath.Join(caDir, "evil.pem"))
+	if _, err := Parse([]byte(caConfig("ca_path", caDir)), Options{}); err != nil {
+		t.Errorf("a link in ca_path to a CA in a safe directory was refused: %v", err)
+	}
+}
