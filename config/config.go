@@ -118,13 +118,9 @@ func withoutPath(err error) error {
 // the path was swapped between the stat and the open.
 func checkUnchanged(path, what string, checked, opened os.FileInfo) error {
 	if !os.SameFile(checked, opened) {
-		return replacedError(path, what)
+		return fmt.Errorf("%s %q was replaced while it was being read", what, path)
 	}
 	return nil
-}
-
-func replacedError(path, what string) error {
-	return fmt.Errorf("%s %q was replaced while it was being read", what, path)
 }
 
 func checkRegular(path, what string, info os.FileInfo) error {

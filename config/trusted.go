@@ -155,7 +155,7 @@ func resolveTrusted(path, what string, self bool, checked string) (string, error
 		case !info.IsDir():
 			return "", statError(path, what, syscall.ENOTDIR)
 		default:
-			if err := checkDirectory(path, what, next); err != nil {
+			if err := checkDirectoryInfo(path, what, next, info); err != nil {
 				return "", err
 			}
 			current = next
@@ -186,9 +186,13 @@ func checkDirectory(path, what, dir string) error {
 		return statError(path, what, err)
 	}
 	if !info.IsDir() {
-		// EvalSymlinks saw a directory here a moment ago.
-		return replacedError(path, what)
+		return statError(path, what, syscall.ENOTDIR)
 	}
+	return checkDirectoryInfo(path, what, dir, info)
+}
+
+// checkDirectoryInfo is checkDirectory for a directory already looked at.
+func checkDirectoryInfo(path, what, dir string, info os.FileInfo) error {
 	mode := info.Mode()
 	if mode.Perm()&0o022 != 0 {
 		if mode&os.ModeSticky != 0 {
