@@ -13,12 +13,14 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/testtmp"
 )
 
 // TestMain lets the scripts run the real main as the command
-// vault-ssh-helper, in its own process, exactly as pam_exec would.
+// vault-ssh-helper, in its own process, exactly as pam_exec would. The tests
+// run only under a TMPDIR whose files the helper would trust (testtmp).
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(testtmp.M{M: m}, map[string]func(){
 		"vault-ssh-helper": func() {
 			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv, os.Exit))
 		},

@@ -21,7 +21,7 @@ func loadRootCAs(caCert, caPath string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	var problems []error
 	if caCert != "" {
-		if err := addPEMFile(pool, caCert, "ca_cert"); err != nil {
+		if err := addPEMFile(pool, caCert, "ca_cert", "/"); err != nil {
 			problems = append(problems, err)
 		}
 	}
@@ -36,8 +36,10 @@ func loadRootCAs(caCert, caPath string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func addPEMFile(pool *x509.CertPool, path, key string) error {
-	data, err := readTrusted(path, key)
+// addPEMFile adds the certificates of path, which lies under checked (see
+// readTrustedInfo).
+func addPEMFile(pool *x509.CertPool, path, key, checked string) error {
+	data, _, err := readTrustedInfo(path, key, checked)
 	if err != nil {
 		return err
 	}
@@ -55,14 +57,16 @@ func addPEMFile(pool *x509.CertPool, path, key string) error {
 // original's ca_path does. A file that is not a certificate is an error, not
 // a skip: a CA directory holds CAs only. Every directory is held to the
 // config file's rule, since whoever can write one can add a CA. A link to a
-// directory is not followed, as in the original.
+// directory is not followed, as in the original; ca_path itself may be a
+// link, and the directory it leads to is walked (and named in messages).
 func addPEMDir(pool *x509.CertPool, dir string) error {
-	info, err := os.Stat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("ca_path %q %w", dir, ErrNotExist)
-	}
+	resolved, err := resolveTrusted(dir, "ca_path", false, "/")
 	if err != nil {
-		return fmt.Errorf("ca_path %q cannot be read: %w", dir, errors.Unwrap(err))
+		return err
+	}
+	info, err := os.Lstat(resolved)
+	if err != nil {
+		return statError(dir, "ca_path", err)
 	}
 	if !info.IsDir() {
 		return fmt.Errorf("ca_path %q is not a directory (use ca_cert for a single file)", dir)
@@ -73,12 +77,12 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 	loaded := 0
 	var problems []error
 	// WalkDir visits entries in lexical order, so problems come out in a stable order.
-	walkErr := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	walkErr := filepath.WalkDir(resolved, func(path string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Errorf("ca_path %q cannot be read: %w", path, errors.Unwrap(err)))
 			return nil
-		case path == dir:
+		case path == resolved:
 			return nil
 		case d.IsDir():
 			if err := checkSubdirectory(path, d); err != nil {
@@ -89,7 +93,9 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 		case isLinkToDirectory(path, d):
 			return nil
 		}
-		if err := addPEMFile(pool, path, "ca_path file"); err != nil {
+		// The walk checked every directory down to path's, and follows
+		// no link: only a link at path itself is left to resolve.
+		if err := addPEMFile(pool, path, "ca_path file", filepath.Dir(path)); err != nil {
 			problems = append(problems, err)
 			return nil
 		}
@@ -163,11 +169,11 @@ func loadClientCert(certPath, keyPath string) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := readTrusted(keyPath, "client_key")
+	keyPEM, keyInfo, err := readTrustedInfo(keyPath, "client_key", "/")
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKeyPrivacy(keyPath); err != nil {
+	if err := checkKeyPrivacy(keyPath, keyInfo); err != nil {
 		return nil, err
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -177,11 +183,8 @@ func loadClientCert(certPath, keyPath string) (*tls.Certificate, error) {
 	return &pair, nil
 }
 
-func checkKeyPrivacy(path string) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("client_key %q cannot be read: %w", path, errors.Unwrap(err))
-	}
+// checkKeyPrivacy looks at the file that was read, not at the path again.
+func checkKeyPrivacy(path string, info os.FileInfo) error {
 	if perm := info.Mode().Perm(); perm&0o004 != 0 {
 		return fmt.Errorf("client_key %q is readable by others (mode %04o); run: chmod o-r %s", path, perm, path)
 	}

@@ -19,6 +19,7 @@ func ownerOf(info os.FileInfo) (int, bool) {
 // refused anything but a regular file, where O_NONBLOCK changes nothing; it
 // is there for a path swapped for a FIFO between that check and the open,
 // whose open(2) would otherwise wait forever, before any budget exists.
+// path has its links resolved already: a link found now was put there since.
 func openNoWait(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 }

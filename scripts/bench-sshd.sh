@@ -13,6 +13,11 @@ if [[ $(id -u) -ne 0 ]]; then
 	exit 1
 fi
 bash scripts/sshd-deps.sh </dev/null
+# The helper refuses trusted files under a directory others can write (/tmp): the tests keep
+# theirs under a TMPDIR whose whole path it trusts.
+TMPDIR=$(bash scripts/test-tmpdir.sh)
+export TMPDIR
+
 export VSH_BIN=${VSH_BIN:-$root/bin/vault-ssh-helper}
 [[ -x $VSH_BIN ]] || {
 	echo "bench-sshd.sh: $VSH_BIN is missing; run make first" >&2

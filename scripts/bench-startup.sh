@@ -43,7 +43,9 @@ if [[ "$CALLGRIND" != 0 ]] && ! command -v valgrind >/dev/null; then
 	apt-get install -y -qq valgrind >/dev/null
 fi
 
-work="$(mktemp -d /tmp/vsh-bench.XXXXXX)"
+# The helper refuses a config under /tmp: keep it where it trusts the whole path.
+safe_tmp=$(bash scripts/test-tmpdir.sh)
+work="$(mktemp -d "$safe_tmp/vsh-bench.XXXXXX")"
 out="${BENCH_OUT:-$work/out}"
 mkdir -p "$out" "$work/bin"
 server_pid=""

@@ -75,7 +75,10 @@ if ((${#need[@]})); then
 	apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/vsh-test-dist.XXXXXX")
+# The config checks below need a directory the helper trusts (not /tmp).
+TMPDIR=$(bash scripts/test-tmpdir.sh)
+export TMPDIR
+T=$(mktemp -d "$TMPDIR/vsh-test-dist.XXXXXX")
 INSTALLED_BY_US=0
 cleanup() {
 	# The throwaway keyrings' gpg-agents would outlive the test.

@@ -19,6 +19,11 @@ if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH=$PATH:/usr/local/go/bin
 fi
 
+# The helper refuses trusted files under a directory others can write (/tmp): the tests keep
+# theirs under a TMPDIR whose whole path it trusts.
+TMPDIR=$(bash scripts/test-tmpdir.sh)
+export TMPDIR
+
 export VSH_BIN=${VSH_BIN:-$root/bin/vault-ssh-helper}
 if [[ ! -x $VSH_BIN ]]; then
 	echo "test-sshd.sh: $VSH_BIN is missing; run make first" >&2

@@ -164,12 +164,12 @@ type User struct {
 // its home) when the test ends. Its password stays locked: only the PAM stack can let it in.
 func NewUser(t testing.TB) *User {
 	t.Helper()
-	base, err := os.MkdirTemp("", "vsh-sshd-home-")
+	base, err := os.MkdirTemp(homesRoot(), "vsh-sshd-home-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(base) })
-	// The user must be able to reach its home (t.TempDir's parent is 0700).
+	// The user must be able to reach its home (MkdirTemp makes it 0700).
 	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +182,16 @@ func NewUser(t testing.TB) *User {
 	}
 	t.Cleanup(func() { deleteUser(t, u.Name) })
 	return u
+}
+
+// homesRoot is where test users' homes go: /home, which every user can reach. The tests'
+// TMPDIR may not be (scripts/test-tmpdir.sh picks $HOME/.cache/..., and /root is 0700);
+// nothing the helper must trust is kept in a home.
+func homesRoot() string {
+	if st, err := os.Stat("/home"); err == nil && st.IsDir() {
+		return "/home"
+	}
+	return os.TempDir()
 }
 
 // deleteUser runs userdel -r, retrying for 10 s while it reports the user busy: the last

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +66,10 @@ func WriteConfig(t testing.TB, dir, body string) string {
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	if why := unsafeDirectory(dir); why != "" {
+		t.Fatalf("vaulttest: the helper would refuse a config in %s: %s; run the tests through "+
+			"`make test` or scripts/test-vault.sh, or first: export TMPDIR=$(bash scripts/test-tmpdir.sh)", dir, why)
+	}
 	f, err := os.CreateTemp(dir, "config-*.hcl")
 	if err != nil {
 		t.Fatalf("vaulttest: %v", err)
@@ -80,6 +85,38 @@ func WriteConfig(t testing.TB, dir, body string) string {
 		t.Fatalf("vaulttest: %v", err)
 	}
 	return f.Name()
+}
+
+// unsafeDirectory says which directory on dir's path (links resolved) the helper's StrictModes
+// rule for directories refuses: writable by group or others, sticky or not, or owned by
+// someone other than root or us. "" when none. The rule itself is the product's
+// (config/trusted.go); this only tells a test run under /tmp why it cannot work.
+func unsafeDirectory(dir string) string {
+	d, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err.Error()
+	}
+	d, err = filepath.Abs(d)
+	if err != nil {
+		return err.Error()
+	}
+	for {
+		st, err := os.Stat(d)
+		if err != nil {
+			return err.Error()
+		}
+		if st.Mode().Perm()&0o022 != 0 {
+			return fmt.Sprintf("directory %s is writable by group or others (%v)", d, st.Mode())
+		}
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 && int(sys.Uid) != os.Geteuid() {
+			return fmt.Sprintf("directory %s is owned by uid %d", d, sys.Uid)
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
 }
 
 // Run describes one run of the helper as pam_exec makes it.
