@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/vault-ssh-helper/vault-ssh-helper/internal/testtmp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/testtmp"
 )
 
 // TestMain lets the scripts run the real main as the command

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -216,14 +215,10 @@ func readSecret(path, key, what string) (string, Secret, error) {
 	if path == "" {
 		return "", Secret{}, fmt.Errorf("%s is empty", key)
 	}
-	data, err := readTrusted(path, key)
+	// The mode is checked on the file that was opened, as client_key's is.
+	data, info, err := readTrustedInfo(path, key, "/")
 	if err != nil {
 		return "", Secret{}, err
-	}
-	// The mode is checked on the path again, as client_key's is.
-	info, err := os.Stat(path)
-	if err != nil {
-		return "", Secret{}, statError(path, key, err)
 	}
 	if perm := info.Mode().Perm(); perm&0o044 != 0 {
 		return "", Secret{}, fmt.Errorf("%s %q is readable by group or others (mode %04o); run: chmod go-r %s", key, path, perm, path)
