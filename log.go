@@ -116,9 +116,10 @@ func (q queuedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// finish waits, for at most grace in all, until every chunk queued before it
-// is written, and then ends the writing goroutine. It reports whether the
-// queue was written out; false means the sink did not take it in time.
+// finish queues last for lastTo (the drop notice; nil for none), waits, for
+// at most grace in all, until everything queued is written, and then ends
+// the writing goroutine. It reports whether the queue was written out; false
+// means the sink did not take it in time.
 func (o *outbox) finish(grace time.Duration, last []byte, lastTo io.Writer) bool {
 	timer := time.NewTimer(grace)
 	defer timer.Stop()

@@ -324,8 +324,11 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 	return g.buf.Write(p)
 }
 
-func TestDroppedWritesAreCountedAndSaid(t *testing.T) {
-	t.Parallel()
+// stallAndDrop returns a logger whose writer is held in its first Write
+// until g.release is closed, with the queue full behind it and four writes
+// dropped: three log lines and one write to stdout.
+func stallAndDrop(t *testing.T) (*logger, *gateWriter) {
+	t.Helper()
 	g := &gateWriter{began: make(chan struct{}), release: make(chan struct{})}
 	out := newOutbox()
 	l := newLogger(out, g)
@@ -336,27 +339,94 @@ func TestDroppedWritesAreCountedAndSaid(t *testing.T) {
 	case <-time.After(hangDetector):
 		t.Fatal("the first line was never written")
 	}
-	// The writer holds "first"; the queue takes outboxLines more, then
-	// drops: three log lines and one write to stdout.
-	for i := 0; i < outboxLines+3; i++ {
-		l.Info("line %d", i)
+	within(t, "logging behind a held write", func() {
+		for i := 0; i < outboxLines+3; i++ {
+			l.Info("line %d", i)
+		}
+		out.to(g).Write([]byte("usage text\n"))
+	})
+	return l, g
+}
+
+// within runs f and fails the test if it has not returned by hangDetector.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(hangDetector):
+		t.Fatalf("%s hung: not done after %s", what, hangDetector)
 	}
-	out.to(g).Write([]byte("usage text\n"))
-	close(g.release)
-	if !l.finish(hangDetector) {
-		t.Fatal("the log was not written out")
-	}
+}
+
+func TestLoggingNeverWaitsForAStalledSink(t *testing.T) {
+	t.Parallel()
+	sink := stalledSink(t)
+	out := newOutbox()
+	l := newLogger(out, sink)
+	l.setLevel(levelTrace)
+	within(t, "logging to a stalled sink", func() {
+		for i := 0; i < 10*outboxLines; i++ {
+			l.Debug("line %d", i)
+			out.to(sink).Write([]byte("usage text\n"))
+		}
+		if l.finish(flushGrace) {
+			t.Error("finish says a stalled sink took the log")
+		}
+	})
+}
+
+// checkWritten expects g to have taken the first line and the outboxLines
+// queued behind it, in order, then rest.
+func checkWritten(t *testing.T, g *gateWriter, rest ...string) {
+	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(g.buf.String(), "\n"), "\n")
-	if len(lines) != 1+outboxLines+1 {
-		t.Fatalf("%d lines written, want %d:\n%s", len(lines), 1+outboxLines+1, g.buf.String())
+	if len(lines) != 1+outboxLines+len(rest) {
+		t.Fatalf("%d lines written, want %d:\n%s", len(lines), 1+outboxLines+len(rest), g.buf.String())
 	}
 	if want := "2026-01-02T03:04:05.006Z [INFO]  line 63"; lines[outboxLines] != want {
 		t.Errorf("last queued line %q, want %q", lines[outboxLines], want)
 	}
-	want := "2026-01-02T03:04:05.006Z [WARN]  dropped 4 writes to stdout or stderr: the log was not taking them"
-	if got := lines[len(lines)-1]; got != want {
-		t.Errorf("last line %q, want %q", got, want)
+	for i, want := range rest {
+		if got := lines[1+outboxLines+i]; got != want {
+			t.Errorf("line %d is %q, want %q", 1+outboxLines+i, got, want)
+		}
 	}
+}
+
+const droppedFour = "2026-01-02T03:04:05.006Z [WARN]  dropped 4 writes to stdout or stderr: the log was not taking them"
+
+func TestDroppedWritesAreSaidAtTheEnd(t *testing.T) {
+	t.Parallel()
+	l, g := stallAndDrop(t)
+	close(g.release)
+	if !l.finish(hangDetector) {
+		t.Fatal("the log was not written out")
+	}
+	checkWritten(t, g, droppedFour)
+}
+
+func TestDroppedWritesAreSaidBeforeTheNextLine(t *testing.T) {
+	t.Parallel()
+	l, g := stallAndDrop(t)
+	close(g.release)
+	// Once the sink has taken the queue, the next line has room for the
+	// notice ahead of it.
+	for i := 0; len(l.out.queue) > 0; i++ {
+		if i == int(hangDetector/time.Millisecond) {
+			t.Fatal("the queue was never written out")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	l.Info("after")
+	if !l.finish(hangDetector) {
+		t.Fatal("the log was not written out")
+	}
+	checkWritten(t, g, droppedFour, "2026-01-02T03:04:05.006Z [INFO]  after")
 }
 
 func TestNoDropNoticeWhenTheLogIsOff(t *testing.T) {
