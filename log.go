@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
@@ -35,23 +35,136 @@ func parseLevel(s string) (level, error) {
 	return levelInfo, fmt.Errorf("invalid -log-level %q: use trace, debug, info, warn, error or off", s)
 }
 
+// outboxLines bounds what may wait for a slow sink. A run prints a handful of
+// lines (a few dozen at debug, the usage text is a few writes), so the queue
+// only fills when the sink has stopped taking writes.
+const outboxLines = 64
+
+// flushGrace is the longest the process waits, as it ends, for its last lines
+// to be written. A working log= file or pipe takes them in microseconds; a
+// sink that has stopped (a stalled NFS or FUSE mount) never will, so waiting
+// longer only delays sshd. A quarter of a second lets a slow but live disk
+// keep the line that says why a login ended, and is small beside the budget
+// (1 s at least) and sshd's LoginGraceTime.
+const flushGrace = 250 * time.Millisecond
+
+// outbox is the only way the process writes to stdout and stderr: callers
+// queue a copy and go on, and one goroutine does the writing. A sink that
+// blocks in write(2) then stalls that goroutine alone, never a login's
+// decision or the watchdog's exit. What does not fit in the queue is dropped
+// and counted.
+type outbox struct {
+	queue   chan chunk
+	dropped atomic.Int64
+}
+
+// chunk is one Write to w, or, when done is set, the mark a flush waits for.
+type chunk struct {
+	w    io.Writer
+	p    []byte
+	done chan struct{}
+}
+
+func newOutbox() *outbox {
+	o := &outbox{queue: make(chan chunk, outboxLines)}
+	go o.writeQueued()
+	return o
+}
+
+// writeQueued writes chunks in the order they were queued until the final
+// flush mark. Write errors are ignored as a log line's always were: there is
+// nowhere left to report them.
+func (o *outbox) writeQueued() {
+	for c := range o.queue {
+		if c.done != nil {
+			close(c.done)
+			return
+		}
+		c.w.Write(c.p)
+	}
+}
+
+// tryPut queues p for w unless the queue is full.
+func (o *outbox) tryPut(w io.Writer, p []byte) bool {
+	select {
+	case o.queue <- chunk{w: w, p: p}:
+		return true
+	default:
+		return false
+	}
+}
+
+// put queues p for w, or counts it dropped.
+func (o *outbox) put(w io.Writer, p []byte) {
+	if !o.tryPut(w, p) {
+		o.dropped.Add(1)
+	}
+}
+
+// to returns a writer for w that never blocks: every Write is queued whole
+// (one line, or one piece of the usage text) and reports success, as a
+// dropped write is counted and said in the log.
+func (o *outbox) to(w io.Writer) io.Writer { return queuedWriter{o, w} }
+
+type queuedWriter struct {
+	o *outbox
+	w io.Writer
+}
+
+func (q queuedWriter) Write(p []byte) (int, error) {
+	q.o.put(q.w, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// finish queues last for lastTo (the drop notice; nil for none), waits, for
+// at most grace in all, until everything queued is written, and then ends
+// the writing goroutine. It reports whether the queue was written out; false
+// means the sink did not take it in time.
+func (o *outbox) finish(grace time.Duration, last []byte, lastTo io.Writer) bool {
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	if last != nil {
+		select {
+		case o.queue <- chunk{w: lastTo, p: last}:
+		case <-timer.C:
+			return false
+		}
+	}
+	done := make(chan struct{})
+	select {
+	case o.queue <- chunk{done: done}:
+	case <-timer.C:
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
 // logger writes the original's line format to stderr, which pam_exec's log=
-// file collects: `2006-01-02T15:04:05.000Z0700 [INFO]  message`.
+// file collects: `2006-01-02T15:04:05.000Z0700 [INFO]  message`. It holds no
+// lock and never waits on the sink: lines go through the outbox.
 type logger struct {
-	mu  sync.Mutex // the watchdog logs from its own goroutine
-	w   io.Writer
-	lv  level
-	now func() time.Time
+	out    *outbox
+	stderr io.Writer
+	lv     atomic.Int32 // the watchdog logs from its own goroutine
+	now    func() time.Time
 }
 
-func newLogger(w io.Writer) *logger {
-	return &logger{w: w, lv: levelInfo, now: time.Now}
+func newLogger(out *outbox, stderr io.Writer) *logger {
+	l := &logger{out: out, stderr: stderr, now: time.Now}
+	l.lv.Store(int32(levelInfo))
+	return l
 }
 
-func (l *logger) setLevel(lv level) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lv = lv
+func (l *logger) setLevel(lv level) { l.lv.Store(int32(lv)) }
+
+func (l *logger) enabled(lv level) bool {
+	min := level(l.lv.Load())
+	return min != levelOff && lv >= min
 }
 
 func (l *logger) Debug(format string, args ...any) { l.log(levelDebug, format, args...) }
@@ -60,14 +173,47 @@ func (l *logger) Warn(format string, args ...any)  { l.log(levelWarn, format, ar
 func (l *logger) Error(format string, args ...any) { l.log(levelError, format, args...) }
 
 func (l *logger) log(lv level, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if lv < l.lv || l.lv == levelOff {
+	if !l.enabled(lv) {
 		return
 	}
+	l.sayDropped()
+	l.out.put(l.stderr, l.line(lv, fmt.Sprintf(format, args...)))
+}
+
+func (l *logger) line(lv level, msg string) []byte {
 	tag := "[" + strings.ToUpper(levelNames[lv]) + "]"
-	msg := oneLine(fmt.Sprintf(format, args...))
-	fmt.Fprintf(l.w, "%s %-7s %s\n", l.now().Format("2006-01-02T15:04:05.000Z0700"), tag, msg)
+	return fmt.Appendf(nil, "%s %-7s %s\n", l.now().Format("2006-01-02T15:04:05.000Z0700"), tag, oneLine(msg))
+}
+
+// droppedNotice is said once the sink takes writes again, so a reader of the
+// log knows lines are missing and why.
+func (l *logger) droppedNotice(n int64) []byte {
+	if !l.enabled(levelWarn) {
+		return nil
+	}
+	return l.line(levelWarn, fmt.Sprintf("dropped %d writes to stdout or stderr: the log was not taking them", n))
+}
+
+// sayDropped queues the drop notice ahead of the next line, if there is room.
+func (l *logger) sayDropped() {
+	n := l.out.dropped.Swap(0)
+	if n == 0 {
+		return
+	}
+	if notice := l.droppedNotice(n); notice != nil && !l.out.tryPut(l.stderr, notice) {
+		l.out.dropped.Add(n)
+	}
+}
+
+// finish writes out what is queued, with the drop notice if any writes were
+// lost, waiting at most grace: the process exits right after, whatever the
+// sink does.
+func (l *logger) finish(grace time.Duration) bool {
+	var notice []byte
+	if n := l.out.dropped.Swap(0); n > 0 {
+		notice = l.droppedNotice(n)
+	}
+	return l.out.finish(grace, notice, l.stderr)
 }
 
 // oneLine keeps each event on one line: joined errors become "; "-separated,

@@ -61,20 +61,33 @@ func exitCode(o outcome, err error, underPAM bool) int {
 }
 
 // run is main without the process: it returns the exit code. exit is called
-// only by the watchdog.
+// only by the watchdog. Nothing run prints, to stdout or stderr, is written
+// by the goroutine that decides: it goes through one outbox, and the exit
+// waits at most flushGrace for it.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exit func(int)) int {
 	start := time.Now()
-	log := newLogger(stderr)
-	underPAM := getenv("PAM_TYPE") != ""
-
+	out := newOutbox()
+	log := newLogger(out, stderr)
 	watchdog := startWatchdog(start, log, exit)
 	defer watchdog.stop()
 
+	code := decide(args, stdin, out.to(stdout), log, getenv, start, watchdog)
+	// The flush is bounded, so the watchdog is not needed for it; stopping
+	// it first keeps a slow flush near the deadline from turning an exit 0
+	// into the watchdog's 1.
+	watchdog.stop()
+	log.finish(flushGrace)
+	return code
+}
+
+// decide runs the login (or the other modes) and logs how it ended.
+func decide(args []string, stdin io.Reader, stdout io.Writer, log *logger,
+	getenv func(string) string, start time.Time, watchdog *watchdog) int {
 	o, err := execute(args, stdin, stdout, log, getenv, start, watchdog)
 	if err != nil {
 		log.Error("%v", err)
 	}
-	code := exitCode(o, err, underPAM)
+	code := exitCode(o, err, getenv("PAM_TYPE") != "")
 	if err == nil && o != denied && code != 0 {
 		log.Error("%s", refusalUnderPAM(o))
 	}

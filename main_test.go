@@ -1,16 +1,23 @@
 package main
 
 import (
+	"context"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/testtmp"
@@ -38,6 +45,7 @@ func TestScripts(t *testing.T) {
 			"stubvault": cmdStubVault,
 			"requests":  cmdRequests,
 			"expand":    cmdExpand,
+			"stalled":   cmdStalled,
 		},
 	})
 }
@@ -158,4 +166,119 @@ func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	text := os.Expand(ts.ReadFile(args[0]), lookup)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text), 0o600))
+}
+
+// hangDetector is how long a run with a stalled log may take before a test
+// calls it hung: far beyond any budget the tests configure, so only a run
+// that waits on the sink can reach it.
+const hangDetector = 30 * time.Second
+
+// cmdStalled: stalled [-stdin FILE] CODE PROG [ARGS...] runs PROG as
+// pam_exec would with its log= file on a mount that stopped taking writes:
+// stdout and stderr both on a FIFO whose buffer is full and never read. It
+// passes PATH, PAM_TYPE and PAM_USER from the script and fails unless PROG
+// exits with CODE before hangDetector.
+func cmdStalled(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! stalled (give the exit code)")
+	}
+	stdin := ""
+	if len(args) > 1 && args[0] == "-stdin" {
+		stdin = ts.ReadFile(args[1])
+		args = args[2:]
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: stalled [-stdin FILE] CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	dir, err := os.MkdirTemp(ts.MkAbs("."), "stalled-")
+	ts.Check(err)
+	sink, release, err := fullFIFO(filepath.Join(dir, "log.fifo"))
+	ts.Check(err)
+	ts.Defer(release)
+	path, err := exec.LookPath(args[1])
+	ts.Check(err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), hangDetector)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args[2:]...)
+	cmd.Dir = ts.MkAbs(".")
+	cmd.Env = []string{"PATH=" + ts.Getenv("PATH")}
+	for _, name := range []string{"PAM_TYPE", "PAM_USER"} {
+		if v := ts.Getenv(name); v != "" {
+			cmd.Env = append(cmd.Env, name+"="+v)
+		}
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = sink, sink
+	started := time.Now()
+	err = cmd.Run()
+	ts.Logf("exited after %s with stdout and stderr stalled: %v", time.Since(started).Round(time.Millisecond), err)
+	if ctx.Err() != nil {
+		ts.Fatalf("%s hung: not done after %s with its output stalled", args[1], hangDetector)
+	}
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("run %s: %v", args[1], err)
+	}
+	if code != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], code, want)
+	}
+}
+
+// fullFIFO makes a FIFO at path and returns its write end with the pipe
+// buffer full and a reader that never reads, so every write blocks in
+// write(2) as on a stalled NFS or FUSE mount. The write end is a blocking
+// descriptor, as a log= file is, not one Go's poller parks. release closes
+// both ends; a write still blocked then fails with EPIPE.
+func fullFIFO(path string) (*os.File, func(), error) {
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		return nil, nil, fmt.Errorf("mkfifo: %w", err)
+	}
+	rfd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the FIFO's read end: %w", err)
+	}
+	wfd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		syscall.Close(rfd)
+		return nil, nil, fmt.Errorf("open the FIFO's write end: %w", err)
+	}
+	release := func() { syscall.Close(rfd); syscall.Close(wfd) }
+	if err := fill(wfd); err != nil {
+		release()
+		return nil, nil, err
+	}
+	if err := syscall.SetNonblock(wfd, false); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("make the FIFO's write end blocking: %w", err)
+	}
+	sink := os.NewFile(uintptr(wfd), path)
+	return sink, func() { syscall.Close(rfd); sink.Close() }, nil
+}
+
+// fill writes to the non-blocking fd until the pipe takes nothing more, not
+// even one byte. Pipes hold at most 1 MiB unless an administrator raised
+// /proc/sys/fs/pipe-max-size, so the loop is bounded well past that.
+func fill(fd int) error {
+	page := make([]byte, 4096)
+	for _, size := range []int{len(page), 1} {
+		for i := 0; ; i++ {
+			if i == 1<<16 {
+				return errors.New("the FIFO never filled")
+			}
+			_, err := syscall.Write(fd, page[:size])
+			if errors.Is(err, syscall.EAGAIN) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("fill the FIFO: %w", err)
+			}
+		}
+	}
+	return nil
 }

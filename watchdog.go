@@ -49,10 +49,15 @@ func (w *watchdog) waitingFor(what string) {
 
 func (w *watchdog) stop() { w.timer.Stop() }
 
+// fire denies. Its line is queued, never written here, and the exit waits
+// at most flushGrace for it: the sink may be the very thing that stalled, so
+// the deadline must not depend on it. Nothing here takes a lock the writing
+// goroutine can hold.
 func (w *watchdog) fire() {
 	w.mu.Lock()
 	budget, waiting := w.budget, w.waiting
 	w.mu.Unlock()
 	w.log.Error("timed out after %s waiting for %s; denying", budget, waiting)
+	w.log.finish(flushGrace)
 	w.exit(1)
 }
