@@ -1,0 +1,175 @@
+package sshd
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+)
+
+// The TOTP mode as the README sets it up: sshd_config and PAM lines taken from the README's
+// own blocks (only the paths replaced), a public key first, then a code from Vault's TOTP
+// engine typed at the keyboard-interactive prompt, checked by the built binary through
+// pam_exec against a real Vault over https.
+
+// README's placeholders in the TOTP PAM block, each replaced by the test's path.
+const (
+	readmeLog    = "/var/log/vault-ssh.log"
+	readmeBinary = "/usr/local/bin/vault-ssh-helper"
+	readmeConfig = "/etc/vault-ssh-helper.d/totp.hcl"
+)
+
+// readmePAMLines returns the README's TOTP auth lines with the test's log, binary and config.
+func readmePAMLines(t *testing.T, log, bin, cfg string) string {
+	t.Helper()
+	lines := vaulttest.READMEBlock(t, "totp-pam")
+	for from, to := range map[string]string{readmeLog: log, readmeBinary: bin, readmeConfig: cfg} {
+		if n := strings.Count(lines, from); n != 1 {
+			t.Fatalf("README's TOTP PAM block names %s %d times, want once", from, n)
+		}
+		noSpace(t, "path", to)
+		lines = strings.Replace(lines, from, to, 1)
+	}
+	return lines
+}
+
+// pamEchoText is the text the README's pam_echo line prints before the prompt.
+func pamEchoText(t *testing.T, pamLines string) string {
+	t.Helper()
+	for _, l := range strings.Split(pamLines, "\n") {
+		if _, text, ok := strings.Cut(l, "pam_echo.so "); ok && strings.HasPrefix(l, "auth ") {
+			return strings.Join(strings.Fields(text), " ")
+		}
+	}
+	t.Fatal("README's TOTP PAM block has no `auth ... pam_echo.so <text>` line")
+	return ""
+}
+
+func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
+	Require(t)
+	vaulttest.RequireTool(t, "oathtool", "oathtool")
+	bin := vaulttest.HelperBinary(t)
+	noSpace(t, "helper binary path", bin)
+
+	v := vaulttest.StartTLS(t)
+	m := v.EnableTOTP(t, "totp")
+	u := NewUser(t)
+	key := m.GenerateKey(t, u.Name)
+	token := v.CreateToken(t, "1h", m.Validate)
+	creds := filepath.Join(t.TempDir(), "creds")
+	tokenFile := vaulttest.WriteSecretFile(t, creds, "token", token+"\n")
+	cfg := vaulttest.WriteConfig(t, "", fmt.Sprintf(`vault_addr = %q
+ca_cert = %q
+totp_mount_point = "totp"
+vault_token_file = %q
+state_dir = %q
+`, v.Addr, v.CACertFile, tokenFile, filepath.Join(t.TempDir(), "state")))
+	noSpace(t, "config path", cfg)
+
+	svc := NewService(t)
+	pamLines := readmePAMLines(t, svc.Log, bin, cfg)
+	svc.SetAuthLines(t, pamLines)
+	srv := StartKeyAndCode(t, svc, u, vaulttest.READMEBlock(t, "totp-sshd"))
+	echo := pamEchoText(t, pamLines)
+
+	var codes []string
+	attempt := func(t *testing.T, methods Methods, code string) (Result, []string, string) {
+		t.Helper()
+		codes = append(codes, code)
+		off := svc.LogSize(t)
+		r, prompts := srv.SSHWithKey(t, methods, code, "echo vsh-remote-ok; id -un")
+		logged := svc.LogSince(t, off)
+		t.Logf("%v\nprompts: %q\npam_exec log gained:\n%s", r, prompts, logged)
+		return r, prompts, logged
+	}
+	denied := func(t *testing.T, r Result, logged, wantLog string) {
+		t.Helper()
+		if !r.Denied() || strings.Contains(r.Stdout, "vsh-remote-ok") {
+			t.Errorf("want Permission denied, got %v", r)
+		}
+		if wantLog == "" && logged != "" {
+			t.Errorf("the helper ran although sshd should not have reached PAM:\n%s", logged)
+		}
+		if !strings.Contains(logged, wantLog) || strings.Contains(logged, "authenticated!") {
+			t.Errorf("pam_exec log lacks %q (or logged success):\n%s", wantLog, logged)
+		}
+	}
+
+	t.Run("key alone is refused", func(t *testing.T) {
+		r, prompts, logged := attempt(t, KeyOnly, "")
+		denied(t, r, logged, "")
+		if !strings.Contains(r.Stderr, "Permission denied (keyboard-interactive)") {
+			t.Errorf("sshd did not ask for the code after the key: %q", r.Stderr)
+		}
+		if len(prompts) != 0 {
+			t.Errorf("prompted without keyboard-interactive: %q", prompts)
+		}
+	})
+	t.Run("code alone is refused before PAM runs", func(t *testing.T) {
+		r, _, logged := attempt(t, CodeOnly, m.Code(t, u.Name))
+		denied(t, r, logged, "")
+		if !strings.Contains(r.Stderr, "Permission denied (publickey)") {
+			t.Errorf("sshd offered more than publickey first: %q", r.Stderr)
+		}
+	})
+	var used string
+	t.Run("key and a fresh code log in", func(t *testing.T) {
+		used = m.Code(t, u.Name)
+		r, prompts, logged := attempt(t, KeyAndCode, used)
+		if r.Code != 0 || r.Stdout != "vsh-remote-ok\n"+u.Name+"\n" {
+			t.Fatalf("login with key and code: %v\npam_exec log:\n%s", r, logged)
+		}
+		if !strings.Contains(logged, u.Name) || !strings.Contains(logged, "authenticated!") {
+			t.Errorf("pam_exec log lacks the success line:\n%s", logged)
+		}
+		// What the user reads: pam_echo's line, then pam_exec's fixed prompt (README, point 9).
+		if len(prompts) != 1 {
+			t.Fatalf("want one keyboard-interactive prompt, got %q", prompts)
+		}
+		i, j := strings.Index(prompts[0], echo), strings.LastIndex(prompts[0], "Password:")
+		if i < 0 || j < i {
+			t.Errorf("prompt %q: want %q, then \"Password:\"", prompts[0], echo)
+		}
+	})
+	t.Run("key and the same code again are refused", func(t *testing.T) {
+		if used == "" {
+			t.Skip("no code was used")
+		}
+		r, _, logged := attempt(t, KeyAndCode, used)
+		denied(t, r, logged, "already used")
+	})
+	t.Run("key and a wrong code are refused", func(t *testing.T) {
+		r, _, logged := attempt(t, KeyAndCode, vaulttest.WrongCodes(t, key.Secret, key.Period, 1)[0])
+		denied(t, r, logged, "is not valid")
+	})
+
+	for name, text := range map[string]string{"pam_exec log": svc.LogSince(t, 0), "sshd log": srv.SSHDLog(t)} {
+		for _, c := range codes {
+			if holdsCode(text, c) {
+				t.Errorf("%s holds a code that was typed", name)
+			}
+		}
+		if strings.Contains(text, token) {
+			t.Errorf("%s holds the host's token", name)
+		}
+	}
+}
+
+var digitRun = regexp.MustCompile(`[0-9]+`)
+
+// holdsCode reports whether code appears in text as a number of its own (longer numbers,
+// such as those in temporary paths, may hold any six digits by chance).
+func holdsCode(text, code string) bool {
+	if code == "" {
+		return false
+	}
+	for _, run := range digitRun.FindAllString(text, -1) {
+		if run == code {
+			return true
+		}
+	}
+	return false
+}
