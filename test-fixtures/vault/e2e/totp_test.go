@@ -258,6 +258,17 @@ func TestTOTPGoogleAuthenticatorSecretImportedPerREADME(t *testing.T) {
 	}
 }
 
+func TestTOTPKeyImportedFromAnOtpauthURLWorks(t *testing.T) {
+	// The URL google-authenticator prints (and phones scan), imported with url=.
+	e := newTOTP(t)
+	secret := gaSecret(t, gaFile(t, "-W"))
+	e.m.ImportKey(t, user, map[string]any{"url": "otpauth://totp/" + user + "@vsh-test?secret=" + secret + "&issuer=vsh-test"})
+	cfg := e.tokenConfig(t, e.m.Validate)
+	code := vaulttest.OathtoolCode(t, secret, 30, time.Now())
+	expectLoggedIn(t, e.login(t, cfg, user, code), user)
+	expectDenied(t, e.login(t, cfg, user, code), "already used")
+}
+
 func TestTOTPImportRefusesACounterBasedSecret(t *testing.T) {
 	// HOTP (google-authenticator -c) cannot be mapped to Vault's TOTP engine: the README's
 	// script says so and imports nothing.
