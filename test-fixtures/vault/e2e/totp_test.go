@@ -29,7 +29,7 @@ type totpEnv struct {
 	state string // state_dir
 
 	mu      sync.Mutex
-	secrets []string // tokens and secret_ids that must never appear in any output
+	secrets []string // tokens, role_ids and secret_ids that must never appear in any output
 }
 
 // newTOTP starts a Vault with the TOTP engine at "totp", its policies and a file audit device.
@@ -78,6 +78,7 @@ func (e *totpEnv) tokenConfig(t *testing.T, policy string, extra ...string) stri
 func (e *totpEnv) approleConfig(t *testing.T, role vaulttest.AppRole, secretID string) string {
 	t.Helper()
 	e.keep(secretID)
+	e.keep(role.RoleID)
 	n := len(e.secrets)
 	roleFile := vaulttest.WriteSecretFile(t, e.dir, fmt.Sprintf("role-id-%d", n), role.RoleID+"\n")
 	secretFile := vaulttest.WriteSecretFile(t, e.dir, fmt.Sprintf("secret-id-%d", n), secretID+"\n")
@@ -104,7 +105,7 @@ func (e *totpEnv) checkClean(t *testing.T, output, code string) {
 	defer e.mu.Unlock()
 	for _, s := range e.secrets {
 		if strings.Contains(output, s) {
-			t.Errorf("the helper's output holds the host's token or secret_id")
+			t.Errorf("the helper's output holds the host's token, role_id or secret_id")
 		}
 	}
 }
