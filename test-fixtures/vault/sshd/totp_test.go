@@ -2,6 +2,7 @@ package sshd
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,23 +11,23 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
 )
 
-// The TOTP mode as the README sets it up: sshd_config and PAM lines taken from the README's
-// own blocks (only the paths replaced), a public key first, then a code from Vault's TOTP
+// The TOTP mode as the README sets it up: sshd_config, PAM lines and the config (AppRole)
+// taken from the README's own blocks (only the paths replaced), a public key first, then a code from Vault's TOTP
 // engine typed at the keyboard-interactive prompt, checked by the built binary through
 // pam_exec against a real Vault over https.
 
 // README's placeholders in the TOTP PAM block, each replaced by the test's path.
 const (
-	readmeLog    = "/var/log/vault-ssh.log"
-	readmeBinary = "/usr/local/bin/vault-ssh-helper"
-	readmeConfig = "/etc/vault-ssh-helper.d/totp.hcl"
+	readmeLog        = "/var/log/vault-ssh.log"
+	readmeBinary     = "/usr/local/bin/vault-ssh-helper"
+	readmeConfigPath = "/etc/vault-ssh-helper.d/totp.hcl"
 )
 
 // readmePAMLines returns the README's TOTP auth lines with the test's log, binary and config.
 func readmePAMLines(t *testing.T, log, bin, cfg string) string {
 	t.Helper()
 	lines := vaulttest.READMEBlock(t, "totp-pam")
-	for from, to := range map[string]string{readmeLog: log, readmeBinary: bin, readmeConfig: cfg} {
+	for from, to := range map[string]string{readmeLog: log, readmeBinary: bin, readmeConfigPath: cfg} {
 		if n := strings.Count(lines, from); n != 1 {
 			t.Fatalf("README's TOTP PAM block names %s %d times, want once", from, n)
 		}
@@ -34,6 +35,29 @@ func readmePAMLines(t *testing.T, log, bin, cfg string) string {
 		lines = strings.Replace(lines, from, to, 1)
 	}
 	return lines
+}
+
+// readmeTOTPConfig writes the README's TOTP config (AppRole) for Vault v and role: its address, CA
+// and credential files replaced by the test's, and a state_dir of the test's own added.
+func readmeTOTPConfig(t *testing.T, v *vaulttest.Server, role vaulttest.AppRole) string {
+	t.Helper()
+	creds := filepath.Join(t.TempDir(), "creds")
+	body := vaulttest.READMEBlock(t, "totp-config")
+	for from, to := range map[string]string{
+		"https://vault.example.com:8200":       v.Addr,
+		"/etc/vault-ssh-helper.d/vault-ca.pem": v.CACertFile,
+		"/etc/vault-ssh-helper.d/role_id":      vaulttest.WriteSecretFile(t, creds, "role_id", role.RoleID+"\n"),
+		"/etc/vault-ssh-helper.d/secret_id":    vaulttest.WriteSecretFile(t, creds, "secret_id", role.SecretID+"\n"),
+	} {
+		if n := strings.Count(body, `"`+from+`"`); n != 1 {
+			t.Fatalf("README's TOTP config names %s %d times, want once", from, n)
+		}
+		body = strings.Replace(body, `"`+from+`"`, fmt.Sprintf("%q", to), 1)
+	}
+	body += fmt.Sprintf("state_dir = %q\n", filepath.Join(t.TempDir(), "state"))
+	cfg := vaulttest.WriteConfig(t, "", body)
+	noSpace(t, "config path", cfg)
+	return cfg
 }
 
 // pamEchoText is the text the README's pam_echo line prints before the prompt.
@@ -56,18 +80,17 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 
 	v := vaulttest.StartTLS(t)
 	m := v.EnableTOTP(t, "totp")
+	v.WritePolicy(t, "ssh-totp-host", vaulttest.READMEBlock(t, "totp-policy"))
+	v.EnableAppRole(t, "approle")
+	role := v.CreateAppRole(t, "approle", "ssh-host", "ssh-totp-host")
 	u := NewUser(t)
 	key := m.GenerateKey(t, u.Name)
-	token := v.CreateToken(t, "1h", m.Validate)
-	creds := filepath.Join(t.TempDir(), "creds")
-	tokenFile := vaulttest.WriteSecretFile(t, creds, "token", token+"\n")
-	cfg := vaulttest.WriteConfig(t, "", fmt.Sprintf(`vault_addr = %q
-ca_cert = %q
-totp_mount_point = "totp"
-vault_token_file = %q
-state_dir = %q
-`, v.Addr, v.CACertFile, tokenFile, filepath.Join(t.TempDir(), "state")))
-	noSpace(t, "config path", cfg)
+	cfg := readmeTOTPConfig(t, v, role)
+	// The README's check before touching PAM: the policy is enough, and no more than enough.
+	if out, err := exec.Command(bin, "-config="+cfg, "-verify-only").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "verification successful!") || strings.Contains(string(out), "can read codes") {
+		t.Fatalf("-verify-only with the README's config and policy: %v\n%s", err, out)
+	}
 
 	svc := NewService(t)
 	pamLines := readmePAMLines(t, svc.Log, bin, cfg)
@@ -152,8 +175,8 @@ state_dir = %q
 				t.Errorf("%s holds a code that was typed", name)
 			}
 		}
-		if strings.Contains(text, token) {
-			t.Errorf("%s holds the host's token", name)
+		if strings.Contains(text, role.RoleID) || strings.Contains(text, role.SecretID) {
+			t.Errorf("%s holds the host's role_id or secret_id", name)
 		}
 	}
 }
