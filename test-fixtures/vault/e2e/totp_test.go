@@ -233,11 +233,14 @@ func TestTOTPGoogleAuthenticatorSecretImportedPerREADME(t *testing.T) {
 		name   string
 		flags  []string
 		period int
+		// previousCode is what the previous period's code gets: accepted with skew 1,
+		// refused with skew 0.
+		previousCode string
 	}{
 		// -W: the minimal window, WINDOW_SIZE 3 (one code either side): skew 1.
-		{"minimal window, 30s steps", []string{"-W"}, 30},
+		{"minimal window, 30s steps", []string{"-W"}, 30, "authenticated!"},
 		// WINDOW_SIZE 1 (the current code only): skew 0; STEP_SIZE 60: period 60.
-		{"window 1, 60s steps", []string{"-w", "1", "-S", "60"}, 60},
+		{"window 1, 60s steps", []string{"-w", "1", "-S", "60"}, 60, "is not valid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -251,10 +254,19 @@ func TestTOTPGoogleAuthenticatorSecretImportedPerREADME(t *testing.T) {
 				t.Fatalf("imported key has period %v, want %d", p, c.period)
 			}
 			cfg := e.tokenConfig(t, e.m.Validate)
-			vaulttest.AwayFromPeriodEnd(c.period, 5*time.Second)
-			code := vaulttest.OathtoolCode(t, gaSecret(t, file), c.period, time.Now())
+			vaulttest.AwayFromPeriodEnd(c.period, 15*time.Second)
+			now := time.Now()
+			code := vaulttest.OathtoolCode(t, gaSecret(t, file), c.period, now)
 			expectLoggedIn(t, e.login(t, cfg, user, code), user)
 			expectDenied(t, e.login(t, cfg, user, code), "already used")
+			previous := vaulttest.OathtoolCode(t, gaSecret(t, file), c.period, now.Add(-time.Duration(c.period)*time.Second))
+			if previous == code {
+				t.Skip("the previous period's code equals this one (one in a million)")
+			}
+			res := e.login(t, cfg, user, previous)
+			if res.Contains("authenticated!") != (c.previousCode == "authenticated!") || !res.Contains(c.previousCode) {
+				t.Fatalf("the previous period's code: want %q (WINDOW_SIZE mapped to skew); got:\n%s", c.previousCode, res.Output)
+			}
 		})
 	}
 }
