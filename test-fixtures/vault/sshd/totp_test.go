@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
 )
@@ -37,18 +38,27 @@ func readmePAMLines(t *testing.T, log, bin, cfg string) string {
 	return lines
 }
 
-// readmeTOTPConfig writes the README's TOTP config (AppRole) for Vault v and role: its address, CA
-// and credential files replaced by the test's, and a state_dir of the test's own added.
-func readmeTOTPConfig(t *testing.T, v *vaulttest.Server, role vaulttest.AppRole) string {
+// readmeTOTPConfig writes the README's TOTP config for Vault v: its address and CA replaced by
+// the test's, and a state_dir of the test's own added. With a role, it is the README's AppRole
+// config with the test's role_id and secret_id files; without, the README's alternative: the
+// approle_ lines dropped and the commented vault_token_file line in use, naming a file that
+// holds token.
+func readmeTOTPConfig(t *testing.T, v *vaulttest.Server, role *vaulttest.AppRole, token string) string {
 	t.Helper()
 	creds := filepath.Join(t.TempDir(), "creds")
 	body := vaulttest.READMEBlock(t, "totp-config")
-	for from, to := range map[string]string{
+	paths := map[string]string{
 		"https://vault.example.com:8200":       v.Addr,
 		"/etc/vault-ssh-helper.d/vault-ca.pem": v.CACertFile,
-		"/etc/vault-ssh-helper.d/role_id":      vaulttest.WriteSecretFile(t, creds, "role_id", role.RoleID+"\n"),
-		"/etc/vault-ssh-helper.d/secret_id":    vaulttest.WriteSecretFile(t, creds, "secret_id", role.SecretID+"\n"),
-	} {
+	}
+	if role != nil {
+		paths["/etc/vault-ssh-helper.d/role_id"] = vaulttest.WriteSecretFile(t, creds, "role_id", role.RoleID+"\n")
+		paths["/etc/vault-ssh-helper.d/secret_id"] = vaulttest.WriteSecretFile(t, creds, "secret_id", role.SecretID+"\n")
+	} else {
+		body = useTokenFileLine(t, body)
+		paths["/etc/vault-ssh-helper.d/token"] = vaulttest.WriteSecretFile(t, creds, "token", token+"\n")
+	}
+	for from, to := range paths {
 		if n := strings.Count(body, `"`+from+`"`); n != 1 {
 			t.Fatalf("README's TOTP config names %s %d times, want once", from, n)
 		}
@@ -58,6 +68,26 @@ func readmeTOTPConfig(t *testing.T, v *vaulttest.Server, role vaulttest.AppRole)
 	cfg := vaulttest.WriteConfig(t, "", body)
 	noSpace(t, "config path", cfg)
 	return cfg
+}
+
+// useTokenFileLine follows the README's comment: the approle_ lines out, vault_token_file in.
+func useTokenFileLine(t *testing.T, body string) string {
+	t.Helper()
+	var out []string
+	found := false
+	for _, l := range strings.Split(body, "\n") {
+		switch {
+		case strings.HasPrefix(l, "approle_"):
+			continue
+		case strings.HasPrefix(l, "# vault_token_file"):
+			l, found = strings.TrimPrefix(l, "# "), true
+		}
+		out = append(out, l)
+	}
+	if !found {
+		t.Fatal("README's TOTP config has no commented-out vault_token_file line")
+	}
+	return strings.Join(out, "\n")
 }
 
 // pamEchoText is the text the README's pam_echo line prints before the prompt.
@@ -85,7 +115,7 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 	role := v.CreateAppRole(t, "approle", "ssh-host", "ssh-totp-host")
 	u := NewUser(t)
 	key := m.GenerateKey(t, u.Name)
-	cfg := readmeTOTPConfig(t, v, role)
+	cfg := readmeTOTPConfig(t, v, &role, "")
 	// The README's check before touching PAM: the policy is enough, and no more than enough.
 	if out, err := exec.Command(bin, "-config="+cfg, "-verify-only").CombinedOutput(); err != nil ||
 		!strings.Contains(string(out), "verification successful!") || strings.Contains(string(out), "can read codes") {
@@ -169,14 +199,31 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 		denied(t, r, logged, "is not valid")
 	})
 
+	token := v.CreateToken(t, "1h", "ssh-totp-host")
+	t.Run("token file: key and a code log in", func(t *testing.T) {
+		// The README's other way in: the same lines, the config with vault_token_file.
+		svc.SetAuthLines(t, readmePAMLines(t, svc.Log, bin, readmeTOTPConfig(t, v, nil, token)))
+		// This period's code is used; the next one's is valid too (skew 1).
+		next := vaulttest.OathtoolCode(t, key.Secret, key.Period, time.Now().Add(time.Duration(key.Period)*time.Second))
+		if next == used {
+			t.Skip("the next period's code equals this one (one in a million)")
+		}
+		r, _, logged := attempt(t, KeyAndCode, next)
+		if r.Code != 0 || !strings.Contains(logged, "authenticated!") {
+			t.Fatalf("login with the token file: %v\npam_exec log:\n%s", r, logged)
+		}
+	})
+
 	for name, text := range map[string]string{"pam_exec log": svc.LogSince(t, 0), "sshd log": srv.SSHDLog(t)} {
 		for _, c := range codes {
 			if holdsCode(text, c) {
 				t.Errorf("%s holds a code that was typed", name)
 			}
 		}
-		if strings.Contains(text, role.RoleID) || strings.Contains(text, role.SecretID) {
-			t.Errorf("%s holds the host's role_id or secret_id", name)
+		for _, secret := range []string{role.RoleID, role.SecretID, token} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s holds the host's token, role_id or secret_id", name)
+			}
 		}
 	}
 }
