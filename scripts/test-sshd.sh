@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real ssh client -> private sshd -> PAM -> pam_exec -> bin/vault-ssh-helper -> real Vault.
 # Root only: the tests add a user and a file under /etc/pam.d and run sshd, and remove all of
-# it when they end. As root this installs the packages first (scripts/sshd-deps.sh), so under
-# CI a missing package fails instead of skipping. Run from the repo root after `make`.
+# it when they end. As root this installs the packages first (scripts/sshd-deps.sh and
+# scripts/totp-deps.sh), so under CI a missing package fails instead of skipping. Run from the
+# repo root after `make`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 bash scripts/sshd-deps.sh </dev/null
+bash scripts/totp-deps.sh </dev/null
 
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH=$PATH:/usr/local/go/bin

@@ -30,6 +30,14 @@ if [[ ! -x $VSH_BIN ]]; then
 	exit 1
 fi
 
+# The TOTP tests run oathtool, google-authenticator, qrencode and curl. As root (and so under
+# CI) they are installed first and a missing one fails the tests; otherwise those tests skip
+# and say what to install.
+if [[ $(id -u) -eq 0 ]]; then
+	bash scripts/totp-deps.sh </dev/null
+else
+	echo "test-vault.sh: not root: the TOTP tests that need oathtool, google-authenticator, qrencode or curl skip when these are missing (install: sudo bash scripts/totp-deps.sh)"
+fi
 
 # One fixed build configuration, so the build cache entry for Vault is reused run after run
 # (the Makefile exports CGO_ENABLED=0 too; no C compiler is needed).

@@ -386,6 +386,8 @@ type Server struct {
 	BTMP string
 
 	knownHosts string
+	// authLines replaces the login-path part of sshd_config (see sshdConfig) when set.
+	authLines string
 }
 
 // proc is one started sshd; done closes when it has been reaped.
@@ -489,22 +491,29 @@ func ensurePrivsepDir(t testing.TB) {
 	}
 }
 
-// sshdConfig is the whole configuration; the system's /etc/ssh/sshd_config is never read.
-func (s *Server) sshdConfig(port int) string {
-	return fmt.Sprintf(`# private sshd of a vault-ssh-helper e2e test
-ListenAddress 127.0.0.1
-Port %d
-HostKey %s
-PidFile %s
-# The login path under test: keyboard-interactive through PAM only.
-UsePAM yes
+// otpAuthLines is the login path of the SSH OTP tests: keyboard-interactive through PAM only.
+const otpAuthLines = `UsePAM yes
 KbdInteractiveAuthentication yes
 PasswordAuthentication no
 PubkeyAuthentication no
 HostbasedAuthentication no
 AuthorizedKeysFile none
 AuthenticationMethods keyboard-interactive
-# One user, no root, nothing but running a command.
+`
+
+// sshdConfig is the whole configuration; the system's /etc/ssh/sshd_config is never read.
+func (s *Server) sshdConfig(port int) string {
+	auth := s.authLines
+	if auth == "" {
+		auth = otpAuthLines
+	}
+	return fmt.Sprintf(`# private sshd of a vault-ssh-helper e2e test
+ListenAddress 127.0.0.1
+Port %d
+HostKey %s
+PidFile %s
+# The login path under test.
+%s# One user, no root, nothing but running a command.
 AllowUsers %s
 PermitRootLogin no
 LoginGraceTime %d
@@ -517,7 +526,7 @@ DisableForwarding yes
 PermitUserEnvironment no
 LogLevel VERBOSE
 `, port, filepath.Join(s.Dir, "ssh_host_ed25519_key"), filepath.Join(s.Dir, "sshd.pid"),
-		s.User.Name, loginGraceTime)
+		auth, s.User.Name, loginGraceTime)
 }
 
 // hostBTMP is where sshd records failed logins (one record per denied test login).
@@ -540,7 +549,12 @@ func mountNamespaceWorks() bool {
 // every process it started) when the test ends.
 func Start(t testing.TB, svc *Service, user *User) *Server {
 	t.Helper()
-	s := &Server{Service: svc, User: user, Dir: t.TempDir()}
+	return start(t, &Server{Service: svc, User: user, Dir: t.TempDir()})
+}
+
+func start(t testing.TB, s *Server) *Server {
+	t.Helper()
+	svc := s.Service
 	noSpace(t, "server directory", s.Dir)
 	holdPrivsepDir(t)
 	becomeSubreaper()

@@ -36,8 +36,10 @@ func StartCluster(t testing.TB) *Cluster {
 	logger := hclog.New(&hclog.LoggerOptions{Name: "cluster", Level: hclog.Warn, Output: logs})
 
 	tc := vault.NewTestCluster(tbT{t}, &vault.CoreConfig{
-		LogicalBackends: Backends(),
-		Logger:          logger,
+		LogicalBackends:    Backends(),
+		CredentialBackends: CredentialBackends(),
+		AuditBackends:      AuditBackends(),
+		Logger:             logger,
 	}, &vault.TestClusterOptions{
 		HandlerFunc: vaulthttp.Handler,
 		NumCores:    3,

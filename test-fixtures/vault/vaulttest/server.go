@@ -14,6 +14,9 @@ import (
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/vault/audit"
+	auditfile "github.com/hashicorp/vault/builtin/audit/file"
+	"github.com/hashicorp/vault/builtin/credential/approle"
 	"github.com/hashicorp/vault/builtin/logical/ssh"
 	"github.com/hashicorp/vault/builtin/logical/totp"
 	vaulthttp "github.com/hashicorp/vault/http"
@@ -103,6 +106,18 @@ func Backends() map[string]logical.Factory {
 	}
 }
 
+// CredentialBackends are the auth methods every harness core can enable: AppRole, the way a
+// TOTP host logs in.
+func CredentialBackends() map[string]logical.Factory {
+	return map[string]logical.Factory{"approle": approle.Factory}
+}
+
+// AuditBackends are the audit devices every harness core can enable: a file device lets a
+// test count, from Vault's side, the requests that reached it.
+func AuditBackends() map[string]audit.Factory {
+	return map[string]audit.Factory{"file": auditfile.Factory}
+}
+
 // StartWith is Start with Options.
 func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
@@ -115,8 +130,10 @@ func StartWith(t testing.TB, o Options) *Server {
 	logger := hclog.New(&hclog.LoggerOptions{Name: "vault", Level: hclog.Warn, Output: logs})
 
 	core, _, root := vault.TestCoreUnsealedWithConfig(tbT{t}, &vault.CoreConfig{
-		LogicalBackends: Backends(),
-		Logger:          logger,
+		LogicalBackends:    Backends(),
+		CredentialBackends: CredentialBackends(),
+		AuditBackends:      AuditBackends(),
+		Logger:             logger,
 	})
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
@@ -237,6 +254,12 @@ func (s *Server) IssueOTP(t testing.TB, mount, role, username, ip string) string
 // status code and the decoded JSON body (nil when empty).
 func (s *Server) Request(t testing.TB, method, path string, body any) (int, map[string]any) {
 	t.Helper()
+	return s.RequestAs(t, s.RootToken, method, path, body)
+}
+
+// RequestAs is Request with another token (none when token is empty).
+func (s *Server) RequestAs(t testing.TB, token, method, path string, body any) (int, map[string]any) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -249,7 +272,9 @@ func (s *Server) Request(t testing.TB, method, path string, body any) (int, map[
 	if err != nil {
 		t.Fatalf("vaulttest: %v", err)
 	}
-	req.Header.Set("X-Vault-Token", s.RootToken)
+	if token != "" {
+		req.Header.Set("X-Vault-Token", token)
+	}
 	req.Header.Set("X-Vault-Request", "true")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
