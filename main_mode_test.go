@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -45,9 +44,12 @@ func TestVerifyOnlyLogsWhatItFoundWarningsAtWarn(t *testing.T) {
 	cfg := &config.Config{VaultAddr: addr, Timeout: time.Second}
 	found := []helper.Finding{{Text: "token: OK"}, {Warning: true, Text: "the token can read codes"}}
 	for _, failure := range []error{nil, errors.New("the token cannot validate codes")} {
-		var buf bytes.Buffer
-		log := newLogger(&buf)
+		var buf syncBuffer
+		log := newLogger(newOutbox(), &buf)
 		o, err := check(context.Background(), findingMode{found: found, err: failure}, cfg, log)
+		if !log.finish(hangDetector) {
+			t.Fatal("the log was not written out")
+		}
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 		if failure != nil {
 			if o != denied || err != failure || len(lines) != 2 {
