@@ -152,6 +152,9 @@ type logger struct {
 	stderr io.Writer
 	lv     atomic.Int32 // the watchdog logs from its own goroutine
 	now    func() time.Time
+	// report is the login under way when its summary goes to syslog; the
+	// watchdog reads it too.
+	report atomic.Pointer[loginReport]
 }
 
 func newLogger(out *outbox, stderr io.Writer) *logger {
@@ -214,6 +217,33 @@ func (l *logger) finish(grace time.Duration) bool {
 		notice = l.droppedNotice(n)
 	}
 	return l.out.finish(grace, notice, l.stderr)
+}
+
+// reportTo makes this run's login end with a summary line sent to syslog
+// through sink; before it is called (no syslog_facility, or not a login)
+// summarize does nothing.
+func (l *logger) reportTo(r *loginReport) { l.report.Store(r) }
+
+// summarize queues the login's summary line for syslog, once per run. The
+// decision is made already: the line only reports it.
+func (l *logger) summarize(end loginEnd) {
+	r := l.report.Load()
+	if r == nil || !r.sent.CompareAndSwap(false, true) {
+		return
+	}
+	severity := severityNotice
+	if end.allowed {
+		severity = severityInfo
+	}
+	l.out.put(syslogLine{sink: r.sink, severity: severity}, []byte(r.line(end)))
+}
+
+// syslogFallback writes, from the outbox's goroutine, a summary line that
+// syslog did not take to stderr as a warning.
+func (l *logger) syslogFallback(msg string) {
+	if l.enabled(levelWarn) {
+		l.stderr.Write(l.line(levelWarn, msg))
+	}
 }
 
 // oneLine keeps each event on one line: joined errors become "; "-separated,

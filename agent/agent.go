@@ -35,8 +35,9 @@ const maxBodySize = 64 << 10
 
 // Client talks to one Vault on behalf of a mode.
 type Client struct {
-	vault *api.Client
-	addr  string
+	vault   *api.Client
+	addr    string
+	answers requestIDs
 }
 
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
@@ -81,6 +82,9 @@ func (c *Client) URL(path string) string { return quote.URL(c.addr + path) }
 func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
 	hops := &trail{}
 	answer, err := c.put(withTrail(ctx, hops), path, body)
+	if err == nil {
+		c.noteRequestID(answer)
+	}
 	if err != nil && hops.redirectedTo != "" {
 		err = fmt.Errorf("redirected (307) to %q: %w", hops.redirectedTo, err)
 	}
