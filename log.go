@@ -224,6 +224,23 @@ func (l *logger) finish(grace time.Duration) bool {
 // summarize does nothing.
 func (l *logger) reportTo(r *loginReport) { l.report.Store(r) }
 
+// loginEnded records how the login ended; sendSummary sends it after the
+// run's last line on stderr, so both logs end the same way.
+func (l *logger) loginEnded(end loginEnd) {
+	if r := l.report.Load(); r != nil {
+		r.end.Store(&end)
+	}
+}
+
+// sendSummary queues the summary of a login that has ended.
+func (l *logger) sendSummary() {
+	if r := l.report.Load(); r != nil {
+		if end := r.end.Load(); end != nil {
+			l.summarize(*end)
+		}
+	}
+}
+
 // summarize queues the login's summary line for syslog, once per run. The
 // decision is made already: the line only reports it.
 func (l *logger) summarize(end loginEnd) {

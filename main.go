@@ -92,6 +92,7 @@ func decide(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	if err == nil && o != denied && code != 0 {
 		log.Error("%s", refusalUnderPAM(o))
 	}
+	log.sendSummary()
 	return code
 }
 
@@ -170,7 +171,7 @@ func reportLoginsTo(cfg *config.Config, m mode, client *agent.Client, getenv fun
 		if err != nil {
 			end.reason = err.Error()
 		}
-		log.summarize(end)
+		log.loginEnded(end)
 		return err
 	}
 }

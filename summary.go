@@ -17,6 +17,8 @@ type loginReport struct {
 	// otpMode adds otp_ip= (the SSH OTP mode's answer names an IP).
 	otpMode bool
 	sink    *syslogSink
+	// end is how the login ended, once it has.
+	end atomic.Pointer[loginEnd]
 	// sent makes the line once per login: the run's end and the watchdog
 	// may both try.
 	sent atomic.Bool
