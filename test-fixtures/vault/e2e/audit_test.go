@@ -119,3 +119,50 @@ func TestDenialByAVaultErrorHasNoRequestID(t *testing.T) {
 		t.Errorf("a denial by Vault's error answer names a request_id:\n%s", res.Output)
 	}
 }
+
+var requestIDsNote = regexp.MustCompile(`\(request_id=([0-9a-f,-]+)\)$`)
+
+// In TOTP mode with AppRole, a wrong code's denial lists the request_id of
+// both of Vault's answers, the AppRole login's first: each leads to its
+// audit entry, where the code and the secret_id are only HMACs.
+func TestTOTPDenialListsTheRequestIDsOfBothAnswers(t *testing.T) {
+	e := newTOTP(t)
+	e.s.EnableAppRole(t, "approle")
+	role := e.s.CreateAppRole(t, "approle", "ssh-host", e.m.Validate)
+	cfg := e.approleConfig(t, role, role.SecretID)
+	key := e.m.GenerateKey(t, user)
+	wrong := vaulttest.WrongCodes(t, key.Secret, key.Period, 1)[0]
+	res := e.login(t, cfg, user, wrong)
+	expectDenied(t, res, "the code is not valid (request_id=")
+	m := requestIDsNote.FindStringSubmatch(strings.TrimSpace(res.Output))
+	if m == nil {
+		t.Fatalf("the last line ends without request_ids:\n%s", res.Output)
+	}
+	ids := strings.Split(m[1], ",")
+	want := []struct{ path, field, secret string }{
+		{"auth/approle/login", "secret_id", role.SecretID},
+		{totpMount + "/code/" + user, "code", wrong},
+	}
+	if len(ids) != len(want) {
+		t.Fatalf("request_ids %q, want %d", ids, len(want))
+	}
+	entries := auditEntries(t, e.audit)
+	for i, w := range want {
+		found := false
+		for _, entry := range entries {
+			if entry.Type != "request" || entry.Request.ID != ids[i] {
+				continue
+			}
+			found = true
+			if entry.Request.Path != w.path {
+				t.Errorf("request_id %s is %s in the audit log, want %s", ids[i], entry.Request.Path, w.path)
+			}
+			if v, _ := entry.Request.Data[w.field].(string); !strings.HasPrefix(v, "hmac-sha256:") || v == w.secret {
+				t.Errorf("audit entry's %s is %q, want Vault's HMAC", w.field, v)
+			}
+		}
+		if !found {
+			t.Errorf("no audit request entry with request_id %s (%s)", ids[i], w.path)
+		}
+	}
+}
