@@ -31,8 +31,12 @@ const (
 // Config is the validated content of the file. Nothing downstream parses a
 // string from the file again.
 type Config struct {
-	// VaultAddr is an http(s) URL with a host; scheme rules for -dev already applied.
+	// VaultAddr is the first of VaultAddrs.
 	VaultAddr *url.URL
+	// VaultAddrs are vault_addr's comma-separated URLs in the order they
+	// are tried: each an http(s) URL with a host, scheme rules for -dev
+	// already applied, no two the same.
+	VaultAddrs []*url.URL
 	// MountPoint is the SSH engine's mount, without leading or trailing
 	// slashes; empty in a TOTP config.
 	MountPoint string
@@ -59,6 +63,15 @@ type Config struct {
 	// TOTP is set for a TOTP config (one with totp_mount_point) and nil for
 	// an SSH OTP config; the SSH OTP fields above are then empty.
 	TOTP *TOTP
+}
+
+// Addrs lists the Vault addresses in the order they are tried. A Config
+// built by hand with VaultAddr alone has that one.
+func (c *Config) Addrs() []*url.URL {
+	if len(c.VaultAddrs) == 0 && c.VaultAddr != nil {
+		return []*url.URL{c.VaultAddr}
+	}
+	return c.VaultAddrs
 }
 
 // Options carries what the command line changes about loading.
