@@ -80,7 +80,11 @@ func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
 	entries := strings.Split(s, ",")
 	var addrs []*url.URL
 	var problems []error
-	firstSeen := map[string]int{}
+	type seen struct {
+		entry int
+		shown string
+	}
+	firstSeen := map[string]seen{}
 	for i, entry := range entries {
 		if strings.TrimSpace(entry) == "" {
 			problems = append(problems, fmt.Errorf("vault_addr entry %d of %d is empty", i+1, len(entries)))
@@ -91,12 +95,12 @@ func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
 			problems = append(problems, err)
 			continue
 		}
-		key := sameVault(u)
+		key, shown := sameVault(u), quote.URL(strings.TrimSpace(entry))
 		if first, ok := firstSeen[key]; ok {
-			problems = append(problems, fmt.Errorf("vault_addr lists %q twice (entries %d and %d)", quote.URL(u.String()), first, i+1))
+			problems = append(problems, fmt.Errorf("vault_addr lists one address twice: %q (entry %d) and %q (entry %d)", first.shown, first.entry, shown, i+1))
 			continue
 		}
-		firstSeen[key] = i + 1
+		firstSeen[key] = seen{i + 1, shown}
 		addrs = append(addrs, u)
 	}
 	if len(problems) > 0 {
