@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -154,4 +155,62 @@ func TestLoginsFollowALeaderChangeAndNoOTPIsUsedTwice(t *testing.T) {
 
 	expect(t, verifyOnly(t, listConfig(t, c, standbys...)), 0, "vault-ssh-helper verification successful!")
 	expect(t, verifyOnly(t, cfg), 1, "Vault at "+active.Addr+": not healthy: ", "2 of 3 Vault addresses are healthy")
+}
+
+// In the TOTP mode the AppRole login walks the list; the code then goes to
+// the node that issued the token, without walking it again. Vault's audit
+// log counts one login and one validation.
+func TestTOTPLoginAndValidationGoToTheOneAddressThatAnswered(t *testing.T) {
+	c := vaulttest.StartCluster(t)
+	active, standbys := c.Active(t), c.Standbys(t)
+	m := active.EnableTOTP(t, totpMount)
+	audit := active.EnableFileAudit(t)
+	active.EnableAppRole(t, "approle")
+	role := active.CreateAppRole(t, "approle", "ssh-host", m.Validate)
+	m.GenerateKey(t, user)
+	dir := filepath.Join(t.TempDir(), "creds")
+	sealed := standbys[0]
+	c.SealNode(t, sealed)
+	cfg := vaulttest.WriteConfig(t, "", strings.Join([]string{
+		fmt.Sprintf("vault_addr = %q", sealed.Addr+","+standbys[1].Addr),
+		fmt.Sprintf("ca_cert = %q", c.CACertFile),
+		fmt.Sprintf("totp_mount_point = %q", totpMount),
+		fmt.Sprintf("state_dir = %q", filepath.Join(t.TempDir(), "state")),
+		fmt.Sprintf("approle_role_id_file = %q", vaulttest.WriteSecretFile(t, dir, "role_id", role.RoleID+"\n")),
+		fmt.Sprintf("approle_secret_id_file = %q", vaulttest.WriteSecretFile(t, dir, "secret_id", role.SecretID+"\n")),
+	}, "\n")+"\n")
+
+	res := run(t, vaulttest.Run{Config: cfg, Args: []string{"-log-level=trace"}, User: user, Stdin: m.Code(t, user)})
+	expectLoggedIn(t, res, user)
+	expectSkips(t, res, sealed)
+	for _, secret := range []string{role.RoleID, role.SecretID} {
+		if res.Contains(secret) {
+			t.Errorf("the output holds the role_id or the secret_id")
+		}
+	}
+	if n := audit.Requests(t, "update", "auth/approle/login"); n != 1 {
+		t.Errorf("%d AppRole logins, want 1", n)
+	}
+	if n := audit.Requests(t, "update", totpMount+"/code/"+user); n != 1 {
+		t.Errorf("%d validations, want 1", n)
+	}
+}
+
+// A node whose certificate does not verify ends the TLS handshake before
+// the OTP is written: it is passed over, and never sees a request.
+func TestANodeWhoseCertificateDoesNotVerifyIsSkipped(t *testing.T) {
+	c := vaulttest.StartCluster(t)
+	active := c.Active(t)
+	active.CreateOTPRole(t, "ssh", "otp", user, anyCIDR)
+	otp := active.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
+	stranger := vaulttest.StartTLS(t) // signed by a CA of its own, not the cluster's
+	audit := stranger.EnableFileAudit(t)
+
+	res := tlsLogin(t, listConfig(t, c, stranger, active), user, otp)
+	expect(t, res, 0, "certificate signed by unknown authority", "alice@127.0.0.1 authenticated!")
+	expectSkips(t, res, stranger)
+	if n := audit.Requests(t, "update", "ssh/verify"); n != 0 {
+		t.Errorf("the node with the untrusted certificate received %d verify requests", n)
+	}
+	replayEverywhere(t, c, otp, c.Nodes...)
 }
