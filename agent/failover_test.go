@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
@@ -133,6 +134,24 @@ func TestARefusedConnectionPassesToTheNextAddress(t *testing.T) {
 	secondRec.only(t)
 	skips := f.skipped()
 	if len(skips) != 1 || !errors.Is(skips[0].Reason, agent.ErrUnreachable) {
+		t.Fatalf("skips = %v", skips)
+	}
+}
+
+// A connect that the 2 s limit gives up (SYNs dropped) sent nothing.
+func TestAConnectThatTimesOutPassesToTheNextAddress(t *testing.T) {
+	t.Parallel()
+	dropped := "http://" + fullListener(t)
+	second, secondRec := serveHTTP(t, answer(200, successBody))
+	f := newFleet(t, []string{dropped, second.URL})
+	budget, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := f.ssh.Verify(budget, testOTP); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	secondRec.only(t)
+	skips := f.skipped()
+	if len(skips) != 1 || !errors.Is(skips[0].Reason, agent.ErrUnreachable) || !strings.Contains(skips[0].Reason.Error(), "no connection within 2s") {
 		t.Fatalf("skips = %v", skips)
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -194,6 +195,25 @@ func TestTOTPLoginAndValidationGoToTheOneAddressThatAnswered(t *testing.T) {
 	if n := audit.Requests(t, "update", totpMount+"/code/"+user); n != 1 {
 		t.Errorf("%d validations, want 1", n)
 	}
+
+	// -verify-only checks the token, its policy and the mount at each
+	// address, and says which are healthy.
+	ver := verifyOnly(t, cfg)
+	expect(t, ver, 1, "Vault at "+sealed.Addr+": not healthy: AppRole login at "+sealed.Addr, "Vault is sealed",
+		"Vault at "+standbys[1].Addr+": AppRole login at auth/approle: OK", "Vault at "+standbys[1].Addr+": healthy",
+		"1 of 2 Vault addresses are healthy")
+	healthy := strings.Replace(string(mustRead(t, cfg)), sealed.Addr+",", active.Addr+",", 1)
+	expect(t, verifyOnly(t, vaulttest.WriteConfig(t, "", healthy)), 0,
+		"Vault at "+active.Addr+": healthy", "Vault at "+standbys[1].Addr+": healthy", "vault-ssh-helper verification successful!")
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // A node whose certificate does not verify ends the TLS handshake before
