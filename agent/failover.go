@@ -46,10 +46,10 @@ func (c *Client) At(i int) *Client {
 // the last address's, is the outcome, and that address serves every later
 // request (a TOTP login's token and the code it validates go to one node).
 func (c *Client) putInTurn(ctx context.Context, path string, body map[string]string) ([]byte, error) {
-	for i := range c.addrs {
+	last := len(c.addrs) - 1
+	for i := 0; i < last; i++ {
 		answer, hops, err := c.putAt(ctx, i, path, body)
-		last := i == len(c.addrs)-1
-		if last || !unserved(ctx, hops, err) {
+		if !unserved(ctx, hops, err) {
 			c.pinned = true
 			return answer, err
 		}
@@ -57,7 +57,9 @@ func (c *Client) putInTurn(ctx context.Context, path string, body map[string]str
 			c.onSkip(Skip{Addr: quoteAddr(c.addrs[i]), Next: quoteAddr(c.addrs[i+1]), Reason: WithoutSecrets(ctx, err)})
 		}
 	}
-	panic("unreachable: the last address always returns")
+	answer, _, err := c.putAt(ctx, last, path, body)
+	c.pinned = true
+	return answer, err
 }
 
 func quoteAddr(addr string) string { return QuoteURL(context.Background(), addr) }
