@@ -348,16 +348,6 @@ func TestEveryAddressIsTriedAndTheLastOneAnswers(t *testing.T) {
 	}
 }
 
-// The one place a skip line's full text is pinned.
-func TestSkipLineSaysWhichAddressWhyAndWhatNext(t *testing.T) {
-	t.Parallel()
-	s := agent.Skip{Addr: "https://a:8200", Next: "https://b:8200", Reason: errors.New("Vault answered 503: Vault is sealed")}
-	want := "skipped Vault at https://a:8200, asking https://b:8200 next: Vault answered 503: Vault is sealed"
-	if s.String() != want {
-		t.Errorf("got  %s\nwant %s", s, want)
-	}
-}
-
 func TestAtTalksToOneAddressAlone(t *testing.T) {
 	t.Parallel()
 	first, firstRec := serveHTTP(t, answer(503, `{"errors":["Vault is sealed"]}`))
