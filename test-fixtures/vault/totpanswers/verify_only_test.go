@@ -62,7 +62,7 @@ func TestVerifyOnlyReportsRealVaultsFindings(t *testing.T) {
 	)
 
 	res := verifyOnly(t, s, "update")
-	expectLines(t, res, "[INFO]  using TOTP mount point: totp, key template: ssh-{{username}}", "[INFO]  token: read from vault_token_file ", caps+"update", mount)
+	expectLines(t, res, "[INFO]  "+vaulttest.Reason("totp.announce", "totp", "ssh-"), "[INFO]  token: read from vault_token_file ", caps+"update", mount)
 	expectSuccessOrOnlyNoLimiter(t, res)
 	if res.Contains("[WARN]  the token can read codes") {
 		t.Error("a least-privilege token was warned about")
@@ -74,7 +74,7 @@ func TestVerifyOnlyReportsRealVaultsFindings(t *testing.T) {
 
 	res = verifyOnly(t, s, "other")
 	expectLines(t, res, caps+"deny",
-		"[ERROR] the token cannot validate codes: its capabilities on totp/code/ssh-vault-ssh-helper-probe are deny; its policy needs update on totp/code/ssh-*")
+		"[ERROR] "+vaulttest.Reason("totp.ErrCannotUpdate")+": its capabilities on totp/code/ssh-vault-ssh-helper-probe are deny; its policy needs update on totp/code/ssh-*")
 	if res.Code != 1 || res.Contains(mount) {
 		t.Errorf("a token that cannot update passed -verify-only (exit %d)", res.Code)
 	}
@@ -85,7 +85,7 @@ func TestVerifyOnlyReportsRealVaultsFindings(t *testing.T) {
 func expectSuccessOrOnlyNoLimiter(t *testing.T, res vaulttest.Result) {
 	t.Helper()
 	switch {
-	case res.Code == 0 && res.Contains("[INFO]  vault-ssh-helper verification successful!"):
+	case res.Code == 0 && res.Contains("[INFO]  "+vaulttest.Reason("main.verified")):
 	case res.Code == 1 && res.Contains(notBuiltIn) && strings.Count(res.Output, "[ERROR]") == 1:
 	default:
 		t.Errorf("exit %d without the success line", res.Code)
