@@ -23,7 +23,8 @@ import (
 // for, so those tests name a reason instead of spelling its text: a message's
 // full text is pinned once. Most entries are taken from the product's Go
 // values (sentinel errors, a mode's announce line), whose one pin is the
-// table-driven test of their package. The texts spelled here are main.go's
+// table-driven test of their package. (config.ErrUnsafeOwner is left out:
+// its text is not part of its message, which names the owner's uid.) The texts spelled here are main.go's
 // own log lines, which have no Go value: this table is their one pin, and
 // the scripts that name them check main prints them. Texts with %s take
 // arguments (see cmdReason and vaulttest.Reason).
@@ -74,7 +75,8 @@ var reasons = map[string]string{
 
 	"config.ErrNotExist":          config.ErrNotExist.Error(),
 	"config.ErrUnsafePermissions": config.ErrUnsafePermissions.Error(),
-	"config.ErrUnsafeOwner":       config.ErrUnsafeOwner.Error(),
+	"config.ErrIsDirectory":       config.ErrIsDirectory.Error(),
+	"config.ErrNotRegular":        config.ErrNotRegular.Error(),
 }
 
 // reason is the text of the reason called name, with args put in its %s.
