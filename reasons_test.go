@@ -34,7 +34,6 @@ var reasons = map[string]string{
 	"main.authenticated": "%s authenticated!",
 	"main.devMode":       "Dev mode is enabled!",
 	"main.namespace":     "using namespace: %s",
-	"main.version":       "vault-ssh-helper v%s (%s)",
 	"main.errUsage":      errUsage.Error(),
 	"main.timeoutHint":   "(timeout = %s; raise it in the config file if Vault is slow)",
 	"main.refuseVersion": "PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies",
@@ -69,6 +68,7 @@ var reasons = map[string]string{
 	"helper.ErrPasswordTooLong": helper.ErrPasswordTooLong.Error(),
 
 	"agent.ErrEmptyBody":   agent.ErrEmptyBody.Error(),
+	"agent.ErrNoData":      agent.ErrNoData.Error(),
 	"agent.ErrMalformed":   agent.ErrMalformed.Error(),
 	"agent.ErrTimeout":     agent.ErrTimeout.Error(),
 	"agent.ErrUnreachable": agent.ErrUnreachable.Error(),
