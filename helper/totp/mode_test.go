@@ -139,9 +139,9 @@ func TestDenialsBeforeAnyTraffic(t *testing.T) {
 		want    string
 		is      error
 	}{
-		{"no user", "", nil, "PAM_USER is not set: no user to check a code for", ErrNoUser},
+		{"no user", "", nil, ErrNoUser.Error(), ErrNoUser},
 		{"limited", "alice", func(_ *Mode, l *memLimiter) { l.failures["alice"] = 3 },
-			`denied before asking Vault: too many failed codes for user "alice" (3 within 30s); refused until 2026-11-30T12:00:30Z`, ErrLimited},
+			"denied before asking Vault: " + ErrLimited.Error() + ` for user "alice" (3 within 30s); refused until 2026-11-30T12:00:30Z`, ErrLimited},
 		{"counts unreadable", "alice", func(_ *Mode, l *memLimiter) { l.beginErr = errors.New("state_dir /x: permission denied") },
 			`cannot count "alice"'s failed codes, so denying: state_dir /x: permission denied`, nil},
 		{"state dir unusable", "alice", func(m *Mode, _ *memLimiter) {

@@ -345,7 +345,7 @@ func TestTOTPCodeOfAnotherUsersKeyIsDenied(t *testing.T) {
 func TestTOTPUserWithoutKeyIsDenied(t *testing.T) {
 	e := newTOTP(t)
 	cfg := e.tokenConfig(t, e.m.Validate)
-	expectDenied(t, e.login(t, cfg, "nokey", "123456"), "no TOTP key")
+	expectDenied(t, e.login(t, cfg, "nokey", "123456"), vaulttest.Reason("totp.ErrNoKey"))
 }
 
 func TestTOTPWrongCodeIsDenied(t *testing.T) {
