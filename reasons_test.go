@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -26,8 +27,8 @@ import (
 // table-driven test of their package. (config.ErrUnsafeOwner is left out:
 // its text is not part of its message, which names the owner's uid.) The texts spelled here are main.go's
 // own log lines, which have no Go value: this table is their one pin, and
-// the scripts that name them check main prints them. Texts with %s take
-// arguments (see cmdReason and vaulttest.Reason).
+// the scripts that name them check main prints them. Texts with fmt verbs
+// take arguments (see cmdReason and vaulttest.Reason).
 var reasons = map[string]string{
 	// main.go's log lines.
 	"main.verified":      "vault-ssh-helper verification successful!",
@@ -50,19 +51,23 @@ var reasons = map[string]string{
 	"sshotp.ErrOTPNotFound":      sshotp.ErrOTPNotFound.Error(),
 	"sshotp.ErrBadEcho":          sshotp.ErrBadEcho.Error(),
 
-	"totp.announce":         totp.New(&config.Config{TOTP: &config.TOTP{MountPoint: "%s", KeyTemplate: config.KeyTemplate{Prefix: "%s"}}}, nil).Announce(),
-	"totp.ErrNotCode":       totp.ErrNotCode.Error(),
-	"totp.ErrNoUser":        totp.ErrNoUser.Error(),
-	"totp.ErrBadUser":       totp.ErrBadUser.Error(),
-	"totp.ErrCannotUpdate":  totp.ErrCannotUpdate.Error(),
-	"totp.ErrNotValid":      totp.ErrNotValid.Error(),
-	"totp.ErrAlreadyUsed":   totp.ErrAlreadyUsed.Error(),
-	"totp.ErrNoKey":         totp.ErrNoKey.Error(),
-	"totp.ErrTokenRefused":  totp.ErrTokenRefused.Error(),
-	"totp.ErrNotTOTPEngine": totp.ErrNotTOTPEngine.Error(),
-	"ratelimit.ErrLimited":  ratelimit.ErrLimited.Error(),
-	"ratelimit.ErrState":    ratelimit.ErrState.Error(),
-	"ratelimit.ErrUser":     ratelimit.ErrUser.Error(),
+	"totp.announce":          totp.New(&config.Config{TOTP: &config.TOTP{MountPoint: "%s", KeyTemplate: config.KeyTemplate{Prefix: "%s"}}}, nil).Announce(),
+	"totp.FoundTokenFile":    totp.FoundTokenFile,
+	"totp.FoundCapabilities": totp.FoundCapabilities,
+	"totp.FoundCanReadCodes": totp.FoundCanReadCodes,
+	"totp.FoundEngine":       totp.FoundEngine,
+	"totp.ErrNotCode":        totp.ErrNotCode.Error(),
+	"totp.ErrNoUser":         totp.ErrNoUser.Error(),
+	"totp.ErrBadUser":        totp.ErrBadUser.Error(),
+	"totp.ErrCannotUpdate":   totp.ErrCannotUpdate.Error(),
+	"totp.ErrNotValid":       totp.ErrNotValid.Error(),
+	"totp.ErrAlreadyUsed":    totp.ErrAlreadyUsed.Error(),
+	"totp.ErrNoKey":          totp.ErrNoKey.Error(),
+	"totp.ErrTokenRefused":   totp.ErrTokenRefused.Error(),
+	"totp.ErrNotTOTPEngine":  totp.ErrNotTOTPEngine.Error(),
+	"ratelimit.ErrLimited":   ratelimit.ErrLimited.Error(),
+	"ratelimit.ErrState":     ratelimit.ErrState.Error(),
+	"ratelimit.ErrUser":      ratelimit.ErrUser.Error(),
 
 	"helper.ErrPasswordEmpty":   helper.ErrPasswordEmpty.Error(),
 	"helper.ErrPasswordTooLong": helper.ErrPasswordTooLong.Error(),
@@ -79,14 +84,17 @@ var reasons = map[string]string{
 	"config.ErrNotRegular":        config.ErrNotRegular.Error(),
 }
 
-// reason is the text of the reason called name, with args put in its %s.
+// verbs finds a text's fmt verbs (%s, %q, ...), each taking one argument.
+var verbs = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
+
+// reason is the text of the reason called name, with args put in its verbs.
 func reason(t testing.TB, name string, args ...any) string {
 	t.Helper()
 	text, ok := reasons[name]
 	if !ok {
 		t.Fatalf("no reason named %q in reasons (reasons_test.go)", name)
 	}
-	if n := strings.Count(text, "%s"); n != len(args) {
+	if n := len(verbs.FindAllString(text, -1)); n != len(args) {
 		t.Fatalf("reason %s takes %d arguments, got %d", name, n, len(args))
 	}
 	return fmt.Sprintf(text, args...)
@@ -102,7 +110,7 @@ func (s scriptTB) Helper()                           {}
 func (s scriptTB) Fatalf(format string, args ...any) { s.ts.Fatalf(format, args...) }
 
 // cmdReason: reason [-stdout] [LEVEL] NAME [ARG...] checks that a line of
-// stderr (or stdout) holds the reason called NAME, with ARGs in its %s and,
+// stderr (or stdout) holds the reason called NAME, with ARGs in its verbs and,
 // with LEVEL (DEBUG, INFO, WARN, ERROR), after that level's tag. With !,
 // that no line does.
 func cmdReason(ts *testscript.TestScript, neg bool, args []string) {
@@ -202,7 +210,7 @@ func reasonsJSON(t *testing.T) []byte {
 // TestReasonsHaveTexts: an entry that is only arguments would match any line.
 func TestReasonsHaveTexts(t *testing.T) {
 	for name, text := range reasons {
-		if strings.TrimSpace(strings.ReplaceAll(text, "%s", "")) == "" {
+		if strings.TrimSpace(verbs.ReplaceAllString(text, "")) == "" {
 			t.Errorf("reason %s has no text of its own: %q", name, text)
 		}
 	}

@@ -78,7 +78,7 @@ func TestClientCertificateProblems(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantParseError(t, clientConfig(c.cert, c.key), Options{}, c.want) })
-	}	// Refused by the rules every trusted file follows, named by its key.
+	} // Refused by the rules every trusted file follows, named by its key.
 	for _, c := range []struct {
 		name, cert, key string
 		reason          error

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"sync"
 )
 
@@ -39,9 +39,12 @@ func loadReasons() (map[string]string, error) {
 	return reasons.texts, reasons.err
 }
 
+// verbs finds a text's fmt verbs (%s, %q, ...), each taking one argument.
+var verbs = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
+
 // Reason is the text of the product's message called name (as
 // "sshotp.ErrUsernameMismatch" or "main.authenticated"), with args in its
-// %s. A name or an argument count the file does not know is a mistake in
+// fmt verbs. A name or an argument count the file does not know is a mistake in
 // the calling test, and panics with what to fix.
 func Reason(name string, args ...any) string {
 	texts, err := loadReasons()
@@ -52,7 +55,7 @@ func Reason(name string, args ...any) string {
 	if !ok {
 		panic(fmt.Sprintf("vaulttest: no reason %q in %s (add it to the product's reasons_test.go and regenerate)", name, ReasonsFile))
 	}
-	if n := strings.Count(text, "%s"); n != len(args) {
+	if n := len(verbs.FindAllString(text, -1)); n != len(args) {
 		panic(fmt.Sprintf("vaulttest: reason %s takes %d arguments, got %d", name, n, len(args)))
 	}
 	return fmt.Sprintf(text, args...)
