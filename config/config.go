@@ -84,6 +84,12 @@ type Options struct {
 // ErrNotExist reports a config path with no file behind it.
 var ErrNotExist = errors.New("does not exist")
 
+// A path named as a file that is not one.
+var (
+	ErrIsDirectory = errors.New("is a directory, not a file")
+	ErrNotRegular  = errors.New("is not a regular file")
+)
+
 // Load reads, parses and validates the file at path. The error, when not nil,
 // joins every problem found (errors.Join), each naming its key.
 func Load(path string, opts Options) (*Config, error) {
@@ -142,10 +148,10 @@ func checkUnchanged(path, what string, checked, opened os.FileInfo) error {
 
 func checkRegular(path, what string, info os.FileInfo) error {
 	if info.IsDir() {
-		return fmt.Errorf("%s %q is a directory, not a file", what, path)
+		return fmt.Errorf("%s %q %w", what, path, ErrIsDirectory)
 	}
 	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%s %q is not a regular file (%s)", what, path, fileKind(info.Mode()))
+		return fmt.Errorf("%s %q %w (%s)", what, path, ErrNotRegular, fileKind(info.Mode()))
 	}
 	return nil
 }
