@@ -131,6 +131,7 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	if err != nil {
 		return denied, err
 	}
+	client.OnSkip(func(s agent.Skip) { log.Warn("%s", s) })
 	m := newMode(cfg, client)
 	log.Info("%s", m.Announce())
 	if cfg.Namespace != "" {
@@ -138,6 +139,9 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	}
 	if opts.verifyOnly {
 		watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
+		if len(cfg.Addrs()) > 1 {
+			return checkEvery(ctx, cfg, client, log)
+		}
 		return check(ctx, m, cfg, log)
 	}
 	report := reportLoginsTo(cfg, m, client, getenv, log)

@@ -11,8 +11,10 @@ import (
 // watchdogGrace is how long past the budget the process may live before the
 // watchdog ends it. The budget's context should end every wait first; the
 // watchdog is for a wait nobody foresaw (a stalled file system, say), since
-// nothing else ever kills a hung pam_exec helper.
-const watchdogGrace = 500 * time.Millisecond
+// nothing else ever kills a hung pam_exec helper. A full second leaves a
+// run that is slow to be scheduled (a loaded host) the time to end on its
+// own budget with its own reason, rather than the watchdog's.
+const watchdogGrace = time.Second
 
 // watchdog denies a run that outlives its budget, saying what it was
 // waiting for. Until the config sets the budget, the default applies.

@@ -25,6 +25,7 @@
 
 # Address of the Vault server, with scheme and port. Required. Must be
 # https:// (http:// is accepted only with -dev, which is for testing).
+# Several addresses, separated by commas, are tried in order (see the README).
 vault_addr = "https://vault.example.com:8200"
 
 # Path where Vault's SSH secrets engine is mounted; the OTP is checked at
