@@ -155,6 +155,10 @@ type logger struct {
 	// report is the login under way when its summary goes to syslog; the
 	// watchdog reads it too.
 	report atomic.Pointer[loginReport]
+	// syslogOut carries the summary line to syslog apart from stdout and
+	// stderr: a stalled log= file must not keep the line from syslog, nor
+	// a stalled syslog the log. It exists only when a login reports.
+	syslogOut atomic.Pointer[outbox]
 }
 
 func newLogger(out *outbox, stderr io.Writer) *logger {
@@ -212,6 +216,14 @@ func (l *logger) sayDropped() {
 // lost, waiting at most grace: the process exits right after, whatever the
 // sink does.
 func (l *logger) finish(grace time.Duration) bool {
+	deadline := time.Now().Add(grace)
+	// The summary goes first: when syslog does not take it, its fallback
+	// line joins stderr's queue before that is written out. Both waits
+	// together stay within grace.
+	if o := l.syslogOut.Load(); o != nil {
+		o.finish(grace, nil, nil)
+	}
+	grace = time.Until(deadline)
 	var notice []byte
 	if n := l.out.dropped.Swap(0); n > 0 {
 		notice = l.droppedNotice(n)
@@ -222,7 +234,10 @@ func (l *logger) finish(grace time.Duration) bool {
 // reportTo makes this run's login end with a summary line sent to syslog
 // through sink; before it is called (no syslog_facility, or not a login)
 // summarize does nothing.
-func (l *logger) reportTo(r *loginReport) { l.report.Store(r) }
+func (l *logger) reportTo(r *loginReport) {
+	l.syslogOut.Store(newOutbox())
+	l.report.Store(r)
+}
 
 // loginEnded records how the login ended; sendSummary sends it after the
 // run's last line on stderr, so both logs end the same way.
@@ -252,14 +267,16 @@ func (l *logger) summarize(end loginEnd) {
 	if end.allowed {
 		severity = severityInfo
 	}
-	l.out.put(syslogLine{sink: r.sink, severity: severity}, []byte(r.line(end)))
+	if o := l.syslogOut.Load(); o != nil {
+		o.put(syslogLine{sink: r.sink, severity: severity}, []byte(r.line(end)))
+	}
 }
 
-// syslogFallback writes, from the outbox's goroutine, a summary line that
-// syslog did not take to stderr as a warning.
+// syslogFallback queues, for stderr, a summary line that syslog did not
+// take, as a warning.
 func (l *logger) syslogFallback(msg string) {
 	if l.enabled(levelWarn) {
-		l.stderr.Write(l.line(levelWarn, msg))
+		l.out.put(l.stderr, l.line(levelWarn, msg))
 	}
 }
 

@@ -22,7 +22,8 @@ const syslogTag = "vault-ssh-helper"
 var errSyslogFull = errors.New("the socket is full")
 
 // syslogSink sends a summary line to the local syslog daemon. It is only
-// ever called from the outbox's writing goroutine, and it never waits: the
+// ever called from the writing goroutine of the logger's syslog outbox, and
+// it never waits: the
 // socket is dialled when the line is sent (a run that needs no line never
 // touches it), and a datagram that does not fit at once is not sent. A line
 // that cannot be sent goes to stderr instead, saying why.
@@ -31,7 +32,7 @@ type syslogSink struct {
 	path     string
 	pid      int
 	now      func() time.Time
-	// fallback writes the line to stderr, from the writing goroutine.
+	// fallback queues the line for stderr.
 	fallback func(msg string)
 }
 

@@ -415,3 +415,19 @@ func TestWatchdogSendsTheDenialsSummary(t *testing.T) {
 		t.Errorf("syslog received %q, want one authpriv.notice line ending %q", got, want)
 	}
 }
+
+// A log= file that has stopped taking writes does not keep the summary
+// from syslog: the two are written apart, and the run still ends.
+func TestAStalledLogDoesNotKeepTheSummaryFromSyslog(t *testing.T) {
+	path, received := listen(t)
+	useSyslogSocket(t, path)
+	cfg := syslogConfig(t, verifyVault(t, 200, allowedAnswer("alice")), `syslog_facility = "authpriv"`)
+	env := map[string]string{"PAM_TYPE": "auth", "PAM_USER": "alice", "PAM_RHOST": summaryRHost}
+	if code := runStalled(t, []string{"-dev", "-config=" + cfg}, summaryOTP, env); code != 0 {
+		t.Errorf("exit code %d, want 0", code)
+	}
+	got := received()
+	if len(got) != 1 || !strings.HasSuffix(got[0], " login allowed: rhost=203.0.113.7 user=alice otp_ip=127.0.0.1 request_id="+summaryID) {
+		t.Errorf("syslog received %q, want the login's summary", got)
+	}
+}
