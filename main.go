@@ -151,8 +151,9 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 
 // reportLoginsTo arms the summary line when the config asks for syslog, and
 // returns what ends the login: it adds the request_id of Vault's answers to
-// the denial (the success line has it already) and queues the summary. It
-// never changes the outcome.
+// the denial (the success line has it already) and records the summary,
+// which decide sends after the run's last line. It never changes the
+// outcome.
 func reportLoginsTo(cfg *config.Config, m mode, client *agent.Client, getenv func(string) string, log *logger) func(outcome, error) error {
 	ip, otpMode := m.(interface{ OTPIP() netip.Addr })
 	if cfg.Syslog != nil {
