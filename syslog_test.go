@@ -205,7 +205,8 @@ func TestSummaryLinesLandInARealSyslogDaemon(t *testing.T) {
 
 // The README's fail2ban filter, read from the README, bans the client of
 // every denial in Debian's auth.log format as rsyslog writes it, and
-// nobody for an allowed login, whatever the user name holds.
+// nobody for an allowed login, whatever the user name holds: as a Go
+// regexp made the way fail2ban makes one, and in the real fail2ban-regex.
 func TestTheREADMEsFail2banFilterMatchesDenialsInARealSyslog(t *testing.T) {
 	d := startRsyslog(t)
 	useSyslogSocket(t, d.socket)
@@ -232,6 +233,40 @@ func TestTheREADMEsFail2banFilterMatchesDenialsInARealSyslog(t *testing.T) {
 			t.Errorf("the filter reads host %q from %q, want %q", host, line, wantHosts[i])
 		}
 	}
+	if got := fail2banHosts(t, d.traditional); got != strings.Repeat(summaryRHost+"\n", 3) {
+		t.Errorf("fail2ban-regex with the README's filter finds hosts %q, want %s three times", got, summaryRHost)
+	}
+}
+
+// fail2banHosts runs the real fail2ban-regex with the README's filter (and
+// fail2ban's own common.conf beside it) over log, and returns the address
+// of each line it matched.
+func fail2banHosts(t *testing.T, log string) string {
+	t.Helper()
+	bin, err := exec.LookPath("fail2ban-regex")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("fail2ban-regex is not installed (CI=true): run scripts/syslog-deps.sh as root")
+		}
+		t.Skip("fail2ban-regex is not installed: sudo bash scripts/syslog-deps.sh")
+	}
+	dir := t.TempDir()
+	common, err := os.ReadFile("/etc/fail2ban/filter.d/common.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := filepath.Join(dir, "vault-ssh-helper.conf")
+	if err := os.WriteFile(filepath.Join(dir, "common.conf"), common, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filter, []byte(readmeFail2banFilter(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-o", "ip", log, filter).CombinedOutput()
+	if err != nil {
+		t.Fatalf("fail2ban-regex: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 // fail2banRegexp is the README's failregex as fail2ban applies it to a
@@ -240,15 +275,7 @@ func TestTheREADMEsFail2banFilterMatchesDenialsInARealSyslog(t *testing.T) {
 // filter), and <HOST> captures the address.
 func fail2banRegexp(t *testing.T) *regexp.Regexp {
 	t.Helper()
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(readme), "<!-- fail2ban-filter -->\n```ini\n")
-	if !ok {
-		t.Fatal("README.md has no <!-- fail2ban-filter --> ini block")
-	}
-	block, _, _ = strings.Cut(block, "```")
+	block := readmeFail2banFilter(t)
 	var failregex, daemon string
 	sc := bufio.NewScanner(strings.NewReader(block))
 	for sc.Scan() {
@@ -273,6 +300,21 @@ func fail2banRegexp(t *testing.T) *regexp.Regexp {
 		t.Fatalf("the README's failregex as a Go regexp %q: %v", expr, err)
 	}
 	return re
+}
+
+// readmeFail2banFilter is the filter file the README gives.
+func readmeFail2banFilter(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "<!-- fail2ban-filter -->\n```ini\n")
+	if !ok {
+		t.Fatal("README.md has no <!-- fail2ban-filter --> ini block")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	return block
 }
 
 // fullSocket is a syslog socket whose daemon has stopped reading: its

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Installs rsyslog, the real syslog daemon the syslog tests (syslog_test.go) start on a
-# private socket, without starting or enabling the system's rsyslog: a system daemon would
-# take /dev/log and write /var/log on a machine that never asked for it. Idempotent: when
-# rsyslog is installed it only checks. Needs root; runs with no stdin under CI.
+# private socket, and fail2ban, whose fail2ban-regex checks the README's filter against what
+# that rsyslog wrote, without starting or enabling either service: a system rsyslog would
+# take /dev/log and write /var/log, a fail2ban would ban addresses, on a machine that never
+# asked for it. Idempotent: when both are installed it only checks. Needs root; runs with no
+# stdin under CI.
 #
 # How the system rsyslog is kept down:
 #   - during the install a policy-rc.d that exits 101 ("action forbidden") is in place, so
 #     invoke-rc.d / deb-systemd-invoke start nothing (one that already exists is left alone);
-#   - if this run is the one that installed rsyslog, its unit/init links are disabled
-#     afterwards, so nothing starts it at the next boot either.
+#   - the services of the packages this run installed are disabled afterwards, so nothing
+#     starts them at the next boot either.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 export NEEDRESTART_SUSPEND=1
 
-pkgs=(rsyslog)
+pkgs=(rsyslog fail2ban)
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "syslog-deps.sh: must run as root (apt-get install)" >&2
@@ -52,16 +54,18 @@ if ! { apt-get "${apt_opts[@]}" update && apt-get "${apt_opts[@]}" install --no-
 	exit 1
 fi
 
-# Freshly installed by us: no init system starts it later either.
-if command -v deb-systemd-helper >/dev/null; then
-	deb-systemd-helper disable rsyslog.service syslog.socket >/dev/null 2>&1 || true
-fi
-if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-	systemctl disable rsyslog.service >/dev/null 2>&1 || true
-fi
-if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/rsyslog ]]; then
-	update-rc.d rsyslog disable >/dev/null 2>&1 || true
-fi
+# Freshly installed by us: no init system starts them later either.
+for p in "${missing[@]}"; do
+	if command -v deb-systemd-helper >/dev/null; then
+		deb-systemd-helper disable "$p.service" >/dev/null 2>&1 || true
+	fi
+	if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+		systemctl disable "$p.service" >/dev/null 2>&1 || true
+	fi
+	if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/$p ]]; then
+		update-rc.d "$p" disable >/dev/null 2>&1 || true
+	fi
+done
 
 for p in "${pkgs[@]}"; do
 	installed "$p" || {
@@ -69,4 +73,4 @@ for p in "${pkgs[@]}"; do
 		exit 1
 	}
 done
-echo "syslog-deps.sh: installed ${missing[*]}; no system rsyslog started"
+echo "syslog-deps.sh: installed ${missing[*]}; no service started"
