@@ -52,14 +52,17 @@ vet:
 
 # Short coverage-guided runs of every fuzz target; the seed corpus runs in `make test`.
 fuzz:
-	go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
-	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
-	go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
-	go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
-	go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
-	go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
-	go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
+	@# The config and main test binaries refuse an unsafe TMPDIR (scripts/test-tmpdir.sh).
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./config -run '^$$' -fuzz '^FuzzVaultAddrNeverQuotesItsPassword$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/sshotp -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseStamps$$' -fuzztime $(FUZZTIME)
 
 # Start-up cost against a bare Go binary doing one TLS request (prints a table).
 bench:
