@@ -188,7 +188,10 @@ drwxr-xr-x root/root ./usr/share/lintian/overrides/
 -rw-r--r-- root/root ./usr/share/lintian/overrides/vault-ssh-helper
 drwxr-xr-x root/root ./usr/share/man/
 drwxr-xr-x root/root ./usr/share/man/man8/
--rw-r--r-- root/root ./usr/share/man/man8/vault-ssh-helper.8.gz"
+-rw-r--r-- root/root ./usr/share/man/man8/vault-ssh-helper.8.gz
+drwxr-xr-x root/root ./var/
+drwxr-xr-x root/root ./var/lib/
+drwx------ root/root ./var/lib/vault-ssh-helper/"
 want_rpm_list="/etc/vault-ssh-helper.d
 /etc/vault-ssh-helper.d/config.hcl
 /usr/bin/vault-ssh-helper
@@ -196,7 +199,8 @@ want_rpm_list="/etc/vault-ssh-helper.d
 /usr/share/doc/vault-ssh-helper/README.md
 /usr/share/licenses/vault-ssh-helper
 /usr/share/licenses/vault-ssh-helper/LICENSE
-/usr/share/man/man8/vault-ssh-helper.8.gz"
+/usr/share/man/man8/vault-ssh-helper.8.gz
+/var/lib/vault-ssh-helper"
 # perms owner:group flags (c config, n noreplace, d doc, l license) path
 want_rpm_files="drwxr-xr-x root:root  /etc/vault-ssh-helper.d
 -rw-r----- root:root cn /etc/vault-ssh-helper.d/config.hcl
@@ -205,7 +209,8 @@ drwxr-xr-x root:root  /usr/share/doc/vault-ssh-helper
 -rw-r--r-- root:root d /usr/share/doc/vault-ssh-helper/README.md
 drwxr-xr-x root:root  /usr/share/licenses/vault-ssh-helper
 -rw-r--r-- root:root l /usr/share/licenses/vault-ssh-helper/LICENSE
--rw-r--r-- root:root d /usr/share/man/man8/vault-ssh-helper.8.gz"
+-rw-r--r-- root:root d /usr/share/man/man8/vault-ssh-helper.8.gz
+drwx------ root:root  /var/lib/vault-ssh-helper"
 # The one changelog entry, as each format shows it.
 want_deb_changelog_head="vault-ssh-helper ($DEBV) unstable; urgency=medium
   * Release $V, built from commit $C."
@@ -356,7 +361,7 @@ done
 package_paths_present() {
 	local p
 	for p in /usr/bin/vault-ssh-helper /etc/vault-ssh-helper.d /usr/share/doc/vault-ssh-helper \
-		/usr/share/licenses/vault-ssh-helper /usr/share/man/man8/vault-ssh-helper.8.gz; do
+		/usr/share/licenses/vault-ssh-helper /usr/share/man/man8/vault-ssh-helper.8.gz /var/lib/vault-ssh-helper; do
 		[[ -e $p ]] && echo "$p"
 	done
 	return 0
@@ -492,8 +497,8 @@ elif [[ $(dpkg --print-architecture) != amd64 ]]; then
 	skip "deb install: this machine is $(dpkg --print-architecture), not amd64"
 elif [[ -n $(pkg_status) ]]; then
 	skip "deb install: a vault-ssh-helper package is already on this machine ($(pkg_status)); not touching it"
-elif [[ -e /usr/bin/vault-ssh-helper || -e /etc/vault-ssh-helper.d || -e /usr/share/doc/vault-ssh-helper ]]; then
-	skip "deb install: /usr/bin/vault-ssh-helper, /etc/vault-ssh-helper.d or its doc dir already exists; not overwriting it"
+elif [[ -e /usr/bin/vault-ssh-helper || -e /etc/vault-ssh-helper.d || -e /usr/share/doc/vault-ssh-helper || -e /var/lib/vault-ssh-helper ]]; then
+	skip "deb install: /usr/bin/vault-ssh-helper, /etc/vault-ssh-helper.d, /var/lib/vault-ssh-helper or the doc dir already exists; not overwriting it"
 else
 	before=$(state_of_operator_files)
 	INSTALLED_BY_US=1
@@ -502,6 +507,7 @@ else
 	expect "vault-ssh-helper -version (from PATH)" "vault-ssh-helper v$V ($C)" "$(PATH=/usr/sbin:/usr/bin:/sbin:/bin vault-ssh-helper -version 2>&1)"
 	expect "/usr/bin/vault-ssh-helper is 755 root:root" "755 root:root" "$(stat -c '%a %U:%G' /usr/bin/vault-ssh-helper)"
 	expect "/etc/vault-ssh-helper.d/config.hcl is 640 root:root" "640 root:root" "$(stat -c '%a %U:%G' /etc/vault-ssh-helper.d/config.hcl)"
+	expect "/var/lib/vault-ssh-helper (TOTP state_dir) is 700 root:root" "700 root:root" "$(stat -c '%a %U:%G' /var/lib/vault-ssh-helper)"
 	expect "README.md, changelog.Debian.gz and copyright in /usr/share/doc/vault-ssh-helper" \
 		"README.md changelog.Debian.gz copyright" "$(ls /usr/share/doc/vault-ssh-helper | paste -sd' ')"
 	expect "man finds vault-ssh-helper(8)" "/usr/share/man/man8/vault-ssh-helper.8.gz" "$(man -w 8 vault-ssh-helper 2>&1)"
