@@ -136,9 +136,9 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 	}
 	if first, seen := firstLine[key]; seen {
 		if first > 0 && line > 0 {
-			return fmt.Errorf("duplicate key %q on lines %d and %d", key, first, line)
+			return fmt.Errorf("%w %q on lines %d and %d", ErrDuplicateKey, key, first, line)
 		}
-		return fmt.Errorf("duplicate key %q", key)
+		return fmt.Errorf("%w %q", ErrDuplicateKey, key)
 	}
 	firstLine[key] = line
 	if len(item.Keys) > 1 || (line > 0 && item.Assign.Line == 0) {
