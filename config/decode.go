@@ -128,11 +128,11 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 	}
 	key, ok := keyName(item.Keys[0].Token)
 	if !ok {
-		return fmt.Errorf("invalid key %q%s", item.Keys[0].Token.Text, onLine(line))
+		return fmt.Errorf("%w %q%s", ErrInvalidKey, item.Keys[0].Token.Text, onLine(line))
 	}
 	target := r.field(key)
 	if target == nil {
-		return fmt.Errorf("invalid key %q%s", key, onLine(line))
+		return fmt.Errorf("%w %q%s", ErrInvalidKey, key, onLine(line))
 	}
 	if first, seen := firstLine[key]; seen {
 		if first > 0 && line > 0 {

@@ -25,6 +25,7 @@ var (
 	ErrNotDuration  = errors.New("is not a duration")
 	ErrOutside      = errors.New("is outside")
 	ErrDuplicateKey = errors.New("duplicate key")
+	ErrInvalidKey   = errors.New("invalid key")
 
 	ErrSetBothOrNeither = errors.New("set both or neither")
 	ErrKeyReadable      = errors.New("is readable by others")
