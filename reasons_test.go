@@ -82,6 +82,23 @@ var reasons = map[string]string{
 	"config.ErrUnsafePermissions": config.ErrUnsafePermissions.Error(),
 	"config.ErrIsDirectory":       config.ErrIsDirectory.Error(),
 	"config.ErrNotRegular":        config.ErrNotRegular.Error(),
+	"config.ErrMissing":           config.ErrMissing.Error() + " %q", // the key
+	"config.ErrEmpty":             config.ErrEmpty.Error(),
+	"config.ErrNotURL":            config.ErrNotURL.Error(),
+	"config.ErrAddrCarries":       config.ErrAddrCarries.Error(),
+	"config.ErrDevHTTPS":          config.ErrDevHTTPS.Error(),
+	"config.ErrNeedsHTTPS":        config.ErrNeedsHTTPS.Error(),
+	"config.ErrAddrTwice":         config.ErrAddrTwice.Error(),
+	"config.ErrPathSegment":       config.ErrPathSegment.Error(),
+	"config.ErrNotCIDR":           config.ErrNotCIDR.Error(),
+	"config.ErrNotDuration":       config.ErrNotDuration.Error(),
+	"config.ErrOutside":           config.ErrOutside.Error(),
+	"config.ErrDuplicateKey":      config.ErrDuplicateKey.Error(),
+	"config.ErrInvalidKey":        config.ErrInvalidKey.Error(),
+	"config.ErrSetBothOrNeither":  config.ErrSetBothOrNeither.Error(),
+	"config.ErrSecretReadable":    config.ErrSecretReadable.Error(),
+	"config.ErrTOTPKeyInSSHOTP":   config.ErrTOTPKeyInSSHOTP.Error(),
+	"config.ErrSSHOTPKeyInTOTP":   config.ErrSSHOTPKeyInTOTP.Error(),
 }
 
 // verbs finds a text's fmt verbs (%s, %q, ...), each taking one argument.
