@@ -8,11 +8,13 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
@@ -39,6 +41,11 @@ var reasons = map[string]string{
 	"main.timeoutHint":   "(timeout = %s; raise it in the config file if Vault is slow)",
 	"main.refuseVersion": "PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies",
 	"main.refuseVerify":  "PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies",
+
+	// The marks that stand in for what a message must not carry whole.
+	"sshotp.OTPMark": sshotp.OTPMark,
+	"quote.Hidden":   quote.Hidden,
+	"quote.CutMark":  quote.CutMark,
 
 	"sshotp.announce":            sshotp.New(&config.Config{MountPoint: "%s"}, nil).Announce(),
 	"sshotp.ErrNoPAMUser":        sshotp.ErrNoPAMUser.Error(),
@@ -142,11 +149,7 @@ func cmdReason(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: reason [-stdout] [LEVEL] NAME [ARG...]")
 	}
-	anys := make([]any, len(args)-1)
-	for i, a := range args[1:] {
-		anys[i] = a
-	}
-	want := reason(scriptTB{ts: ts}, args[0], anys...)
+	want := reason(scriptTB{ts: ts}, args[0], scriptArgs(ts, args[0], args[1:])...)
 	found := false
 	for _, line := range strings.Split(ts.ReadFile(stream), "\n") {
 		found = found || holds(line, level, want)
@@ -154,6 +157,24 @@ func cmdReason(ts *testscript.TestScript, neg bool, args []string) {
 	if found == neg {
 		ts.Fatalf("%s: %s has %s line holding %q at level %q", args[0], stream, map[bool]string{true: "a", false: "no"}[found], want, level)
 	}
+}
+
+// scriptArgs passes a script's arguments to the verbs of the reason called
+// name: as numbers to %d, as written to the others.
+func scriptArgs(ts *testscript.TestScript, name string, args []string) []any {
+	found := verbs.FindAllString(reasons[name], -1)
+	anys := make([]any, len(args))
+	for i, a := range args {
+		anys[i] = a
+		if i < len(found) && strings.HasSuffix(found[i], "d") {
+			n, err := strconv.Atoi(a)
+			if err != nil {
+				ts.Fatalf("reason %s: argument %d is %q, not a number", name, i+1, a)
+			}
+			anys[i] = n
+		}
+	}
+	return anys
 }
 
 // holds reports whether a log line holds text after its level tag; with no

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"math/big"
 	"net"
 	"net/netip"
@@ -166,9 +167,9 @@ func TestPasswordInVaultAddrIsNotEchoed(t *testing.T) {
 
 func TestVaultAddrWithAUserIsQuotedWithTheUserRedacted(t *testing.T) {
 	for addr, shown := range map[string]string{
-		"https://u:hunter2@v":    "https://REDACTED@v",
-		"https://u@v:8200/x":     "https://REDACTED@v:8200/x",
-		"https://u:pw@v/?q#frag": "https://REDACTED@v/?REDACTED#REDACTED",
+		"https://u:hunter2@v":    "https://" + quote.Hidden + "@v",
+		"https://u@v:8200/x":     "https://" + quote.Hidden + "@v:8200/x",
+		"https://u:pw@v/?q#frag": "https://" + quote.Hidden + "@v/?" + quote.Hidden + "#" + quote.Hidden,
 	} {
 		wantRefusedFor(t, `vault_addr = "`+addr+`"`+"\nallowed_roles=\"*\"", Options{}, ErrAddrCarries, `vault_addr "`+shown+`"`)
 	}

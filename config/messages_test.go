@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"strings"
 	"testing"
 )
@@ -61,9 +62,9 @@ func TestMessages(t *testing.T) {
 		{"empty addr", `vault_addr = ""` + "\nallowed_roles=\"*\"", `vault_addr is empty`, Options{}},
 		{"addr without host", `vault_addr = "https://"` + "\nallowed_roles=\"*\"", `vault_addr "https://" is not an http:// or https:// URL with a host`, Options{}},
 		{"addr not a URL", `vault_addr = "vault.example.com:8200"` + "\nallowed_roles=\"*\"", `vault_addr "vault.example.com:8200" is not an http:// or https:// URL with a host`, Options{}},
-		{"addr with user", `vault_addr = "https://u:secret@v"` + "\nallowed_roles=\"*\"", `vault_addr "https://REDACTED@v" must not carry a user, a query or a fragment`, Options{}},
-		{"addr with query", `vault_addr = "https://v/?x=1"` + "\nallowed_roles=\"*\"", `vault_addr "https://v/?x=REDACTED" must not carry a user, a query or a fragment`, Options{}},
-		{"addr with fragment", `vault_addr = "https://v/#frag"` + "\nallowed_roles=\"*\"", `vault_addr "https://v/#REDACTED" must not carry a user, a query or a fragment`, Options{}},
+		{"addr with user", `vault_addr = "https://u:secret@v"` + "\nallowed_roles=\"*\"", `vault_addr "https://` + quote.Hidden + `@v" must not carry a user, a query or a fragment`, Options{}},
+		{"addr with query", `vault_addr = "https://v/?x=1"` + "\nallowed_roles=\"*\"", `vault_addr "https://v/?x=` + quote.Hidden + `" must not carry a user, a query or a fragment`, Options{}},
+		{"addr with fragment", `vault_addr = "https://v/#frag"` + "\nallowed_roles=\"*\"", `vault_addr "https://v/#` + quote.Hidden + `" must not carry a user, a query or a fragment`, Options{}},
 		{"addr with empty query", `vault_addr = "https://v?"` + "\nallowed_roles=\"*\"", `vault_addr "https://v?" must not carry a user, a query or a fragment`, Options{}},
 		{"addr with empty fragment", `vault_addr = "https://v/#"` + "\nallowed_roles=\"*\"", `vault_addr "https://v/#" must not carry a user, a query or a fragment`, Options{}},
 		{"http without dev", `vault_addr = "http://v"` + "\nallowed_roles=\"*\"", `vault_addr "http://v": unsupported scheme. use 'dev' mode`, Options{}},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,24 +19,24 @@ func TestVaultAddrMessagesCarryNoCredentialWhateverElseIsWrong(t *testing.T) {
 		shown      string
 		reason     error
 	}{
-		{"password and no host", "https://admin:hunter2@", false, `vault_addr "https://REDACTED@"`, notURL},
-		{"password and a bad escape", "https://admin:hunter2@vault/%zz", false, `vault_addr "https://REDACTED@vault/%zz"`, notURL},
-		{"bad escape in the password", "https://admin:hunter2%zz@vault", false, `vault_addr "https://REDACTED@vault"`, notURL},
-		{"password and a space", "https://admin:hunter2@va ult", false, `vault_addr "https://REDACTED@va ult"`, notURL},
-		{"password with a space", "https://admin:hun ter2@vault", false, `vault_addr "https://REDACTED@vault"`, notURL},
-		{"password and another scheme", "ftp://admin:hunter2@vault", false, `vault_addr "ftp://REDACTED@vault"`, notURL},
-		{"password and no scheme", "admin:hunter2@vault:8200", false, `vault_addr "REDACTED@vault:8200"`, notURL},
-		{"password and a bad port", "https://admin:hunter2@vault:x", false, `vault_addr "https://REDACTED@vault:x"`, notURL},
-		{"password with a slash", "https://admin:hun/ter2@vault", false, `vault_addr "https://REDACTED@vault"`, notURL},
-		{"password, parses", "https://admin:hunter2@vault", false, `vault_addr "https://REDACTED@vault"`, carries},
-		{"password under -dev", "http://admin:hunter2@vault", true, `vault_addr "http://REDACTED@vault"`, carries},
-		{"password and http without -dev", "http://admin:hunter2@vault", false, `vault_addr "http://REDACTED@vault"`, carries},
-		{"token in the query", "https://vault/?token=hunter2", false, `vault_addr "https://vault/?token=REDACTED"`, carries},
-		{"token in the query and a bad escape", "https://vault/%zz?token=hunter2", false, `vault_addr "https://vault/%zz?token=REDACTED"`, notURL},
-		{"token in the query and no host", "https://?token=hunter2", false, `vault_addr "https://?token=REDACTED"`, notURL},
-		{"token as the whole query", "https://vault/?hunter2", false, `vault_addr "https://vault/?REDACTED"`, carries},
-		{"token in the fragment", "https://vault/#hunter2", false, `vault_addr "https://vault/#REDACTED"`, carries},
-		{"token in the fragment and a space", "https://va ult/#hunter2", false, `vault_addr "https://va ult/#REDACTED"`, notURL},
+		{"password and no host", "https://admin:hunter2@", false, `vault_addr "https://` + quote.Hidden + `@"`, notURL},
+		{"password and a bad escape", "https://admin:hunter2@vault/%zz", false, `vault_addr "https://` + quote.Hidden + `@vault/%zz"`, notURL},
+		{"bad escape in the password", "https://admin:hunter2%zz@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
+		{"password and a space", "https://admin:hunter2@va ult", false, `vault_addr "https://` + quote.Hidden + `@va ult"`, notURL},
+		{"password with a space", "https://admin:hun ter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
+		{"password and another scheme", "ftp://admin:hunter2@vault", false, `vault_addr "ftp://` + quote.Hidden + `@vault"`, notURL},
+		{"password and no scheme", "admin:hunter2@vault:8200", false, `vault_addr "` + quote.Hidden + `@vault:8200"`, notURL},
+		{"password and a bad port", "https://admin:hunter2@vault:x", false, `vault_addr "https://` + quote.Hidden + `@vault:x"`, notURL},
+		{"password with a slash", "https://admin:hun/ter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
+		{"password, parses", "https://admin:hunter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, carries},
+		{"password under -dev", "http://admin:hunter2@vault", true, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
+		{"password and http without -dev", "http://admin:hunter2@vault", false, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
+		{"token in the query", "https://vault/?token=hunter2", false, `vault_addr "https://vault/?token=` + quote.Hidden + `"`, carries},
+		{"token in the query and a bad escape", "https://vault/%zz?token=hunter2", false, `vault_addr "https://vault/%zz?token=` + quote.Hidden + `"`, notURL},
+		{"token in the query and no host", "https://?token=hunter2", false, `vault_addr "https://?token=` + quote.Hidden + `"`, notURL},
+		{"token as the whole query", "https://vault/?hunter2", false, `vault_addr "https://vault/?` + quote.Hidden + `"`, carries},
+		{"token in the fragment", "https://vault/#hunter2", false, `vault_addr "https://vault/#` + quote.Hidden + `"`, carries},
+		{"token in the fragment and a space", "https://va ult/#hunter2", false, `vault_addr "https://va ult/#` + quote.Hidden + `"`, notURL},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
