@@ -41,6 +41,12 @@ var reasons = map[string]string{
 	"main.timeoutHint":   "(timeout = %s; raise it in the config file if Vault is slow)",
 	"main.refuseVersion": "PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies",
 	"main.refuseVerify":  "PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies",
+	// -version's line on stdout: the version and the commit (the scripts
+	// have them as $VERSION and $COMMIT; test-dist.sh reads this entry).
+	"main.version": "vault-ssh-helper v%s (%s)",
+	// The debug line before Vault is asked, naming each mode's secret.
+	"main.verifyingOTP":  verifyingLine(sshotp.New(&config.Config{}, nil).Secret()),
+	"main.verifyingTOTP": verifyingLine(totp.New(&config.Config{TOTP: &config.TOTP{}}, nil).Secret()),
 
 	// The marks that stand in for what a message must not carry whole.
 	"sshotp.OTPMark": sshotp.OTPMark,
@@ -106,6 +112,12 @@ var reasons = map[string]string{
 	"config.ErrSecretReadable":    config.ErrSecretReadable.Error(),
 	"config.ErrTOTPKeyInSSHOTP":   config.ErrTOTPKeyInSSHOTP.Error(),
 	"config.ErrSSHOTPKeyInTOTP":   config.ErrSSHOTPKeyInTOTP.Error(),
+}
+
+// verifyingLine is main.go's debug line before it asks Vault (at the verb)
+// about a mode's secret.
+func verifyingLine(secret string) string {
+	return "verifying " + secret + " with Vault at %s"
 }
 
 // verbs finds a text's fmt verbs (%s, %q, ...), each taking one argument.
