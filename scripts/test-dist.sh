@@ -508,7 +508,7 @@ else
 	INSTALLED_BY_US=1
 	if dpkg -i "$deb" </dev/null >"$T/dpkg.log" 2>&1; then ok "dpkg -i installs the amd64 .deb"; else bad "dpkg -i failed"; cat "$T/dpkg.log"; fi
 	expect "dpkg reports it installed" "install ok installed $DEBV" "$(dpkg-query -W -f='${Status} ${Version}' vault-ssh-helper 2>&1)"
-	expect "vault-ssh-helper -version (from PATH)" "vault-ssh-helper v$V ($C)" "$(PATH=/usr/sbin:/usr/bin:/sbin:/bin vault-ssh-helper -version 2>&1)"
+	expect "vault-ssh-helper -version (from PATH)" "$(version_line "$V" "$C")" "$(PATH=/usr/sbin:/usr/bin:/sbin:/bin vault-ssh-helper -version 2>&1)"
 	expect "/usr/bin/vault-ssh-helper is 755 root:root" "755 root:root" "$(stat -c '%a %U:%G' /usr/bin/vault-ssh-helper)"
 	expect "/etc/vault-ssh-helper.d/config.hcl is 640 root:root" "640 root:root" "$(stat -c '%a %U:%G' /etc/vault-ssh-helper.d/config.hcl)"
 	expect "README.md, changelog.Debian.gz and copyright in /usr/share/doc/vault-ssh-helper" \

@@ -113,7 +113,7 @@ func TestLoginsFollowALeaderChangeAndNoOTPIsUsedTwice(t *testing.T) {
 	}
 	nodes := []*vaulttest.Server{active, standbys[0], standbys[1]}
 	cfg := listConfig(t, c, nodes...)
-	expect(t, verifyOnly(t, cfg), 0, "Vault at "+active.Addr+": healthy", "vault-ssh-helper verification successful!")
+	expect(t, verifyOnly(t, cfg), 0, "Vault at "+active.Addr+": healthy", vaulttest.Reason("main.verified"))
 
 	// The address goes first, as in a crash; the core then steps down,
 	// and the helper is run all the while.
@@ -154,7 +154,7 @@ func TestLoginsFollowALeaderChangeAndNoOTPIsUsedTwice(t *testing.T) {
 	}
 	replayEverywhere(t, c, used, nodes...)
 
-	expect(t, verifyOnly(t, listConfig(t, c, standbys...)), 0, "vault-ssh-helper verification successful!")
+	expect(t, verifyOnly(t, listConfig(t, c, standbys...)), 0, vaulttest.Reason("main.verified"))
 	expect(t, verifyOnly(t, cfg), 1, "Vault at "+active.Addr+": not healthy: ", "2 of 3 Vault addresses are healthy")
 }
 
@@ -204,7 +204,7 @@ func TestTOTPLoginAndValidationGoToTheOneAddressThatAnswered(t *testing.T) {
 		"1 of 2 Vault addresses are healthy")
 	healthy := strings.Replace(string(mustRead(t, cfg)), sealed.Addr+",", active.Addr+",", 1)
 	expect(t, verifyOnly(t, vaulttest.WriteConfig(t, "", healthy)), 0,
-		"Vault at "+active.Addr+": healthy", "Vault at "+standbys[1].Addr+": healthy", "vault-ssh-helper verification successful!")
+		"Vault at "+active.Addr+": healthy", "Vault at "+standbys[1].Addr+": healthy", vaulttest.Reason("main.verified"))
 }
 
 func mustRead(t *testing.T, path string) []byte {
