@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -59,7 +60,9 @@ func (w *watchdog) fire() {
 	w.mu.Lock()
 	budget, waiting := w.budget, w.waiting
 	w.mu.Unlock()
-	w.log.Error("timed out after %s waiting for %s; denying", budget, waiting)
+	reason := fmt.Sprintf("timed out after %s waiting for %s; denying", budget, waiting)
+	w.log.Error("%s", reason)
+	w.log.summarize(loginEnd{reason: reason})
 	w.log.finish(flushGrace)
 	w.exit(1)
 }

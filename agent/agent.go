@@ -49,6 +49,8 @@ type Client struct {
 	at     int
 	pinned bool
 	onSkip func(Skip)
+	// answers keeps the request_id of Vault's 2xx answers (requestid.go).
+	answers requestIDs
 }
 
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
@@ -133,6 +135,9 @@ func (c *Client) putAt(ctx context.Context, i int, path string, body map[string]
 	}
 	hops := &trail{}
 	answer, err := c.put(withTrail(traceConnection(ctx, hops), hops), vc, path, body)
+	if err == nil {
+		c.noteRequestID(answer)
+	}
 	if err != nil && hops.redirectedTo != "" {
 		err = fmt.Errorf("redirected (307) to %q: %w", hops.redirectedTo, err)
 	}

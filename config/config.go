@@ -60,6 +60,9 @@ type Config struct {
 	Timeout time.Duration
 	// Dev records that -dev relaxed the scheme rules.
 	Dev bool
+	// Syslog is where each login's summary line goes besides stderr; nil
+	// when syslog_facility is unset.
+	Syslog *Syslog
 	// TOTP is set for a TOTP config (one with totp_mount_point) and nil for
 	// an SSH OTP config; the SSH OTP fields above are then empty.
 	TOTP *TOTP

@@ -48,6 +48,8 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	}
 	cfg.Timeout, err = parseTimeout(raw.Timeout, raw.set["timeout"])
 	add(err)
+	cfg.Syslog, err = parseSyslog(raw.SyslogFacility, raw.set["syslog_facility"])
+	add(err)
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
 	// Client certificates only travel over TLS, which dev mode refuses.
 	if !opts.Dev {

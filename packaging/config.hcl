@@ -66,3 +66,9 @@ tls_skip_verify = false
 # "1m"), between 1s and 60s; default 10s. When Vault does not answer in time
 # the login is denied instead of hanging until sshd's LoginGraceTime.
 timeout = "10s"
+
+# Also send one summary line per login (user, client, the OTP's IP, outcome,
+# reason, Vault's request_id; never the password) to the local syslog, with
+# this facility, tagged vault-ssh-helper: next to sshd's own lines, for the
+# journal and fail2ban. Unset: no syslog.
+# syslog_facility = "authpriv"
