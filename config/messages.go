@@ -26,6 +26,7 @@ var (
 	ErrOutside      = errors.New("is outside")
 	ErrDuplicateKey = errors.New("duplicate key")
 	ErrInvalidKey   = errors.New("invalid key")
+	ErrNotFacility  = errors.New("is not a syslog facility: use authpriv (as sshd and pam_unix do), auth, daemon, user, local0 to local7, or another of syslog(3)'s names except kern")
 
 	ErrSetBothOrNeither = errors.New("set both or neither")
 	ErrKeyReadable      = errors.New("is readable by others")

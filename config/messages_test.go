@@ -12,7 +12,7 @@ import (
 var sentinels = []error{
 	ErrMissing, ErrEmpty, ErrNotURL, ErrAddrCarries, ErrDevHTTPS, ErrNeedsHTTPS, ErrAddrTwice,
 	ErrPathChars, ErrPathSegment, ErrControlChar, ErrNotHostName, ErrEmptyEntry, ErrStarAlone,
-	ErrNotCIDR, ErrNotDuration, ErrOutside, ErrDuplicateKey, ErrInvalidKey,
+	ErrNotCIDR, ErrNotDuration, ErrOutside, ErrDuplicateKey, ErrInvalidKey, ErrNotFacility,
 	ErrSetBothOrNeither, ErrKeyReadable, ErrSecretReadable,
 	ErrTOTPKeyInSSHOTP, ErrSSHOTPKeyInTOTP, ErrTemplateUser, ErrNotWholeNumber,
 	ErrTokenAndAppRole, ErrRoleIDAlone, ErrSecretIDAlone, ErrAppRoleMountAlone, ErrNoCredentials, ErrAppRoleMountUnused,
@@ -100,6 +100,8 @@ func TestMessages(t *testing.T) {
 		{"namespace control char", minimal + "\nnamespace = \"a\\nb\"", `namespace "a\nb" contains a control character`, Options{}},
 		{"not HCL", "vault_addr = \"x", `cannot be parsed as HCL or JSON: At 1:16: literal not terminated`, Options{}},
 		{"not JSON", `{"vault_addr": "x",,}`, `cannot be parsed as HCL or JSON: invalid JSON: invalid character ',' looking for beginning of object key string`, Options{}},
+		{"not a syslog facility", minimal + "syslog_facility = \"kern\"\n",
+			`syslog_facility "kern" is not a syslog facility: use authpriv (as sshd and pam_unix do), auth, daemon, user, local0 to local7, or another of syslog(3)'s names except kern`, Options{}},
 		{"duplicate key in JSON", `{"vault_addr": "https://v", "allowed_roles": "*", "vault_addr": "https://w"}`, `duplicate key "vault_addr"`, Options{}},
 		{"vault_addr list with an empty entry", `vault_addr = "https://a, "` + "\nallowed_roles=\"*\"", `vault_addr entry 2 of 2 is empty`, Options{}},
 		{"vault_addr list naming one Vault twice", `vault_addr = "https://a, https://A:443/"` + "\nallowed_roles=\"*\"",
