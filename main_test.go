@@ -40,7 +40,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		Setup:               stripGroupWrite,
+		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"stubvault": cmdStubVault,
 			"requests":  cmdRequests,
@@ -49,6 +49,14 @@ func TestScripts(t *testing.T) {
 			"reason":    cmdReason,
 		},
 	})
+}
+
+// setupScript gives the scripts what -version prints ($VERSION, $COMMIT)
+// and makes their files look like an operator's.
+func setupScript(env *testscript.Env) error {
+	env.Setenv("VERSION", version)
+	env.Setenv("COMMIT", commit)
+	return stripGroupWrite(env)
 }
 
 // stripGroupWrite makes the script's files look like an operator's: the

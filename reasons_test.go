@@ -8,11 +8,13 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
@@ -39,6 +41,17 @@ var reasons = map[string]string{
 	"main.timeoutHint":   "(timeout = %s; raise it in the config file if Vault is slow)",
 	"main.refuseVersion": "PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies",
 	"main.refuseVerify":  "PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies",
+	// -version's line on stdout: the version and the commit (the scripts
+	// have them as $VERSION and $COMMIT; test-dist.sh reads this entry).
+	"main.version": "vault-ssh-helper v%s (%s)",
+	// The debug line before Vault is asked, naming each mode's secret.
+	"main.verifyingOTP":  verifyingLine(sshotp.New(&config.Config{}, nil).Secret()),
+	"main.verifyingTOTP": verifyingLine(totp.New(&config.Config{TOTP: &config.TOTP{}}, nil).Secret()),
+
+	// The marks that stand in for what a message must not carry whole.
+	"sshotp.OTPMark": sshotp.OTPMark,
+	"quote.Hidden":   quote.Hidden,
+	"quote.CutMark":  quote.CutMark,
 
 	"sshotp.announce":            sshotp.New(&config.Config{MountPoint: "%s"}, nil).Announce(),
 	"sshotp.ErrNoPAMUser":        sshotp.ErrNoPAMUser.Error(),
@@ -82,6 +95,29 @@ var reasons = map[string]string{
 	"config.ErrUnsafePermissions": config.ErrUnsafePermissions.Error(),
 	"config.ErrIsDirectory":       config.ErrIsDirectory.Error(),
 	"config.ErrNotRegular":        config.ErrNotRegular.Error(),
+	"config.ErrMissing":           config.ErrMissing.Error() + " %q", // the key
+	"config.ErrEmpty":             config.ErrEmpty.Error(),
+	"config.ErrNotURL":            config.ErrNotURL.Error(),
+	"config.ErrAddrCarries":       config.ErrAddrCarries.Error(),
+	"config.ErrDevHTTPS":          config.ErrDevHTTPS.Error(),
+	"config.ErrNeedsHTTPS":        config.ErrNeedsHTTPS.Error(),
+	"config.ErrAddrTwice":         config.ErrAddrTwice.Error(),
+	"config.ErrPathSegment":       config.ErrPathSegment.Error(),
+	"config.ErrNotCIDR":           config.ErrNotCIDR.Error(),
+	"config.ErrNotDuration":       config.ErrNotDuration.Error(),
+	"config.ErrOutside":           config.ErrOutside.Error(),
+	"config.ErrDuplicateKey":      config.ErrDuplicateKey.Error(),
+	"config.ErrInvalidKey":        config.ErrInvalidKey.Error(),
+	"config.ErrSetBothOrNeither":  config.ErrSetBothOrNeither.Error(),
+	"config.ErrSecretReadable":    config.ErrSecretReadable.Error(),
+	"config.ErrTOTPKeyInSSHOTP":   config.ErrTOTPKeyInSSHOTP.Error(),
+	"config.ErrSSHOTPKeyInTOTP":   config.ErrSSHOTPKeyInTOTP.Error(),
+}
+
+// verifyingLine is main.go's debug line before it asks Vault (at the verb)
+// about a mode's secret.
+func verifyingLine(secret string) string {
+	return "verifying " + secret + " with Vault at %s"
 }
 
 // verbs finds a text's fmt verbs (%s, %q, ...), each taking one argument.
@@ -125,11 +161,7 @@ func cmdReason(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: reason [-stdout] [LEVEL] NAME [ARG...]")
 	}
-	anys := make([]any, len(args)-1)
-	for i, a := range args[1:] {
-		anys[i] = a
-	}
-	want := reason(scriptTB{ts: ts}, args[0], anys...)
+	want := reason(scriptTB{ts: ts}, args[0], scriptArgs(ts, args[0], args[1:])...)
 	found := false
 	for _, line := range strings.Split(ts.ReadFile(stream), "\n") {
 		found = found || holds(line, level, want)
@@ -137,6 +169,24 @@ func cmdReason(ts *testscript.TestScript, neg bool, args []string) {
 	if found == neg {
 		ts.Fatalf("%s: %s has %s line holding %q at level %q", args[0], stream, map[bool]string{true: "a", false: "no"}[found], want, level)
 	}
+}
+
+// scriptArgs passes a script's arguments to the verbs of the reason called
+// name: as numbers to %d, as written to the others.
+func scriptArgs(ts *testscript.TestScript, name string, args []string) []any {
+	found := verbs.FindAllString(reasons[name], -1)
+	anys := make([]any, len(args))
+	for i, a := range args {
+		anys[i] = a
+		if i < len(found) && strings.HasSuffix(found[i], "d") {
+			n, err := strconv.Atoi(a)
+			if err != nil {
+				ts.Fatalf("reason %s: argument %d is %q, not a number", name, i+1, a)
+			}
+			anys[i] = n
+		}
+	}
+	return anys
 }
 
 // holds reports whether a log line holds text after its level tag; with no

@@ -363,12 +363,12 @@ func TestASyslogThatCannotTakeTheLineChangesNoOutcome(t *testing.T) {
 			"login allowed: rhost=203.0.113.7 user=alice otp_ip=127.0.0.1 request_id=" + summaryID},
 		{"full socket, denied", full, "bob", 1, "the socket is full",
 			`login denied: rhost=203.0.113.7 user=bob otp_ip=127.0.0.1 request_id=` + summaryID +
-				` reason="username mismatch: the OTP is for \"alice\", PAM_USER is \"bob\" (request_id=` + summaryID + `)"`},
+				` reason="` + reason(t, "sshotp.ErrUsernameMismatch") + `: the OTP is for \"alice\", PAM_USER is \"bob\" (request_id=` + summaryID + `)"`},
 		{"no socket, allowed", missing, "alice", 0, "connect: no such file or directory",
 			"login allowed: rhost=203.0.113.7 user=alice otp_ip=127.0.0.1 request_id=" + summaryID},
 		{"not a socket, denied", notSocket, "bob", 1, "connect: connection refused",
 			`login denied: rhost=203.0.113.7 user=bob otp_ip=127.0.0.1 request_id=` + summaryID +
-				` reason="username mismatch: the OTP is for \"alice\", PAM_USER is \"bob\" (request_id=` + summaryID + `)"`},
+				` reason="` + reason(t, "sshotp.ErrUsernameMismatch") + `: the OTP is for \"alice\", PAM_USER is \"bob\" (request_id=` + summaryID + `)"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -77,15 +77,16 @@ func TestVerifyReturnsMalformedOnBodiesThatAreNotAVerifyAnswer(t *testing.T) {
 	t.Parallel()
 	// notOne is the detail for a body that is not exactly one JSON value;
 	// the others name the field of the wrong type in the operator's terms.
-	notOne := agent.ErrMalformed.Error() + ": not one JSON value"
+	notOne := agent.ErrMalformed.Error() + ": " + agent.ErrNotOneValueForTest.Error()
 	malformed := agent.ErrMalformed.Error() + ": "
+	notObject := " " + agent.ErrNotObjectForTest.Error()
 	for name, c := range map[string]struct{ body, detail string }{
 		"not JSON":             {`<html>hello</html>`, notOne},
 		"cut JSON":             {`{"data":{"username":"ubuntu","ip":"127.0.0.1"`, notOne},
-		"array":                {`[{"data":{}}]`, malformed + "the answer is a JSON array where an object belongs"},
-		"string":               {`"data"`, malformed + "the answer is a JSON string where an object belongs"},
-		"data is a string":     {`{"data":"ubuntu@127.0.0.1"}`, malformed + "data is a JSON string where an object belongs"},
-		"data is an array":     {`{"data":["ubuntu","127.0.0.1","r"]}`, malformed + "data is a JSON array where an object belongs"},
+		"array":                {`[{"data":{}}]`, malformed + "the answer is a JSON array" + notObject},
+		"string":               {`"data"`, malformed + "the answer is a JSON string" + notObject},
+		"data is a string":     {`{"data":"ubuntu@127.0.0.1"}`, malformed + "data is a JSON string" + notObject},
+		"data is an array":     {`{"data":["ubuntu","127.0.0.1","r"]}`, malformed + "data is a JSON array" + notObject},
 		"username a number":    {`{"data":{"username":1000,"ip":"127.0.0.1","role_name":"r"}}`, malformed + "data.username is a JSON number where a string belongs"},
 		"ip a number":          {`{"data":{"username":"u","ip":2130706433,"role_name":"r"}}`, malformed + "data.ip is a JSON number where a string belongs"},
 		"two JSON objects":     {successBody + `{"data":{"username":"root","ip":"127.0.0.1","role_name":"r"}}`, notOne},
@@ -217,7 +218,7 @@ func TestVerifyReturnsMalformedOnAnAnswerOverSixtyFourKiB(t *testing.T) {
 			if !errors.Is(err, agent.ErrBodyTooLargeForTest) {
 				t.Errorf("error %v should say the answer is too large", err)
 			}
-			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": answer larger than 65536 bytes")
+			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": "+agent.ErrBodyTooLargeForTest.Error())
 		})
 	}
 }
@@ -241,5 +242,5 @@ func TestVerifyReturnsMalformedOnAnUnboundedChunkedAnswer(t *testing.T) {
 	})
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
-	wantMessage(t, err, srv, agent.ErrMalformed.Error()+": answer larger than 65536 bytes")
+	wantMessage(t, err, srv, agent.ErrMalformed.Error()+": "+agent.ErrBodyTooLargeForTest.Error())
 }

@@ -72,8 +72,8 @@ func TestEchoReportsBodyProblemsLikeVerify(t *testing.T) {
 	}{
 		"empty":     {"", agent.ErrEmptyBody, agent.ErrEmptyBody.Error()},
 		"no data":   {`{"data":null}`, agent.ErrNoData, agent.ErrNoData.Error()},
-		"malformed": {`{"data":`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": not one JSON value"},
-		"trailing":  {`{"data":{"message":"verify-echo-response"}} x`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": not one JSON value"},
+		"malformed": {`{"data":`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": " + agent.ErrNotOneValueForTest.Error()},
+		"trailing":  {`{"data":{"message":"verify-echo-response"}} x`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": " + agent.ErrNotOneValueForTest.Error()},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

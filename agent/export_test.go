@@ -15,3 +15,12 @@ var (
 	ErrBadRedirectForTest    = errBadRedirect
 	ErrSecondRedirectForTest = errSecondRedirect
 )
+
+// What is wrong with a malformed answer; the words are pinned in
+// TestDecodeAuthRefusals.
+var (
+	ErrNotOneValueForTest = errNotOneValue
+	ErrNotObjectForTest   = errNotObject
+	ErrTwiceForTest       = errTwice
+	ErrOtherCaseForTest   = errOtherCase
+)

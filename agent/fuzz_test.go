@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -38,7 +39,7 @@ func FuzzDecodeError(f *testing.F) {
 		i := int(at) % (len(body) + 1)
 		echoed := slices.Concat(body[:i], []byte(fuzzOTP), body[i:])
 		msg := decodeError(400, echoed, []Secret{{Value: fuzzOTP, Mark: "<the OTP>"}}).Error()
-		if len(msg) > len("Vault answered 400: ")+quote.MaxLen+len("...[cut: 65536 bytes in all]") {
+		if len(msg) > len("Vault answered 400: ")+quote.MaxLen+len(fmt.Sprintf(quote.CutMark, 65536)) {
 			t.Fatalf("a %d-byte body made a %d-byte message", len(echoed), len(msg))
 		}
 		lower := strings.ToLower(msg)

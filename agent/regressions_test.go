@@ -88,7 +88,7 @@ func TestRegressionOversizedErrorBodyIsMalformed(t *testing.T) {
 			if !errors.Is(err, agent.ErrMalformed) || !errors.Is(err, agent.ErrBodyTooLargeForTest) {
 				t.Errorf("error = %v, want ErrMalformed: answer too large", err)
 			}
-			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": answer larger than 65536 bytes")
+			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": "+agent.ErrBodyTooLargeForTest.Error())
 		})
 	}
 }

@@ -28,6 +28,16 @@ var (
 	ErrUnreachable = errors.New("cannot connect to Vault")
 )
 
+// What is wrong with a malformed answer, each wrapped after ErrMalformed
+// and the place in the answer it names, so tests ask errors.Is instead of
+// spelling the words again.
+var (
+	errNotOneValue = errors.New("not one JSON value")
+	errNotObject   = errors.New("where an object belongs")
+	errTwice       = errors.New("appears more than once (keys differing only in letter case count as one)")
+	errOtherCase   = errors.New("is written in another letter case")
+)
+
 // missingObject names the top-level object an answer lacks; every one is
 // ErrNoData to errors.Is.
 type missingObject string
@@ -88,7 +98,7 @@ func DecodeObject(body []byte, name string, dst any) error {
 		return ErrEmptyBody
 	}
 	if !json.Valid(body) {
-		return fmt.Errorf("%w: not one JSON value", ErrMalformed)
+		return fmt.Errorf("%w: %w", ErrMalformed, errNotOneValue)
 	}
 	if kind := jsonKind(body); kind == "null" {
 		return missingObject(name)
@@ -118,7 +128,7 @@ type member struct {
 // object.
 func membersOf(raw json.RawMessage, where string) ([]member, error) {
 	if kind := jsonKind(raw); kind != "object" {
-		return nil, fmt.Errorf("%w: %s is a JSON %s where an object belongs", ErrMalformed, where, kind)
+		return nil, fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, where, kind, errNotObject)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil {
@@ -158,9 +168,9 @@ func pick(members []member, name, path string) (json.RawMessage, error) {
 	}
 	switch {
 	case seen > 1:
-		return nil, fmt.Errorf("%w: %s appears more than once (keys differing only in letter case count as one)", ErrMalformed, path)
+		return nil, fmt.Errorf("%w: %s %w", ErrMalformed, path, errTwice)
 	case seen == 1 && !exact:
-		return nil, fmt.Errorf("%w: %s is written in another letter case", ErrMalformed, path)
+		return nil, fmt.Errorf("%w: %s %w", ErrMalformed, path, errOtherCase)
 	}
 	return value, nil
 }

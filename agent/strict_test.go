@@ -8,15 +8,16 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
 
-const (
-	twice     = " appears more than once (keys differing only in letter case count as one)"
-	otherCase = " is written in another letter case"
+// The details' words are pinned in TestDecodeAuthRefusals; here they are
+// built from the sentinels.
+var (
+	twice     = " " + agent.ErrTwiceForTest.Error()
+	otherCase = " " + agent.ErrOtherCaseForTest.Error()
 )
 
 // One meaning for Vault's answer: encoding/json alone matches keys in any
 // case and keeps the last, so {"username":"bob","Username":"alice"} would
-// let alice in. Keys must be written as Vault writes them, once. This table
-// is the one place these messages are pinned.
+// let alice in. Keys must be written as Vault writes them, once.
 func TestVerifyRefusesAnAnswerWhoseKeysDifferOnlyInCaseOrRepeat(t *testing.T) {
 	t.Parallel()
 	const rest = `"ip":"127.0.0.1","role_name":"r"`
@@ -100,7 +101,7 @@ func TestDecodeObjectReadsAuthWithTheSameRules(t *testing.T) {
 		{"client_token twice", `{"auth":{"client_token":"a","Client_Token":"b"}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.client_token" + twice},
 		{"Auth beside auth", `{"auth":{"client_token":"a"},"Auth":{"client_token":"b"}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth" + twice},
 		{"nested key twice", `{"auth":{"client_token":"a","metadata":{"role_name":"x","ROLE_NAME":"y"}}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.metadata.role_name" + twice},
-		{"nested not an object", `{"auth":{"client_token":"a","metadata":"x"}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.metadata is a JSON string where an object belongs"},
+		{"nested not an object", `{"auth":{"client_token":"a","metadata":"x"}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.metadata is a JSON string " + agent.ErrNotObjectForTest.Error()},
 		{"token a number", `{"auth":{"client_token":12345678901234567890}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.client_token is a JSON number where a string belongs"},
 	}
 	for _, c := range cases {

@@ -23,23 +23,27 @@ func TestDecodeAuthReadsTheTokenAndPolicies(t *testing.T) {
 	}
 }
 
-// TestDecodeAuthRefusals pins the full text of every refusal; none quotes a value.
+// TestDecodeAuthRefusals pins the full text of every refusal, and so of
+// each detail of a malformed answer (not one value, not an object, a key
+// twice or in another case): the other tests ask for the detail's sentinel
+// or build the text from it. None quotes a value.
 func TestDecodeAuthRefusals(t *testing.T) {
 	cases := []struct {
 		name, body, want string
 		is               error
 	}{
 		{"empty", " \n", ErrEmptyBody.Error(), ErrEmptyBody},
-		{"not JSON", `{"auth":`, ErrMalformed.Error() + ": not one JSON value", ErrMalformed},
-		{"trailing data", `{"auth":{"client_token":"secret-token"}} x`, ErrMalformed.Error() + ": not one JSON value", ErrMalformed},
-		{"top array", `["secret-token"]`, ErrMalformed.Error() + ": the answer is a JSON array where an object belongs", ErrMalformed},
+		{"not JSON", `{"auth":`, ErrMalformed.Error() + ": not one JSON value", errNotOneValue},
+		{"trailing data", `{"auth":{"client_token":"secret-token"}} x`, ErrMalformed.Error() + ": not one JSON value", errNotOneValue},
+		{"top array", `["secret-token"]`, ErrMalformed.Error() + ": the answer is a JSON array where an object belongs", errNotObject},
 		{"no auth", `{"data":{"client_token":"secret-token"}}`, ErrNoAuth.Error(), ErrNoAuth},
 		{"auth null", `{"auth":null}`, ErrNoAuth.Error(), ErrNoAuth},
-		{"auth in capitals", `{"Auth":{"client_token":"secret-token"}}`, ErrMalformed.Error() + ": auth is written in another letter case", ErrMalformed},
-		{"auth a string", `{"auth":"secret-token"}`, ErrMalformed.Error() + ": auth is a JSON string where an object belongs", ErrMalformed},
+		{"auth twice", `{"auth":{"client_token":"a"},"Auth":{"client_token":"secret-token"}}`, ErrMalformed.Error() + ": auth appears more than once (keys differing only in letter case count as one)", errTwice},
+		{"auth in capitals", `{"Auth":{"client_token":"secret-token"}}`, ErrMalformed.Error() + ": auth is written in another letter case", errOtherCase},
+		{"auth a string", `{"auth":"secret-token"}`, ErrMalformed.Error() + ": auth is a JSON string where an object belongs", errNotObject},
 		{"token missing", `{"auth":{"accessor":"a"}}`, ErrMalformed.Error() + ": auth.client_token is missing or empty", ErrMalformed},
 		{"token empty", `{"auth":{"client_token":""}}`, ErrMalformed.Error() + ": auth.client_token is missing or empty", ErrMalformed},
-		{"token in other case", `{"auth":{"Client_Token":"secret-token"}}`, ErrMalformed.Error() + ": auth.client_token is written in another letter case", ErrMalformed},
+		{"token in other case", `{"auth":{"Client_Token":"secret-token"}}`, ErrMalformed.Error() + ": auth.client_token is written in another letter case", errOtherCase},
 		{"token a number", `{"auth":{"client_token":12345}}`, ErrMalformed.Error() + ": auth.client_token is a JSON number where a string belongs", ErrMalformed},
 		{"policies a string", `{"auth":{"client_token":"secret-token","policies":"secret-token"}}`, ErrMalformed.Error() + ": auth.policies is a JSON string where an array belongs", ErrMalformed},
 	}
@@ -49,10 +53,17 @@ func TestDecodeAuthRefusals(t *testing.T) {
 			if err == nil || err.Error() != c.want || !errors.Is(err, c.is) {
 				t.Fatalf("DecodeAuth = %+v, %v; want %q", a, err, c.want)
 			}
+			if malformed := strings.HasPrefix(c.want, ErrMalformed.Error()+": "); malformed != errors.Is(err, ErrMalformed) {
+				t.Errorf("errors.Is(%v, ErrMalformed) = %v", err, !malformed)
+			}
 			if a.ClientToken != "" || strings.Contains(err.Error(), "secret-token") {
 				t.Errorf("a refusal carries the token: %+v, %v", a, err)
 			}
 		})
+	}
+	// The same detail for an answer cut at the limit, from any request.
+	if got, want := errBodyTooLarge.Error(), "answer larger than 65536 bytes"; got != want {
+		t.Errorf("errBodyTooLarge = %q, want %q", got, want)
 	}
 }
 

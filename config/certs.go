@@ -161,9 +161,9 @@ func loadClientCert(certPath, keyPath string) (*tls.Certificate, error) {
 	case certPath == "" && keyPath == "":
 		return nil, nil
 	case certPath == "":
-		return nil, errors.New("client_key is set but client_cert is not: set both or neither")
+		return nil, fmt.Errorf("client_key is set but client_cert is not: %w", ErrSetBothOrNeither)
 	case keyPath == "":
-		return nil, errors.New("client_cert is set but client_key is not: set both or neither")
+		return nil, fmt.Errorf("client_cert is set but client_key is not: %w", ErrSetBothOrNeither)
 	}
 	certPEM, err := readTrusted(certPath, "client_cert")
 	if err != nil {
@@ -186,7 +186,7 @@ func loadClientCert(certPath, keyPath string) (*tls.Certificate, error) {
 // checkKeyPrivacy looks at the file that was read, not at the path again.
 func checkKeyPrivacy(path string, info os.FileInfo) error {
 	if perm := info.Mode().Perm(); perm&0o004 != 0 {
-		return fmt.Errorf("client_key %q is readable by others (mode %04o); run: chmod o-r %s", path, perm, path)
+		return fmt.Errorf("client_key %q %w (mode %04o); run: chmod o-r %s", path, ErrKeyReadable, perm, path)
 	}
 	return nil
 }

@@ -131,17 +131,17 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 	}
 	key, ok := keyName(item.Keys[0].Token)
 	if !ok {
-		return fmt.Errorf("invalid key %q%s", item.Keys[0].Token.Text, onLine(line))
+		return fmt.Errorf("%w %q%s", ErrInvalidKey, item.Keys[0].Token.Text, onLine(line))
 	}
 	target := r.field(key)
 	if target == nil {
-		return fmt.Errorf("invalid key %q%s", key, onLine(line))
+		return fmt.Errorf("%w %q%s", ErrInvalidKey, key, onLine(line))
 	}
 	if first, seen := firstLine[key]; seen {
 		if first > 0 && line > 0 {
-			return fmt.Errorf("duplicate key %q on lines %d and %d", key, first, line)
+			return fmt.Errorf("%w %q on lines %d and %d", ErrDuplicateKey, key, first, line)
 		}
-		return fmt.Errorf("duplicate key %q", key)
+		return fmt.Errorf("%w %q", ErrDuplicateKey, key)
 	}
 	firstLine[key] = line
 	if len(item.Keys) > 1 || (line > 0 && item.Assign.Line == 0) {

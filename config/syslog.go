@@ -33,7 +33,7 @@ func parseSyslog(s string, set bool) (*Syslog, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
 	code, ok := facilities[name]
 	if !ok {
-		return nil, fmt.Errorf("syslog_facility %q is not a syslog facility: use authpriv (as sshd and pam_unix do), auth, daemon, user, local0 to local7, or another of syslog(3)'s names except kern", s)
+		return nil, fmt.Errorf("syslog_facility %q %w", s, ErrNotFacility)
 	}
 	return &Syslog{Facility: code, Name: name}, nil
 }

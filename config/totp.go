@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -126,7 +125,7 @@ func refuseTOTPKeys(raw *rawConfig) []error {
 	var problems []error
 	for _, key := range totpOnlyKeys {
 		if raw.set[key] {
-			problems = append(problems, fmt.Errorf("%s belongs to the TOTP mode, which needs totp_mount_point; remove it from an SSH OTP config", key))
+			problems = append(problems, fmt.Errorf("%s %w", key, ErrTOTPKeyInSSHOTP))
 		}
 	}
 	return problems
@@ -143,7 +142,7 @@ func parseTOTP(raw *rawConfig) (*TOTP, []error) {
 	}
 	for _, key := range sshOTPOnlyKeys {
 		if raw.set[key] {
-			add(fmt.Errorf("%s belongs to the SSH OTP mode; remove it from a TOTP config (one with totp_mount_point)", key))
+			add(fmt.Errorf("%s %w", key, ErrSSHOTPKeyInTOTP))
 		}
 	}
 	var err error
@@ -168,18 +167,18 @@ func parseCredentials(raw *rawConfig, t *TOTP) []error {
 	roleSet, secretSet := raw.set["approle_role_id_file"], raw.set["approle_secret_id_file"]
 	switch {
 	case tokenSet && (roleSet || secretSet):
-		return []error{errors.New("vault_token_file and approle_role_id_file/approle_secret_id_file are both set: use one way to get a token")}
+		return []error{ErrTokenAndAppRole}
 	case roleSet && !secretSet:
-		return []error{errors.New("approle_role_id_file is set but approle_secret_id_file is not: set both")}
+		return []error{ErrRoleIDAlone}
 	case secretSet && !roleSet:
-		return []error{errors.New("approle_secret_id_file is set but approle_role_id_file is not: set both")}
+		return []error{ErrSecretIDAlone}
 	case !tokenSet && !roleSet:
 		if raw.set["approle_mount_point"] {
-			return []error{errors.New("approle_mount_point is set but approle_role_id_file and approle_secret_id_file are not: set both")}
+			return []error{ErrAppRoleMountAlone}
 		}
-		return []error{errors.New("a TOTP config needs vault_token_file, or approle_role_id_file and approle_secret_id_file")}
+		return []error{ErrNoCredentials}
 	case tokenSet && raw.set["approle_mount_point"]:
-		return []error{errors.New("approle_mount_point is set but AppRole is not used (vault_token_file is): remove it")}
+		return []error{ErrAppRoleMountUnused}
 	}
 	var problems []error
 	if tokenSet {
@@ -213,7 +212,7 @@ func parseCredentials(raw *rawConfig, t *TOTP) []error {
 func readSecret(path, key, what string) (string, Secret, error) {
 	path = strings.TrimSpace(path)
 	if path == "" {
-		return "", Secret{}, fmt.Errorf("%s is empty", key)
+		return "", Secret{}, fmt.Errorf("%s %w", key, ErrEmpty)
 	}
 	// The mode is checked on the file that was opened, as client_key's is.
 	data, info, err := readTrustedInfo(path, key, "/")
@@ -221,12 +220,12 @@ func readSecret(path, key, what string) (string, Secret, error) {
 		return "", Secret{}, err
 	}
 	if perm := info.Mode().Perm(); perm&0o044 != 0 {
-		return "", Secret{}, fmt.Errorf("%s %q is readable by group or others (mode %04o); run: chmod go-r %s", key, path, perm, path)
+		return "", Secret{}, fmt.Errorf("%s %q %w (mode %04o); run: chmod go-r %s", key, path, ErrSecretReadable, perm, path)
 	}
 	value := strings.TrimSpace(string(data))
 	switch {
 	case value == "":
-		return "", Secret{}, fmt.Errorf("%s %q is empty", key, path)
+		return "", Secret{}, fmt.Errorf("%s %q %w", key, path, ErrEmpty)
 	case len(value) > maxSecretSize:
 		return "", Secret{}, fmt.Errorf("%s %q is longer than %d bytes", key, path, maxSecretSize)
 	case !isOneWord(value):
@@ -252,7 +251,7 @@ func parseKeyTemplate(s string, set bool) (KeyTemplate, error) {
 		return KeyTemplate{}, nil
 	}
 	if strings.Count(s, UsernamePlaceholder) != 1 {
-		return KeyTemplate{}, fmt.Errorf("totp_key_template %q must contain %s exactly once", s, UsernamePlaceholder)
+		return KeyTemplate{}, fmt.Errorf("totp_key_template %q %w", s, ErrTemplateUser)
 	}
 	prefix, suffix, _ := strings.Cut(s, UsernamePlaceholder)
 	if !isKeyPrefix(prefix) || !isKeySuffix(suffix) {
@@ -292,7 +291,7 @@ func parseMaxFailures(s string, set bool) (int, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 1 || n > MaxMaxFailures {
-		return 0, fmt.Errorf("totp_max_failures %q is not a whole number from 1 to %d", s, MaxMaxFailures)
+		return 0, fmt.Errorf("totp_max_failures %q %w from 1 to %d", s, ErrNotWholeNumber, MaxMaxFailures)
 	}
 	return n, nil
 }
@@ -303,10 +302,10 @@ func parseFailureWindow(s string, set bool) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("totp_failure_window %q is not a duration like \"30s\"", s)
+		return 0, fmt.Errorf("totp_failure_window %q %w like %q", s, ErrNotDuration, "30s")
 	}
 	if d < MinFailureWindow || d > MaxFailureWindow {
-		return 0, fmt.Errorf("totp_failure_window %q is outside %s to %s", s, MinFailureWindow, MaxFailureWindow)
+		return 0, fmt.Errorf("totp_failure_window %q %w %s to %s", s, ErrOutside, MinFailureWindow, MaxFailureWindow)
 	}
 	return d, nil
 }

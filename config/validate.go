@@ -61,13 +61,6 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	return cfg, problems
 }
 
-// The messages for vault_addr's scheme are the original's, word for word:
-// operators search for them.
-var (
-	errDevHTTPS   = errors.New("unsupported scheme in 'dev' mode")
-	errNeedsHTTPS = errors.New("unsupported scheme. use 'dev' mode")
-)
-
 // parseVaultAddrs reads vault_addr as a comma-separated list of addresses,
 // each held to the same rules; one address is the original's case, with
 // the original's messages.
@@ -89,7 +82,7 @@ func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
 	firstSeen := map[string]seen{}
 	for i, entry := range entries {
 		if strings.TrimSpace(entry) == "" {
-			problems = append(problems, fmt.Errorf("vault_addr entry %d of %d is empty", i+1, len(entries)))
+			problems = append(problems, fmt.Errorf("vault_addr entry %d of %d %w", i+1, len(entries), ErrEmpty))
 			continue
 		}
 		u, err := parseVaultAddr(entry, true, dev)
@@ -99,7 +92,7 @@ func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
 		}
 		key, shown := sameVault(u), quote.URL(strings.TrimSpace(entry))
 		if first, ok := firstSeen[key]; ok {
-			problems = append(problems, fmt.Errorf("vault_addr lists one address twice: %q (entry %d) and %q (entry %d)", first.shown, first.entry, shown, i+1))
+			problems = append(problems, fmt.Errorf("vault_addr %w: %q (entry %d) and %q (entry %d)", ErrAddrTwice, first.shown, first.entry, shown, i+1))
 			continue
 		}
 		firstSeen[key] = seen{i + 1, shown}
@@ -127,26 +120,26 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		if set {
-			return nil, errors.New(`vault_addr is empty`)
+			return nil, fmt.Errorf("vault_addr %w", ErrEmpty)
 		}
-		return nil, errors.New(`missing config "vault_addr"`)
+		return nil, fmt.Errorf("%w %q", ErrMissing, "vault_addr")
 	}
 	// Every message quotes the address through quote.URL, which removes a
 	// password or a query value from the raw string, parsed or not.
 	shown := quote.URL(s)
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("vault_addr %q is not an http:// or https:// URL with a host", shown)
+		return nil, fmt.Errorf("vault_addr %q %w", shown, ErrNotURL)
 	}
 	// ForceQuery and a bare '#' catch the empty query and fragment too.
 	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
-		return nil, fmt.Errorf("vault_addr %q must not carry a user, a query or a fragment", shown)
+		return nil, fmt.Errorf("vault_addr %q %w", shown, ErrAddrCarries)
 	}
 	switch {
 	case dev && u.Scheme == "https":
-		return nil, fmt.Errorf("vault_addr %q: %w", shown, errDevHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", shown, ErrDevHTTPS)
 	case !dev && u.Scheme == "http":
-		return nil, fmt.Errorf("vault_addr %q: %w", shown, errNeedsHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", shown, ErrNeedsHTTPS)
 	}
 	return u, nil
 }
@@ -164,15 +157,15 @@ func parseMountPoint(s string, set bool) (string, error) {
 func parseVaultPath(key, s string) (string, error) {
 	trimmed := strings.Trim(strings.TrimSpace(s), "/")
 	if trimmed == "" {
-		return "", fmt.Errorf("%s %q is empty", key, s)
+		return "", fmt.Errorf("%s %q %w", key, s, ErrEmpty)
 	}
 	if strings.ContainsAny(trimmed, "?#%\\") || strings.IndexFunc(trimmed, unicode.IsSpace) >= 0 ||
 		strings.IndexFunc(trimmed, unicode.IsControl) >= 0 {
-		return "", fmt.Errorf("%s %q must not contain '?', '#', '%%', '\\' or white space", key, s)
+		return "", fmt.Errorf("%s %q %w", key, s, ErrPathChars)
 	}
 	for _, seg := range strings.Split(trimmed, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return "", fmt.Errorf("%s %q has an empty, '.' or '..' path segment", key, s)
+			return "", fmt.Errorf("%s %q %w", key, s, ErrPathSegment)
 		}
 	}
 	return trimmed, nil
@@ -181,7 +174,7 @@ func parseVaultPath(key, s string) (string, error) {
 func parseNamespace(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return "", fmt.Errorf("namespace %q contains a control character", s)
+		return "", fmt.Errorf("namespace %q %w", s, ErrControlChar)
 	}
 	return s, nil
 }
@@ -190,7 +183,7 @@ func parseServerName(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 ||
 		strings.ContainsAny(s, "/:") {
-		return "", fmt.Errorf("tls_server_name %q is not a host name", s)
+		return "", fmt.Errorf("tls_server_name %q %w", s, ErrNotHostName)
 	}
 	return s, nil
 }
@@ -200,7 +193,7 @@ func parseServerName(s string) (string, error) {
 func parseRoles(s string) (anyRole bool, roles []string, err error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return false, nil, errors.New(`missing config "allowed_roles"`)
+		return false, nil, fmt.Errorf("%w %q", ErrMissing, "allowed_roles")
 	}
 	if s == "*" {
 		return true, nil, nil
@@ -209,9 +202,9 @@ func parseRoles(s string) (anyRole bool, roles []string, err error) {
 		role := strings.TrimSpace(entry)
 		switch role {
 		case "":
-			return false, nil, fmt.Errorf("allowed_roles %q has an empty entry", s)
+			return false, nil, fmt.Errorf("allowed_roles %q %w", s, ErrEmptyEntry)
 		case "*":
-			return false, nil, fmt.Errorf(`allowed_roles %q: "*" allows any role and must stand alone`, s)
+			return false, nil, fmt.Errorf("allowed_roles %q: %w", s, ErrStarAlone)
 		}
 		roles = append(roles, role)
 	}
@@ -230,7 +223,7 @@ func parseCIDRList(s string) ([]netip.Prefix, error) {
 		entry = strings.TrimSpace(entry)
 		p, err := netip.ParsePrefix(entry)
 		if err != nil {
-			bad = append(bad, fmt.Errorf("allowed_cidr_list entry %q is not a CIDR block like 192.0.2.0/24 or 2001:db8::/32", entry))
+			bad = append(bad, fmt.Errorf("allowed_cidr_list entry %q %w", entry, ErrNotCIDR))
 			continue
 		}
 		prefixes = append(prefixes, unmapPrefix(p).Masked())
@@ -257,10 +250,10 @@ func parseTimeout(s string, set bool) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("timeout %q is not a duration like \"10s\"", s)
+		return 0, fmt.Errorf("timeout %q %w like %q", s, ErrNotDuration, "10s")
 	}
 	if d < MinTimeout || d > MaxTimeout {
-		return 0, fmt.Errorf("timeout %q is outside %s to %s", s, MinTimeout, MaxTimeout)
+		return 0, fmt.Errorf("timeout %q %w %s to %s", s, ErrOutside, MinTimeout, MaxTimeout)
 	}
 	return d, nil
 }

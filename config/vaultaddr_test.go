@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"strconv"
 	"strings"
 	"testing"
@@ -8,40 +10,39 @@ import (
 
 // A credential written into vault_addr never reaches a message, however
 // else the address is wrong: every message quotes it through quote.URL,
-// which works on the raw string. This table pins those messages' full text.
+// which works on the raw string. (The messages' texts: TestMessages.)
 func TestVaultAddrMessagesCarryNoCredentialWhateverElseIsWrong(t *testing.T) {
-	const notURL = ` is not an http:// or https:// URL with a host`
-	const carries = ` must not carry a user, a query or a fragment`
+	notURL, carries := ErrNotURL, ErrAddrCarries
 	cases := []struct {
 		name, addr string
 		dev        bool
-		want       string
+		shown      string
+		reason     error
 	}{
-		{"password and no host", "https://admin:hunter2@", false, `vault_addr "https://REDACTED@"` + notURL},
-		{"password and a bad escape", "https://admin:hunter2@vault/%zz", false, `vault_addr "https://REDACTED@vault/%zz"` + notURL},
-		{"bad escape in the password", "https://admin:hunter2%zz@vault", false, `vault_addr "https://REDACTED@vault"` + notURL},
-		{"password and a space", "https://admin:hunter2@va ult", false, `vault_addr "https://REDACTED@va ult"` + notURL},
-		{"password with a space", "https://admin:hun ter2@vault", false, `vault_addr "https://REDACTED@vault"` + notURL},
-		{"password and another scheme", "ftp://admin:hunter2@vault", false, `vault_addr "ftp://REDACTED@vault"` + notURL},
-		{"password and no scheme", "admin:hunter2@vault:8200", false, `vault_addr "REDACTED@vault:8200"` + notURL},
-		{"password and a bad port", "https://admin:hunter2@vault:x", false, `vault_addr "https://REDACTED@vault:x"` + notURL},
-		{"password with a slash", "https://admin:hun/ter2@vault", false, `vault_addr "https://REDACTED@vault"` + notURL},
-		{"password, parses", "https://admin:hunter2@vault", false, `vault_addr "https://REDACTED@vault"` + carries},
-		{"password under -dev", "http://admin:hunter2@vault", true, `vault_addr "http://REDACTED@vault"` + carries},
-		{"password and http without -dev", "http://admin:hunter2@vault", false, `vault_addr "http://REDACTED@vault"` + carries},
-		{"token in the query", "https://vault/?token=hunter2", false, `vault_addr "https://vault/?token=REDACTED"` + carries},
-		{"token in the query and a bad escape", "https://vault/%zz?token=hunter2", false, `vault_addr "https://vault/%zz?token=REDACTED"` + notURL},
-		{"token in the query and no host", "https://?token=hunter2", false, `vault_addr "https://?token=REDACTED"` + notURL},
-		{"token as the whole query", "https://vault/?hunter2", false, `vault_addr "https://vault/?REDACTED"` + carries},
-		{"token in the fragment", "https://vault/#hunter2", false, `vault_addr "https://vault/#REDACTED"` + carries},
-		{"token in the fragment and a space", "https://va ult/#hunter2", false, `vault_addr "https://va ult/#REDACTED"` + notURL},
+		{"password and no host", "https://admin:hunter2@", false, `vault_addr "https://` + quote.Hidden + `@"`, notURL},
+		{"password and a bad escape", "https://admin:hunter2@vault/%zz", false, `vault_addr "https://` + quote.Hidden + `@vault/%zz"`, notURL},
+		{"bad escape in the password", "https://admin:hunter2%zz@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
+		{"password and a space", "https://admin:hunter2@va ult", false, `vault_addr "https://` + quote.Hidden + `@va ult"`, notURL},
+		{"password with a space", "https://admin:hun ter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
+		{"password and another scheme", "ftp://admin:hunter2@vault", false, `vault_addr "ftp://` + quote.Hidden + `@vault"`, notURL},
+		{"password and no scheme", "admin:hunter2@vault:8200", false, `vault_addr "` + quote.Hidden + `@vault:8200"`, notURL},
+		{"password and a bad port", "https://admin:hunter2@vault:x", false, `vault_addr "https://` + quote.Hidden + `@vault:x"`, notURL},
+		{"password with a slash", "https://admin:hun/ter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
+		{"password, parses", "https://admin:hunter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, carries},
+		{"password under -dev", "http://admin:hunter2@vault", true, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
+		{"password and http without -dev", "http://admin:hunter2@vault", false, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
+		{"token in the query", "https://vault/?token=hunter2", false, `vault_addr "https://vault/?token=` + quote.Hidden + `"`, carries},
+		{"token in the query and a bad escape", "https://vault/%zz?token=hunter2", false, `vault_addr "https://vault/%zz?token=` + quote.Hidden + `"`, notURL},
+		{"token in the query and no host", "https://?token=hunter2", false, `vault_addr "https://?token=` + quote.Hidden + `"`, notURL},
+		{"token as the whole query", "https://vault/?hunter2", false, `vault_addr "https://vault/?` + quote.Hidden + `"`, carries},
+		{"token in the fragment", "https://vault/#hunter2", false, `vault_addr "https://vault/#` + quote.Hidden + `"`, carries},
+		{"token in the fragment and a space", "https://va ult/#hunter2", false, `vault_addr "https://va ult/#` + quote.Hidden + `"`, notURL},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			msg := parseError(t, `vault_addr = "`+c.addr+`"`+"\nallowed_roles=\"*\"", Options{Dev: c.dev})
-			if msg != c.want {
-				t.Errorf("vault_addr %q:\n got  %s\n want %s", c.addr, msg, c.want)
-			}
+			text := `vault_addr = "` + c.addr + `"` + "\nallowed_roles=\"*\""
+			wantRefusedFor(t, text, Options{Dev: c.dev}, c.reason, c.shown)
+			msg := parseError(t, text, Options{Dev: c.dev})
 			if strings.Contains(msg, "hunter2") || strings.Contains(msg, "hun") {
 				t.Errorf("message carries the credential: %s", msg)
 			}
@@ -124,7 +125,7 @@ func TestVaultAddrRefusesOneVaultListedTwice(t *testing.T) {
 		{"https://v1.example", "https://v2.example", false},
 	} {
 		_, err := Parse([]byte(`vault_addr = "`+c.a+`, `+c.b+`"`+"\nallowed_roles = \"*\""), Options{})
-		if refused := err != nil && strings.Contains(err.Error(), "twice"); refused != c.same {
+		if refused := errors.Is(err, ErrAddrTwice); refused != c.same {
 			t.Errorf("%s and %s: err = %v", c.a, c.b, err)
 		}
 	}

@@ -6,7 +6,7 @@
 package quote
 
 import (
-	"strconv"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,6 +14,10 @@ import (
 // MaxLen bounds each piece of outside text a message quotes, so one log
 // line stays readable whatever a server sends.
 const MaxLen = 256
+
+// CutMark follows what is kept of a cut text; its verb is the length of
+// the whole text in bytes.
+const CutMark = "...[cut: %d bytes in all]"
 
 // Text cuts s to MaxLen bytes (at a character boundary) and says it was
 // cut, and by how much. Callers redact before calling it.
@@ -25,7 +29,7 @@ func Text(s string) string {
 	for end > 0 && !utf8.RuneStart(s[end]) {
 		end--
 	}
-	return s[:end] + "...[cut: " + strconv.Itoa(len(s)) + " bytes in all]"
+	return s[:end] + fmt.Sprintf(CutMark, len(s))
 }
 
 // Outside is Text after removing every secret.

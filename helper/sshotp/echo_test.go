@@ -122,3 +122,15 @@ func TestNoPartOfAnEchoedOTPReachesTheMessageAtAnyOffset(t *testing.T) {
 		}
 	}
 }
+
+// The one pin of OTPMark's text: an OTP the server echoes reads as the mark.
+func TestAnEchoedOTPReadsAsItsMark(t *testing.T) {
+	t.Parallel()
+	mode, body := echoServer(t, 400)
+	body.Store("bad request: " + otp)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := mode.Login(ctx, otp, "alice"); err == nil || !strings.HasSuffix(err.Error(), "bad request: <the OTP>") {
+		t.Errorf("Login error = %v, want it to end with the mark", err)
+	}
+}

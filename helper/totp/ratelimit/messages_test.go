@@ -16,7 +16,8 @@ import (
 
 // TestMessages pins the full text of every message an operator can meet; in
 // the wants, DIR stands for the state_dir and ALICE for alice's state file.
-// Elsewhere tests match the sentinels only.
+// Elsewhere tests match the sentinels only. Why a file is corrupt is pinned
+// in TestParseStamps; here it is what the parser says.
 func TestMessages(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -195,7 +196,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `state file "ALICE" is corrupt: field 2 "17644x0010" is not a unix time in decimal digits; remove it to reset the user's failures: rm ALICE`,
+		msg:  `state file "ALICE" is corrupt: ` + whyCorrupt("1764470000 17644x0010\n") + `; remove it to reset the user's failures: rm ALICE`,
 	}, {
 		name: "oversized",
 		run: func(t *testing.T, dir string) error {
@@ -203,7 +204,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `state file "ALICE" is corrupt: it is larger than 1300 bytes; remove it to reset the user's failures: rm ALICE`,
+		msg:  `state file "ALICE" is corrupt: ` + whyCorrupt(strings.Repeat("1 ", 5000)+"1\n") + `; remove it to reset the user's failures: rm ALICE`,
 	}, {
 		name: "clock before 1970",
 		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, "alice", time.Unix(-1, 0)) },
@@ -346,4 +347,12 @@ func holdLock(t *testing.T, path string) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// whyCorrupt is what the parser says of a state file holding content.
+func whyCorrupt(content string) string {
+	if _, err := parseStamps([]byte(content)); err != nil {
+		return err.Error()
+	}
+	return "(parsed)"
 }

@@ -59,8 +59,8 @@ func TestLoginLinesShareTheRequestIDOfVaultsAuditEntry(t *testing.T) {
 		code            int
 		line            string
 	}{
-		{"allowed", user, 0, "[INFO]  alice@127.0.0.1 authenticated! (request_id="},
-		{"denied after Vault's answer", "bob", 1, `[ERROR] username mismatch: the OTP is for "bob", PAM_USER is "alice" (request_id=`},
+		{"allowed", user, 0, "[INFO]  " + vaulttest.Reason("main.authenticated", "alice@127.0.0.1") + " (request_id="},
+		{"denied after Vault's answer", "bob", 1, "[ERROR] " + vaulttest.Reason("sshotp.ErrUsernameMismatch") + `: the OTP is for "bob", PAM_USER is "alice" (request_id=`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -112,9 +112,9 @@ func TestDenialByAVaultErrorHasNoRequestID(t *testing.T) {
 	s.EnableFileAudit(t)
 	cfg := devConfig(t, s)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, login(t, cfg, user, otp), 0, "authenticated! (request_id=")
+	expect(t, login(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1")+" (request_id=")
 	res := login(t, cfg, user, otp)
-	expect(t, res, 1, "OTP not found or already used")
+	expect(t, res, 1, vaulttest.Reason("sshotp.ErrOTPNotFound"))
 	if res.Contains("request_id") {
 		t.Errorf("a denial by Vault's error answer names a request_id:\n%s", res.Output)
 	}

@@ -129,7 +129,7 @@ func TestVaultAddrFromEnvironmentDoesNotStandInForTheConfig(t *testing.T) {
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	res := run(t, vaulttest.Run{Config: cfg, Args: []string{"-dev"}, User: user, Stdin: otp,
 		Env: []string{"VAULT_ADDR=" + s.Addr, "VAULT_AGENT_ADDR=" + s.Addr}})
-	expect(t, res, 1, `missing config "vault_addr"`)
+	expect(t, res, 1, vaulttest.Reason("config.ErrMissing", "vault_addr"))
 }
 
 func TestProxyVariablesAreIgnoredForANamedVaultHost(t *testing.T) {

@@ -43,7 +43,7 @@ func replayEverywhere(t *testing.T, c *vaulttest.Cluster, otp string, nodes ...*
 	t.Helper()
 	for _, n := range nodes {
 		res := tlsLogin(t, listConfig(t, c, n), user, otp)
-		if res.Code == 0 || res.Contains("authenticated!") {
+		if res.Code == 0 || res.Contains(vaulttest.Reason("main.authenticated", "")) { // anyone's
 			t.Fatalf("%s accepted a used OTP again:\n%s", n.Addr, res.Output)
 		}
 		if !res.Contains("OTP not found") && !res.Contains("cannot connect to Vault") && !res.Contains("Vault is sealed") {
@@ -62,7 +62,7 @@ func TestAStoppedFirstNodeIsSkippedForAHealthyOne(t *testing.T) {
 	c.StopNode(t, stopped)
 
 	res := tlsLogin(t, listConfig(t, c, stopped, standbys[1], active), user, otp)
-	expect(t, res, 0, "cannot connect to Vault", "alice@127.0.0.1 authenticated!")
+	expect(t, res, 0, "cannot connect to Vault", vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	expectSkips(t, res, stopped)
 	t.Logf("measured: a stopped first node, login took %s", res.Elapsed.Round(time.Millisecond))
 	replayEverywhere(t, c, otp, stopped, standbys[1], active)
@@ -84,7 +84,7 @@ func TestASealedFirstNodeIsSkippedAndTheOTPItRefusedStillWorks(t *testing.T) {
 	expect(t, tlsLogin(t, listConfig(t, c, sealed), user, otp), 1, "Vault answered 503: Vault is sealed")
 	// ... so the same OTP logs in when a healthy node follows it in the list.
 	res := tlsLogin(t, listConfig(t, c, sealed, active), user, otp)
-	expect(t, res, 0, "Vault answered 503: Vault is sealed", "alice@127.0.0.1 authenticated!")
+	expect(t, res, 0, "Vault answered 503: Vault is sealed", vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	expectSkips(t, res, sealed)
 	t.Logf("measured: a sealed first node, login took %s", res.Elapsed.Round(time.Millisecond))
 	replayEverywhere(t, c, otp, sealed, standbys[1], active)
@@ -92,7 +92,7 @@ func TestASealedFirstNodeIsSkippedAndTheOTPItRefusedStillWorks(t *testing.T) {
 	ver := verifyOnly(t, listConfig(t, c, sealed, standbys[1]))
 	expect(t, ver, 1, "Vault at "+sealed.Addr+": not healthy: ", "Vault is sealed",
 		"Vault at "+standbys[1].Addr+": healthy", "1 of 2 Vault addresses are healthy")
-	if ver.Contains("verification successful") {
+	if ver.Contains(vaulttest.Reason("main.verified")) {
 		t.Fatalf("-verify-only succeeded with a sealed node:\n%s", ver.Output)
 	}
 }
@@ -113,7 +113,7 @@ func TestLoginsFollowALeaderChangeAndNoOTPIsUsedTwice(t *testing.T) {
 	}
 	nodes := []*vaulttest.Server{active, standbys[0], standbys[1]}
 	cfg := listConfig(t, c, nodes...)
-	expect(t, verifyOnly(t, cfg), 0, "Vault at "+active.Addr+": healthy", "vault-ssh-helper verification successful!")
+	expect(t, verifyOnly(t, cfg), 0, "Vault at "+active.Addr+": healthy", vaulttest.Reason("main.verified"))
 
 	// The address goes first, as in a crash; the core then steps down,
 	// and the helper is run all the while.
@@ -154,7 +154,7 @@ func TestLoginsFollowALeaderChangeAndNoOTPIsUsedTwice(t *testing.T) {
 	}
 	replayEverywhere(t, c, used, nodes...)
 
-	expect(t, verifyOnly(t, listConfig(t, c, standbys...)), 0, "vault-ssh-helper verification successful!")
+	expect(t, verifyOnly(t, listConfig(t, c, standbys...)), 0, vaulttest.Reason("main.verified"))
 	expect(t, verifyOnly(t, cfg), 1, "Vault at "+active.Addr+": not healthy: ", "2 of 3 Vault addresses are healthy")
 }
 
@@ -204,7 +204,7 @@ func TestTOTPLoginAndValidationGoToTheOneAddressThatAnswered(t *testing.T) {
 		"1 of 2 Vault addresses are healthy")
 	healthy := strings.Replace(string(mustRead(t, cfg)), sealed.Addr+",", active.Addr+",", 1)
 	expect(t, verifyOnly(t, vaulttest.WriteConfig(t, "", healthy)), 0,
-		"Vault at "+active.Addr+": healthy", "Vault at "+standbys[1].Addr+": healthy", "vault-ssh-helper verification successful!")
+		"Vault at "+active.Addr+": healthy", "Vault at "+standbys[1].Addr+": healthy", vaulttest.Reason("main.verified"))
 }
 
 func mustRead(t *testing.T, path string) []byte {
@@ -227,7 +227,7 @@ func TestANodeWhoseCertificateDoesNotVerifyIsSkipped(t *testing.T) {
 	audit := stranger.EnableFileAudit(t)
 
 	res := tlsLogin(t, listConfig(t, c, stranger, active), user, otp)
-	expect(t, res, 0, "certificate signed by unknown authority", "alice@127.0.0.1 authenticated!")
+	expect(t, res, 0, "certificate signed by unknown authority", vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	expectSkips(t, res, stranger)
 	if n := audit.Requests(t, "update", "ssh/verify"); n != 0 {
 		t.Errorf("the node with the untrusted certificate received %d verify requests", n)

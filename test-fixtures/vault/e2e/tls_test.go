@@ -88,7 +88,7 @@ func TestHTTPWithoutDevIsDeniedBeforeContactingVault(t *testing.T) {
 	s := otpRole(t)
 	cfg := devConfig(t, s)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, tlsLogin(t, cfg, user, otp), 1, "unsupported scheme. use 'dev' mode")
+	expect(t, tlsLogin(t, cfg, user, otp), 1, vaulttest.Reason("config.ErrNeedsHTTPS"))
 	// The refusal came before any request: the OTP is still unused.
 	expect(t, login(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
@@ -97,7 +97,7 @@ func TestDevModeWithHTTPSIsDenied(t *testing.T) {
 	s := tlsServer(t, vaulttest.TLSOptions{})
 	cfg := tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile))
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, login(t, cfg, user, otp), 1, "unsupported scheme in 'dev' mode")
+	expect(t, login(t, cfg, user, otp), 1, vaulttest.Reason("config.ErrDevHTTPS"))
 }
 
 func TestHTTPSWithAClientCertificateIsAcceptedByAVaultThatRequiresOne(t *testing.T) {

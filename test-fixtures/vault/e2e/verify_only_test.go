@@ -32,7 +32,7 @@ func TestVerifyOnlyAgainstAMissingMountFailsWithVaultsReason(t *testing.T) {
 	s := vaulttest.Start(t)
 	res := verifyOnly(t, devConfig(t, s, `ssh_mount_point = "no-such-mount"`), "-dev")
 	expect(t, res, 1, vaulttest.Reason("sshotp.announce", "no-such-mount"), "permission denied")
-	if res.Contains("verification successful") {
+	if res.Contains(vaulttest.Reason("main.verified")) {
 		t.Fatalf("a failed echo logged success:\n%s", res.Output)
 	}
 }
