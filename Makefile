@@ -54,6 +54,7 @@ fuzz:
 	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
 	go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
 	go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
+	go test ./agent -run '^$$' -fuzz '^FuzzMembersOf$$' -fuzztime $(FUZZTIME)
 	go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
 	go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
 	go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
