@@ -70,22 +70,19 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 		}
 		return nil, errors.New(`missing config "vault_addr"`)
 	}
+	u, err := url.Parse(s)
 	// Every message quotes the address through quote.URL, which removes a
 	// password or a query value from the raw string, parsed or not.
-	shown := quote.URL(s)
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("vault_addr %q is not an http:// or https:// URL with a host", shown)
-	}
-	// ForceQuery and a bare '#' catch the empty query and fragment too.
-	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
-		return nil, fmt.Errorf("vault_addr %q must not carry a user, a query or a fragment", shown)
-	}
 	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("vault_addr %q is not an http:// or https:// URL with a host", quote.URL(s))
+	// ForceQuery and a bare '#' catch the empty query and fragment too.
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
+		return nil, fmt.Errorf("vault_addr %q must not carry a user, a query or a fragment", quote.URL(s))
 	case dev && u.Scheme == "https":
-		return nil, fmt.Errorf("vault_addr %q: %w", shown, errDevHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", quote.URL(s), errDevHTTPS)
 	case !dev && u.Scheme == "http":
-		return nil, fmt.Errorf("vault_addr %q: %w", shown, errNeedsHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", quote.URL(s), errNeedsHTTPS)
 	}
 	return u, nil
 }
