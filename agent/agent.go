@@ -187,8 +187,8 @@ func (q *quotedError) Unwrap() error { return q.err }
 // with our connect limit and TLS settings. It is the pooled one: a run that
 // asks Vault more than once (an AppRole login, then the code) sends the later
 // requests over the first one's connection instead of paying a second TLS
-// handshake, half the CPU of such a run (measured by scripts/bench-startup.sh).
-// The pool lives and dies with the process.
+// handshake, over a third of such a run's instructions (measured by
+// scripts/bench-startup.sh). The pool lives and dies with the process.
 func newTransport(cfg *config.Config) *http.Transport {
 	t := cleanhttp.DefaultPooledTransport()
 	t.Proxy = nil
