@@ -27,6 +27,9 @@ test-unit: build vet
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	@# The helper refuses files under /tmp (see README, Configuration): the tests keep theirs
 	@# under a TMPDIR whose whole path it trusts (scripts/test-tmpdir.sh).
+	@# The syslog tests start a real rsyslogd on a private socket: as root it is installed
+	@# first; otherwise they skip when it is missing (under CI=true they fail).
+	@if [ "$$(id -u)" -eq 0 ]; then bash scripts/syslog-deps.sh </dev/null; fi
 	tmp=$$(bash scripts/test-tmpdir.sh); TMPDIR=$$tmp CGO_ENABLED=1 go test -race -count=1 ./...
 
 test-vault: build
@@ -49,15 +52,18 @@ vet:
 
 # Short coverage-guided runs of every fuzz target; the seed corpus runs in `make test`.
 fuzz:
-	go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
-	go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
-	go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
-	go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
-	go test ./agent -run '^$$' -fuzz '^FuzzMembersOf$$' -fuzztime $(FUZZTIME)
-	go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
-	go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
-	go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
+	@# The config and main test binaries refuse an unsafe TMPDIR (scripts/test-tmpdir.sh).
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./config -run '^$$' -fuzz '^FuzzVaultAddrNeverQuotesItsPassword$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/sshotp -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzMembersOf$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseStamps$$' -fuzztime $(FUZZTIME)
 
 # Start-up cost against a bare Go binary doing one TLS request (prints a table).
 bench:

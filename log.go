@@ -152,6 +152,13 @@ type logger struct {
 	stderr io.Writer
 	lv     atomic.Int32 // the watchdog logs from its own goroutine
 	now    func() time.Time
+	// report is the login under way when its summary goes to syslog; the
+	// watchdog reads it too.
+	report atomic.Pointer[loginReport]
+	// syslogOut carries the summary line to syslog apart from stdout and
+	// stderr: a stalled log= file must not keep the line from syslog, nor
+	// a stalled syslog the log. It exists only when a login reports.
+	syslogOut atomic.Pointer[outbox]
 }
 
 func newLogger(out *outbox, stderr io.Writer) *logger {
@@ -215,11 +222,68 @@ func (l *logger) sayDropped() {
 // lost, waiting at most grace: the process exits right after, whatever the
 // sink does.
 func (l *logger) finish(grace time.Duration) bool {
+	deadline := time.Now().Add(grace)
+	// The summary goes first: when syslog does not take it, its fallback
+	// line joins stderr's queue before that is written out. Both waits
+	// together stay within grace.
+	if o := l.syslogOut.Load(); o != nil {
+		o.finish(grace, nil, nil)
+	}
+	grace = time.Until(deadline)
 	var notice []byte
 	if n := l.out.dropped.Swap(0); n > 0 {
 		notice = l.droppedNotice(n)
 	}
 	return l.out.finish(grace, notice, l.stderr)
+}
+
+// reportTo makes this run's login end with a summary line sent to syslog
+// through sink; before it is called (no syslog_facility, or not a login)
+// summarize does nothing.
+func (l *logger) reportTo(r *loginReport) {
+	l.syslogOut.Store(newOutbox())
+	l.report.Store(r)
+}
+
+// loginEnded records how the login ended; sendSummary sends it after the
+// run's last line on stderr, so both logs end the same way.
+func (l *logger) loginEnded(end loginEnd) {
+	if r := l.report.Load(); r != nil {
+		r.end.Store(&end)
+	}
+}
+
+// sendSummary queues the summary of a login that has ended.
+func (l *logger) sendSummary() {
+	if r := l.report.Load(); r != nil {
+		if end := r.end.Load(); end != nil {
+			l.summarize(*end)
+		}
+	}
+}
+
+// summarize queues the login's summary line for syslog, once per run. The
+// decision is made already: the line only reports it.
+func (l *logger) summarize(end loginEnd) {
+	r := l.report.Load()
+	if r == nil || !r.sent.CompareAndSwap(false, true) {
+		return
+	}
+	severity := severityNotice
+	if end.allowed {
+		severity = severityInfo
+	}
+	if o := l.syslogOut.Load(); o != nil {
+		o.put(syslogLine{sink: r.sink, severity: severity}, []byte(r.line(end)))
+	}
+}
+
+// syslogFallback queues, for stderr, a summary line that syslog did not
+// take, as a warning.
+func (l *logger) syslogFallback(msg string) {
+	if l.enabled(levelWarn) {
+		l.out.put(l.stderr, l.line(levelWarn, msg))
+	}
 }
 
 // oneLine keeps each event on one line: joined errors become "; "-separated,

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"time"
 
@@ -91,6 +92,7 @@ func decide(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	if err == nil && o != denied && code != 0 {
 		log.Error("%s", refusalUnderPAM(o))
 	}
+	log.sendSummary()
 	return code
 }
 
@@ -129,6 +131,7 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	if err != nil {
 		return denied, err
 	}
+	client.OnSkip(func(s agent.Skip) { log.Warn("%s", s) })
 	m := newMode(cfg, client)
 	log.Info("%s", m.Announce())
 	if cfg.Namespace != "" {
@@ -136,9 +139,46 @@ func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
 	}
 	if opts.verifyOnly {
 		watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
+		if len(cfg.Addrs()) > 1 {
+			return checkEvery(ctx, cfg, client, log)
+		}
 		return check(ctx, m, cfg, log)
 	}
-	return login(ctx, m, cfg, stdin, getenv("PAM_USER"), log, watchdog)
+	report := reportLoginsTo(cfg, m, client, getenv, log)
+	o, err := login(ctx, m, cfg, client, stdin, getenv("PAM_USER"), log, watchdog)
+	return o, report(o, err)
+}
+
+// reportLoginsTo arms the summary line when the config asks for syslog, and
+// returns what ends the login: it adds the request_id of Vault's answers to
+// the denial (the success line has it already) and records the summary,
+// which decide sends after the run's last line. It never changes the
+// outcome.
+func reportLoginsTo(cfg *config.Config, m mode, client *agent.Client, getenv func(string) string, log *logger) func(outcome, error) error {
+	ip, otpMode := m.(interface{ OTPIP() netip.Addr })
+	if cfg.Syslog != nil {
+		log.reportTo(&loginReport{
+			user:    getenv("PAM_USER"),
+			rhost:   getenv("PAM_RHOST"),
+			otpMode: otpMode,
+			sink:    newSyslogSink(cfg.Syslog.Facility, log.syslogFallback),
+		})
+	}
+	return func(o outcome, err error) error {
+		ids := client.RequestIDs()
+		if err != nil && len(ids) > 0 {
+			err = fmt.Errorf("%w%s", err, requestIDNote(ids))
+		}
+		end := loginEnd{allowed: err == nil && o == loginVerified, requestIDs: ids}
+		if otpMode {
+			end.otpIP = ip.OTPIP()
+		}
+		if err != nil {
+			end.reason = err.Error()
+		}
+		log.loginEnded(end)
+		return err
+	}
 }
 
 // mode is one way of checking a password with Vault: each reads its kind
@@ -188,7 +228,7 @@ func check(ctx context.Context, m mode, cfg *config.Config, log *logger) (outcom
 	return echoVerified, nil
 }
 
-func login(ctx context.Context, m mode, cfg *config.Config, stdin io.Reader,
+func login(ctx context.Context, m mode, cfg *config.Config, client *agent.Client, stdin io.Reader,
 	pamUser string, log *logger, watchdog *watchdog) (outcome, error) {
 	watchdog.waitingFor("the password on stdin")
 	password, err := readPassword(ctx, m, stdin)
@@ -204,7 +244,7 @@ func login(ctx context.Context, m mode, cfg *config.Config, stdin io.Reader,
 	if err != nil {
 		return denied, explainTimeout(err, cfg)
 	}
-	log.Info("%s authenticated!", who)
+	log.Info("%s authenticated!%s", who, requestIDNote(client.RequestIDs()))
 	return loginVerified, nil
 }
 

@@ -46,6 +46,7 @@ func TestScripts(t *testing.T) {
 			"requests":  cmdRequests,
 			"expand":    cmdExpand,
 			"stalled":   cmdStalled,
+			"reason":    cmdReason,
 		},
 	})
 }

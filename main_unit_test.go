@@ -164,7 +164,7 @@ func TestWatchdogWaitsForABudgetLongerThanTheDefault(t *testing.T) {
 	if code != 0 || watchdogCode.Load() != -1 {
 		t.Errorf("exit code %d, watchdog exit %d; want 0 and no watchdog\n%s", code, watchdogCode.Load(), stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "vault-ssh-helper verification successful!") {
+	if !strings.Contains(stderr.String(), reason(t, "main.verified")) {
 		t.Errorf("log = %q", stderr.String())
 	}
 }
@@ -297,7 +297,7 @@ func TestWatchdogExitsWhileTheLogIsStalled(t *testing.T) {
 	l := newLogger(newOutbox(), stalledSink(t))
 	// A line the sink will never take, logged on the side so that, were
 	// logging to block its caller, the detector below would still report it.
-	go l.Info("using SSH mount point: ssh")
+	go l.Info("a line")
 	w := startWatchdog(time.Now().Add(-config.DefaultTimeout), l, func(code int) { exited <- code })
 	defer w.stop()
 	select {

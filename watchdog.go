@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,8 +11,10 @@ import (
 // watchdogGrace is how long past the budget the process may live before the
 // watchdog ends it. The budget's context should end every wait first; the
 // watchdog is for a wait nobody foresaw (a stalled file system, say), since
-// nothing else ever kills a hung pam_exec helper.
-const watchdogGrace = 500 * time.Millisecond
+// nothing else ever kills a hung pam_exec helper. A full second leaves a
+// run that is slow to be scheduled (a loaded host) the time to end on its
+// own budget with its own reason, rather than the watchdog's.
+const watchdogGrace = time.Second
 
 // watchdog denies a run that outlives its budget, saying what it was
 // waiting for. Until the config sets the budget, the default applies.
@@ -57,7 +60,9 @@ func (w *watchdog) fire() {
 	w.mu.Lock()
 	budget, waiting := w.budget, w.waiting
 	w.mu.Unlock()
-	w.log.Error("timed out after %s waiting for %s; denying", budget, waiting)
+	reason := fmt.Sprintf("timed out after %s waiting for %s; denying", budget, waiting)
+	w.log.Error("%s", reason)
+	w.log.summarize(loginEnd{reason: reason})
 	w.log.finish(flushGrace)
 	w.exit(1)
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -33,10 +34,23 @@ const ConnectTimeout = 2 * time.Second
 // hundred bytes.
 const maxBodySize = 64 << 10
 
-// Client talks to one Vault on behalf of a mode.
+// Client talks to Vault on behalf of a mode: to the one address of
+// vault_addr, or to the first of several that can serve (failover.go).
 type Client struct {
-	vault *api.Client
-	addr  string
+	http      *http.Client
+	namespace string
+	addrs     []string
+	// vaults[i] talks to addrs[i]; the first is made by New, the others
+	// only when a request gets that far.
+	vaults []*api.Client
+	token  string
+	// at is the address the last request went to; pinned is set once an
+	// address answered, and every later request goes there alone.
+	at     int
+	pinned bool
+	onSkip func(Skip)
+	// answers keeps the request_id of Vault's 2xx answers (requestid.go).
+	answers requestIDs
 }
 
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
@@ -46,54 +60,97 @@ func New(cfg *config.Config) (*Client, error) {
 	// it cannot parse; the root-owned config file must be the only
 	// authority, so the variables go before the library can see them.
 	scrubEnvironment()
-	httpClient := &http.Client{
-		Transport: &guard{next: newTransport(cfg), scheme: cfg.VaultAddr.Scheme},
-		// vault/api follows one redirect itself; net/http must not follow more.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	addrs := cfg.Addrs()
+	c := &Client{
+		http: &http.Client{
+			Transport: &guard{next: newTransport(cfg), scheme: addrs[0].Scheme},
+			// vault/api follows one redirect itself; net/http must not follow more.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		namespace: cfg.Namespace,
+		vaults:    make([]*api.Client, len(addrs)),
+	}
+	for _, u := range addrs {
+		c.addrs = append(c.addrs, strings.TrimSuffix(u.String(), "/"))
+	}
+	if _, err := c.vault(0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// vault is the vault/api client for addrs[i], made on first use.
+func (c *Client) vault(i int) (*api.Client, error) {
+	if c.vaults[i] != nil {
+		return c.vaults[i], nil
 	}
 	vc, err := api.NewClient(&api.Config{
-		Address:    cfg.VaultAddr.String(),
-		HttpClient: httpClient,
+		Address:    c.addrs[i],
+		HttpClient: c.http,
 		// A request that may have reached Vault must never be sent again:
 		// Vault consumes an OTP or a code as it answers.
 		MaxRetries: 0,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(cfg.VaultAddr.String()), quoted(context.Background(), err))
+		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[i]), quoted(context.Background(), err))
 	}
 	vc.ClearToken()
-	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
-	if cfg.Namespace != "" {
-		vc.SetNamespace(cfg.Namespace)
+	if c.token != "" {
+		vc.SetToken(c.token)
 	}
-	return &Client{vault: vc, addr: strings.TrimSuffix(cfg.VaultAddr.String(), "/")}, nil
+	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
+	if c.namespace != "" {
+		vc.SetNamespace(c.namespace)
+	}
+	c.vaults[i] = vc
+	return vc, nil
 }
 
-// URL is the full address of path (such as /v1/ssh/verify), for messages.
-func (c *Client) URL(path string) string { return quote.URL(c.addr + path) }
+// URL is the full address of path (such as /v1/ssh/verify) at the address
+// the last request went to, for messages.
+func (c *Client) URL(path string) string { return quote.URL(c.addrs[c.at] + path) }
 
 // Put sends body as JSON to path (such as /v1/ssh/verify) and returns the
 // body of a 2xx answer. Any other answer is a *VaultError; transport
 // problems are ErrTimeout, ErrUnreachable or ErrMalformed. When Vault's one
 // redirect was followed, an error says where it led. Callers name the call
 // in the error; what the server said is quoted without ctx's secrets (see
-// WithSecrets).
+// WithSecrets). With several addresses, the first request goes to the
+// first that can serve it (failover.go), and every later one to that one.
 func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
+	if c.pinned || len(c.addrs) == 1 {
+		answer, _, err := c.putAt(ctx, c.at, path, body)
+		c.pinned = true
+		return answer, err
+	}
+	return c.putInTurn(ctx, path, body)
+}
+
+// putAt is one request to addrs[i], with its own redirect guard trail.
+func (c *Client) putAt(ctx context.Context, i int, path string, body map[string]string) ([]byte, *trail, error) {
+	c.at = i
+	vc, err := c.vault(i)
+	if err != nil {
+		return nil, &trail{}, err
+	}
 	hops := &trail{}
-	answer, err := c.put(withTrail(ctx, hops), path, body)
+	answer, err := c.put(withTrail(traceConnection(ctx, hops), hops), vc, path, body)
+	if err == nil {
+		c.noteRequestID(answer)
+	}
 	if err != nil && hops.redirectedTo != "" {
 		err = fmt.Errorf("redirected (307) to %q: %w", hops.redirectedTo, err)
 	}
-	return answer, err
+	return answer, hops, err
 }
 
-func (c *Client) put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
-	r := c.vault.NewRequest(http.MethodPut, path)
+func (c *Client) put(ctx context.Context, vc *api.Client, path string, body map[string]string) ([]byte, error) {
+	r := vc.NewRequest(http.MethodPut, path)
 	if err := r.SetJSONBody(body); err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
 	//nolint:staticcheck // the one call that keeps Obj for a redirect's ResetJSONBody
-	resp, err := c.vault.RawRequestWithContext(ctx, r)
+	resp, err := vc.RawRequestWithContext(ctx, r)
 	if resp != nil && resp.Body != nil {
 		defer resp.Body.Close()
 	}
@@ -325,6 +382,9 @@ func isRedirect(status int) bool {
 // the messages of whatever happened there.
 type trail struct {
 	redirectedTo string // quoted; empty when no redirect was followed
+	// connected is set once net/http has a connection for the request,
+	// before it writes any of it.
+	connected atomic.Bool
 }
 
 type trailKey struct{}

@@ -39,7 +39,7 @@ func TestVerifyReturnsEmptyBodyOnNoContent(t *testing.T) {
 	srv, _ := serveHTTP(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrEmptyBody)
-	wantMessage(t, err, srv, "Vault's answer has no body")
+	wantMessage(t, err, srv, agent.ErrEmptyBody.Error())
 }
 
 func TestVerifyReturnsEmptyBodyOnOKWithoutABody(t *testing.T) {
@@ -50,7 +50,7 @@ func TestVerifyReturnsEmptyBodyOnOKWithoutABody(t *testing.T) {
 			srv, _ := serveHTTP(t, answer(200, body))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrEmptyBody)
-			wantMessage(t, err, srv, "Vault's answer has no body")
+			wantMessage(t, err, srv, agent.ErrEmptyBody.Error())
 		})
 	}
 }
@@ -68,7 +68,7 @@ func TestVerifyReturnsNoDataWhenTheAnswerHasNoDataObject(t *testing.T) {
 			srv, _ := serveHTTP(t, answer(200, body))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrNoData)
-			wantMessage(t, err, srv, "Vault's answer has no data")
+			wantMessage(t, err, srv, agent.ErrNoData.Error())
 		})
 	}
 }
@@ -77,8 +77,8 @@ func TestVerifyReturnsMalformedOnBodiesThatAreNotAVerifyAnswer(t *testing.T) {
 	t.Parallel()
 	// notOne is the detail for a body that is not exactly one JSON value;
 	// the others name the field of the wrong type in the operator's terms.
-	const notOne = "Vault's answer is malformed: not one JSON value"
-	const malformed = "Vault's answer is malformed: "
+	notOne := agent.ErrMalformed.Error() + ": not one JSON value"
+	malformed := agent.ErrMalformed.Error() + ": "
 	for name, c := range map[string]struct{ body, detail string }{
 		"not JSON":             {`<html>hello</html>`, notOne},
 		"cut JSON":             {`{"data":{"username":"ubuntu","ip":"127.0.0.1"`, notOne},
@@ -131,7 +131,7 @@ func TestVerifyReturnsMalformedWhenDataFieldsAreMissingOrInvalid(t *testing.T) {
 			srv, _ := serveHTTP(t, answer(200, `{"data":`+c.data+`}`))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrMalformed)
-			wantMessage(t, err, srv, "Vault's answer is malformed: "+c.detail)
+			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": "+c.detail)
 		})
 	}
 }
@@ -156,7 +156,7 @@ func TestVerifyReturnsMalformedWhenTheBodyIsCutShort(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(successBody), part)))
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
-	wantMessage(t, err, srv, "Vault's answer is malformed: the answer was cut short")
+	wantMessage(t, err, srv, agent.ErrMalformed.Error()+": the answer was cut short")
 }
 
 func TestVerifyReturnsMalformedWhenACompleteAnswerIsCutShortOfItsLength(t *testing.T) {
@@ -168,7 +168,7 @@ func TestVerifyReturnsMalformedWhenACompleteAnswerIsCutShortOfItsLength(t *testi
 		len(successBody)+100, successBody)))
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
-	wantMessage(t, err, srv, "Vault's answer is malformed: the answer was cut short")
+	wantMessage(t, err, srv, agent.ErrMalformed.Error()+": the answer was cut short")
 }
 
 func TestVerifyReturnsMalformedWhenAChunkedBodyEndsEarly(t *testing.T) {
@@ -178,7 +178,7 @@ func TestVerifyReturnsMalformedWhenAChunkedBodyEndsEarly(t *testing.T) {
 		len(successBody), successBody)))
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
-	wantMessage(t, err, srv, "Vault's answer is malformed: the answer was cut short")
+	wantMessage(t, err, srv, agent.ErrMalformed.Error()+": the answer was cut short")
 }
 
 // padded returns a valid verify answer of exactly size bytes.
@@ -217,7 +217,7 @@ func TestVerifyReturnsMalformedOnAnAnswerOverSixtyFourKiB(t *testing.T) {
 			if !errors.Is(err, agent.ErrBodyTooLargeForTest) {
 				t.Errorf("error %v should say the answer is too large", err)
 			}
-			wantMessage(t, err, srv, "Vault's answer is malformed: answer larger than 65536 bytes")
+			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": answer larger than 65536 bytes")
 		})
 	}
 }
@@ -241,5 +241,5 @@ func TestVerifyReturnsMalformedOnAnUnboundedChunkedAnswer(t *testing.T) {
 	})
 	v, err := verify(t, hcl(srv.URL))
 	denies(t, v, err, agent.ErrMalformed)
-	wantMessage(t, err, srv, "Vault's answer is malformed: answer larger than 65536 bytes")
+	wantMessage(t, err, srv, agent.ErrMalformed.Error()+": answer larger than 65536 bytes")
 }

@@ -70,10 +70,10 @@ func TestEchoReportsBodyProblemsLikeVerify(t *testing.T) {
 		want   error
 		detail string
 	}{
-		"empty":     {"", agent.ErrEmptyBody, "Vault's answer has no body"},
-		"no data":   {`{"data":null}`, agent.ErrNoData, "Vault's answer has no data"},
-		"malformed": {`{"data":`, agent.ErrMalformed, "Vault's answer is malformed: not one JSON value"},
-		"trailing":  {`{"data":{"message":"verify-echo-response"}} x`, agent.ErrMalformed, "Vault's answer is malformed: not one JSON value"},
+		"empty":     {"", agent.ErrEmptyBody, agent.ErrEmptyBody.Error()},
+		"no data":   {`{"data":null}`, agent.ErrNoData, agent.ErrNoData.Error()},
+		"malformed": {`{"data":`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": not one JSON value"},
+		"trailing":  {`{"data":{"message":"verify-echo-response"}} x`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": not one JSON value"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

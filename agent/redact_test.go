@@ -23,7 +23,7 @@ func TestWithoutSecretHidesTheOTPInAnyCase(t *testing.T) {
 }
 
 func TestWithoutSecretLeavesOtherErrorsAlone(t *testing.T) {
-	base := errors.New("username mismatch")
+	base := errors.New("a denial without the OTP in it")
 	if err := WithoutSecret(base, otp, "<the OTP>"); err != base {
 		t.Errorf("an error without the OTP was changed: %v", err)
 	}

@@ -27,7 +27,7 @@ func withLocation(status int, loc string) http.HandlerFunc {
 func TestEveryRedirectMessageNamesWhatHappenedAndWhere(t *testing.T) {
 	t.Parallel()
 	const verifyPath = "/v1/ssh/verify"
-	malformed := "Vault's answer is malformed: "
+	malformed := agent.ErrMalformed.Error() + ": "
 	closed := "http://" + closedPort(t)
 	other, otherRec := serveHTTP(t, answer(200, successBody))
 	tlsTarget, tlsRec := serveTLS(t, answer(200, successBody), nil)
@@ -65,7 +65,7 @@ func TestEveryRedirectMessageNamesWhatHappenedAndWhere(t *testing.T) {
 			`redirected (307) to "` + second.URL + verifyPath + `": ` + malformed +
 				`refusing a second redirect (only one is followed): 307 to "` + other.URL + verifyPath + `"`, false},
 		{"307 whose target refuses connections", redirectTo(307, closed), agent.ErrUnreachable,
-			`redirected (307) to "` + closed + verifyPath + `": cannot connect to Vault: connect: connection refused`, false},
+			`redirected (307) to "` + closed + verifyPath + `": ` + agent.ErrUnreachable.Error() + `: connect: connection refused`, false},
 		{"307 whose target never answers", redirectTo(307, hanging.URL), agent.ErrTimeout,
 			`redirected (307) to "` + hanging.URL + verifyPath + `": timed out waiting for Vault to answer`, true},
 	}

@@ -71,7 +71,7 @@ func TestRegressionRedirectFromHTTPSToHTTPIsReportedAsASchemeChange(t *testing.T
 	if errors.As(err, &ve) {
 		t.Errorf("a refused downgrade reads as %v", ve)
 	}
-	if want := "verify at " + srv.URL + "/v1/ssh/verify: Vault's answer is malformed: refusing a redirect to another scheme"; err == nil || !strings.HasPrefix(err.Error(), want) {
+	if want := "verify at " + srv.URL + "/v1/ssh/verify: " + agent.ErrMalformed.Error() + ": refusing a redirect to another scheme"; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error = %v\nwant it to start %s", err, want)
 	}
 }
@@ -88,7 +88,7 @@ func TestRegressionOversizedErrorBodyIsMalformed(t *testing.T) {
 			if !errors.Is(err, agent.ErrMalformed) || !errors.Is(err, agent.ErrBodyTooLargeForTest) {
 				t.Errorf("error = %v, want ErrMalformed: answer too large", err)
 			}
-			wantMessage(t, err, srv, "Vault's answer is malformed: answer larger than 65536 bytes")
+			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": answer larger than 65536 bytes")
 		})
 	}
 }

@@ -42,7 +42,7 @@ func TestVerifyRefusesAnAnswerWhoseKeysDifferOnlyInCaseOrRepeat(t *testing.T) {
 			srv, _ := serveHTTP(t, answer(200, c.body))
 			v, err := verify(t, hcl(srv.URL))
 			denies(t, v, err, agent.ErrMalformed)
-			wantMessage(t, err, srv, "Vault's answer is malformed: "+c.detail)
+			wantMessage(t, err, srv, agent.ErrMalformed.Error()+": "+c.detail)
 		})
 	}
 }
@@ -95,13 +95,13 @@ func TestDecodeObjectReadsAuthWithTheSameRules(t *testing.T) {
 		want       error
 		msg        string
 	}{
-		{"no auth", `{"data":{}}`, agent.ErrNoData, "Vault's answer has no auth"},
-		{"auth null", `{"auth":null}`, agent.ErrNoData, "Vault's answer has no auth"},
-		{"client_token twice", `{"auth":{"client_token":"a","Client_Token":"b"}}`, agent.ErrMalformed, "Vault's answer is malformed: auth.client_token" + twice},
-		{"Auth beside auth", `{"auth":{"client_token":"a"},"Auth":{"client_token":"b"}}`, agent.ErrMalformed, "Vault's answer is malformed: auth" + twice},
-		{"nested key twice", `{"auth":{"client_token":"a","metadata":{"role_name":"x","ROLE_NAME":"y"}}}`, agent.ErrMalformed, "Vault's answer is malformed: auth.metadata.role_name" + twice},
-		{"nested not an object", `{"auth":{"client_token":"a","metadata":"x"}}`, agent.ErrMalformed, "Vault's answer is malformed: auth.metadata is a JSON string where an object belongs"},
-		{"token a number", `{"auth":{"client_token":12345678901234567890}}`, agent.ErrMalformed, "Vault's answer is malformed: auth.client_token is a JSON number where a string belongs"},
+		{"no auth", `{"data":{}}`, agent.ErrNoData, agent.ErrNoAuth.Error()},
+		{"auth null", `{"auth":null}`, agent.ErrNoData, agent.ErrNoAuth.Error()},
+		{"client_token twice", `{"auth":{"client_token":"a","Client_Token":"b"}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.client_token" + twice},
+		{"Auth beside auth", `{"auth":{"client_token":"a"},"Auth":{"client_token":"b"}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth" + twice},
+		{"nested key twice", `{"auth":{"client_token":"a","metadata":{"role_name":"x","ROLE_NAME":"y"}}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.metadata.role_name" + twice},
+		{"nested not an object", `{"auth":{"client_token":"a","metadata":"x"}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.metadata is a JSON string where an object belongs"},
+		{"token a number", `{"auth":{"client_token":12345678901234567890}}`, agent.ErrMalformed, agent.ErrMalformed.Error() + ": auth.client_token is a JSON number where a string belongs"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

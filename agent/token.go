@@ -8,7 +8,14 @@ var ErrNoAuth error = missingObject("auth")
 // SetToken makes every later request carry token as X-Vault-Token. The
 // client starts without one: ssh/verify needs none, and a login must not
 // send one.
-func (c *Client) SetToken(token string) { c.vault.SetToken(token) }
+func (c *Client) SetToken(token string) {
+	c.token = token
+	for _, vc := range c.vaults {
+		if vc != nil {
+			vc.SetToken(token)
+		}
+	}
+}
 
 // Auth is what a login answer says about the token it issued.
 type Auth struct {

@@ -29,19 +29,19 @@ func TestDecodeAuthRefusals(t *testing.T) {
 		name, body, want string
 		is               error
 	}{
-		{"empty", " \n", "Vault's answer has no body", ErrEmptyBody},
-		{"not JSON", `{"auth":`, "Vault's answer is malformed: not one JSON value", ErrMalformed},
-		{"trailing data", `{"auth":{"client_token":"secret-token"}} x`, "Vault's answer is malformed: not one JSON value", ErrMalformed},
-		{"top array", `["secret-token"]`, "Vault's answer is malformed: the answer is a JSON array where an object belongs", ErrMalformed},
-		{"no auth", `{"data":{"client_token":"secret-token"}}`, "Vault's answer has no auth", ErrNoAuth},
-		{"auth null", `{"auth":null}`, "Vault's answer has no auth", ErrNoAuth},
-		{"auth in capitals", `{"Auth":{"client_token":"secret-token"}}`, "Vault's answer is malformed: auth is written in another letter case", ErrMalformed},
-		{"auth a string", `{"auth":"secret-token"}`, "Vault's answer is malformed: auth is a JSON string where an object belongs", ErrMalformed},
-		{"token missing", `{"auth":{"accessor":"a"}}`, "Vault's answer is malformed: auth.client_token is missing or empty", ErrMalformed},
-		{"token empty", `{"auth":{"client_token":""}}`, "Vault's answer is malformed: auth.client_token is missing or empty", ErrMalformed},
-		{"token in other case", `{"auth":{"Client_Token":"secret-token"}}`, "Vault's answer is malformed: auth.client_token is written in another letter case", ErrMalformed},
-		{"token a number", `{"auth":{"client_token":12345}}`, "Vault's answer is malformed: auth.client_token is a JSON number where a string belongs", ErrMalformed},
-		{"policies a string", `{"auth":{"client_token":"secret-token","policies":"secret-token"}}`, "Vault's answer is malformed: auth.policies is a JSON string where an array belongs", ErrMalformed},
+		{"empty", " \n", ErrEmptyBody.Error(), ErrEmptyBody},
+		{"not JSON", `{"auth":`, ErrMalformed.Error() + ": not one JSON value", ErrMalformed},
+		{"trailing data", `{"auth":{"client_token":"secret-token"}} x`, ErrMalformed.Error() + ": not one JSON value", ErrMalformed},
+		{"top array", `["secret-token"]`, ErrMalformed.Error() + ": the answer is a JSON array where an object belongs", ErrMalformed},
+		{"no auth", `{"data":{"client_token":"secret-token"}}`, ErrNoAuth.Error(), ErrNoAuth},
+		{"auth null", `{"auth":null}`, ErrNoAuth.Error(), ErrNoAuth},
+		{"auth in capitals", `{"Auth":{"client_token":"secret-token"}}`, ErrMalformed.Error() + ": auth is written in another letter case", ErrMalformed},
+		{"auth a string", `{"auth":"secret-token"}`, ErrMalformed.Error() + ": auth is a JSON string where an object belongs", ErrMalformed},
+		{"token missing", `{"auth":{"accessor":"a"}}`, ErrMalformed.Error() + ": auth.client_token is missing or empty", ErrMalformed},
+		{"token empty", `{"auth":{"client_token":""}}`, ErrMalformed.Error() + ": auth.client_token is missing or empty", ErrMalformed},
+		{"token in other case", `{"auth":{"Client_Token":"secret-token"}}`, ErrMalformed.Error() + ": auth.client_token is written in another letter case", ErrMalformed},
+		{"token a number", `{"auth":{"client_token":12345}}`, ErrMalformed.Error() + ": auth.client_token is a JSON number where a string belongs", ErrMalformed},
+		{"policies a string", `{"auth":{"client_token":"secret-token","policies":"secret-token"}}`, ErrMalformed.Error() + ": auth.policies is a JSON string where an array belongs", ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

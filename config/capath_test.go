@@ -32,8 +32,7 @@ func TestCAPathSubdirectoryWritableByOthersIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(sub, 0o777)
-	wantParseError(t, caConfig("ca_path", dir), Options{},
-		`ca_path directory "`+sub+`" is writable by group or others (mode 0777)`)
+	wantRefusedFor(t, caConfig("ca_path", dir), Options{}, ErrUnsafePermissions, `ca_path directory "`+sub+`"`)
 }
 
 func TestCAPathDoesNotFollowALinkToADirectory(t *testing.T) {

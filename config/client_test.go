@@ -74,14 +74,24 @@ func TestClientCertificateProblems(t *testing.T) {
 		{"key without cert", "", key, "client_key is set but client_cert is not: set both or neither"},
 		{"key readable by others", cert, openKey, `client_key "` + openKey + `" is readable by others (mode 0644); run: chmod o-r ` + openKey},
 		{"key of another certificate", otherCert, key, `client_cert "` + otherCert + `" and client_key "` + key + `": tls: private key does not match public key`},
-		{"missing key", cert, dir + "/nope.pem", `client_key "` + dir + `/nope.pem" does not exist`},
-		{"missing cert", dir + "/nocert.pem", key, `client_cert "` + dir + `/nocert.pem" does not exist`},
-		{"cert writable by others", openCert, key, `client_cert "` + openCert + `" is writable by group or others (mode 0666); run: chmod go-w ` + openCert},
-		{"key writable by group", cert, groupKey, `client_key "` + groupKey + `" is writable by group or others (mode 0660); run: chmod go-w ` + groupKey},
 		{"key is not a key", cert, notKey, `client_cert "` + cert + `" and client_key "` + notKey + `": tls: found a certificate rather than a key`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { wantParseError(t, clientConfig(c.cert, c.key), Options{}, c.want) })
+	} // Refused by the rules every trusted file follows, named by its key.
+	for _, c := range []struct {
+		name, cert, key string
+		reason          error
+		subject         string
+	}{
+		{"missing key", cert, dir + "/nope.pem", ErrNotExist, `client_key "` + dir + `/nope.pem"`},
+		{"missing cert", dir + "/nocert.pem", key, ErrNotExist, `client_cert "` + dir + `/nocert.pem"`},
+		{"cert writable by others", openCert, key, ErrUnsafePermissions, `client_cert "` + openCert + `"`},
+		{"key writable by group", cert, groupKey, ErrUnsafePermissions, `client_key "` + groupKey + `"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wantRefusedFor(t, clientConfig(c.cert, c.key), Options{}, c.reason, c.subject)
+		})
 	}
 }
 

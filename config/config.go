@@ -31,8 +31,12 @@ const (
 // Config is the validated content of the file. Nothing downstream parses a
 // string from the file again.
 type Config struct {
-	// VaultAddr is an http(s) URL with a host; scheme rules for -dev already applied.
+	// VaultAddr is the first of VaultAddrs.
 	VaultAddr *url.URL
+	// VaultAddrs are vault_addr's comma-separated URLs in the order they
+	// are tried: each an http(s) URL with a host, scheme rules for -dev
+	// already applied, no two the same.
+	VaultAddrs []*url.URL
 	// MountPoint is the SSH engine's mount, without leading or trailing
 	// slashes; empty in a TOTP config.
 	MountPoint string
@@ -56,9 +60,21 @@ type Config struct {
 	Timeout time.Duration
 	// Dev records that -dev relaxed the scheme rules.
 	Dev bool
+	// Syslog is where each login's summary line goes besides stderr; nil
+	// when syslog_facility is unset.
+	Syslog *Syslog
 	// TOTP is set for a TOTP config (one with totp_mount_point) and nil for
 	// an SSH OTP config; the SSH OTP fields above are then empty.
 	TOTP *TOTP
+}
+
+// Addrs lists the Vault addresses in the order they are tried. A Config
+// built by hand with VaultAddr alone has that one.
+func (c *Config) Addrs() []*url.URL {
+	if len(c.VaultAddrs) == 0 && c.VaultAddr != nil {
+		return []*url.URL{c.VaultAddr}
+	}
+	return c.VaultAddrs
 }
 
 // Options carries what the command line changes about loading.
@@ -70,6 +86,12 @@ type Options struct {
 
 // ErrNotExist reports a config path with no file behind it.
 var ErrNotExist = errors.New("does not exist")
+
+// A path named as a file that is not one.
+var (
+	ErrIsDirectory = errors.New("is a directory, not a file")
+	ErrNotRegular  = errors.New("is not a regular file")
+)
 
 // Load reads, parses and validates the file at path. The error, when not nil,
 // joins every problem found (errors.Join), each naming its key.
@@ -129,10 +151,10 @@ func checkUnchanged(path, what string, checked, opened os.FileInfo) error {
 
 func checkRegular(path, what string, info os.FileInfo) error {
 	if info.IsDir() {
-		return fmt.Errorf("%s %q is a directory, not a file", what, path)
+		return fmt.Errorf("%s %q %w", what, path, ErrIsDirectory)
 	}
 	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%s %q is not a regular file (%s)", what, path, fileKind(info.Mode()))
+		return fmt.Errorf("%s %q %w (%s)", what, path, ErrNotRegular, fileKind(info.Mode()))
 	}
 	return nil
 }

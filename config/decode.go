@@ -29,6 +29,7 @@ type rawConfig struct {
 	AllowedRoles    string
 	AllowedCIDRList string
 	Timeout         string
+	SyslogFacility  string
 
 	// The TOTP mode's keys (config/totp.go).
 	TOTPMountPoint      string
@@ -71,6 +72,8 @@ func (r *rawConfig) field(key string) any {
 		return &r.AllowedCIDRList
 	case "timeout":
 		return &r.Timeout
+	case "syslog_facility":
+		return &r.SyslogFacility
 	}
 	return r.totpField(key)
 }

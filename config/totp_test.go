@@ -228,15 +228,11 @@ func TestSecretFileProblems(t *testing.T) {
 	cases := []struct{ name, path, want string }{
 		{"readable by group", groupReadable, `vault_token_file "` + groupReadable + `" is readable by group or others (mode 0640); run: chmod go-r ` + groupReadable},
 		{"readable by others", othersReadable, `vault_token_file "` + othersReadable + `" is readable by group or others (mode 0604); run: chmod go-r ` + othersReadable},
-		{"writable by group", groupWritable, `vault_token_file "` + groupWritable + `" is writable by group or others (mode 0620); run: chmod go-w ` + groupWritable},
 		{"only white space", empty, `vault_token_file "` + empty + `" is empty`},
 		{"two lines", twoLines, `vault_token_file "` + twoLines + `" must hold the token alone, on one line of printable ASCII`},
 		{"a space inside", spaced, `vault_token_file "` + spaced + `" must hold the token alone, on one line of printable ASCII`},
 		{"not ASCII", nonASCII, `vault_token_file "` + nonASCII + `" must hold the token alone, on one line of printable ASCII`},
 		{"too long", long, `vault_token_file "` + long + `" is longer than 4096 bytes`},
-		{"missing", missing, `vault_token_file "` + missing + `" does not exist`},
-		{"a directory", dir, `vault_token_file "` + dir + `" is a directory, not a file`},
-		{"a device", "/dev/null", `vault_token_file "/dev/null" is not a regular file (a character device)`},
 		{"no path", " ", `vault_token_file is empty`},
 	}
 	for _, c := range cases {
@@ -246,6 +242,24 @@ func TestSecretFileProblems(t *testing.T) {
 				t.Errorf("error:\n got  %s\n want %s", msg, c.want)
 			}
 			if strings.Contains(msg, content) {
+				t.Errorf("error quotes the file's content: %s", msg)
+			}
+		})
+	}
+	// The rules every trusted file follows, the token file named by its key.
+	for _, c := range []struct {
+		name, path string
+		reason     error
+	}{
+		{"writable by group", groupWritable, ErrUnsafePermissions},
+		{"missing", missing, ErrNotExist},
+		{"a directory", dir, ErrIsDirectory},
+		{"a device", "/dev/null", ErrNotRegular},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			text := totpConfigWith(`vault_token_file = "` + c.path + `"`)
+			wantRefusedFor(t, text, Options{}, c.reason, `vault_token_file "`+c.path+`"`)
+			if msg := parseError(t, text, Options{}); strings.Contains(msg, content) {
 				t.Errorf("error quotes the file's content: %s", msg)
 			}
 		})
@@ -272,16 +286,11 @@ func TestSecretFileOwnedByAnotherUserIsRefused(t *testing.T) {
 	if err := os.Chown(path, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	msg := parseError(t, totpConfigWith(`vault_token_file = "`+path+`"`), Options{})
-	if want := `vault_token_file "` + path + `" is owned by uid 65534, not by root; run: chown root ` + path; msg != want {
-		t.Errorf("error:\n got  %s\n want %s", msg, want)
-	}
+	wantRefusedFor(t, totpConfigWith(`vault_token_file = "`+path+`"`), Options{}, ErrUnsafeOwner, `vault_token_file "`+path+`"`)
 }
 
 func TestDevModeStillReadsTheTokenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing")
 	text := strings.Replace(totpConfigWith(`vault_token_file = "`+path+`"`), "https://", "http://", 1)
-	if msg := parseError(t, text, Options{Dev: true}); msg != `vault_token_file "`+path+`" does not exist` {
-		t.Errorf("error = %s", msg)
-	}
+	wantRefusedFor(t, text, Options{Dev: true}, ErrNotExist, `vault_token_file "`+path+`"`)
 }

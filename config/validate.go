@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -22,8 +23,11 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 		}
 	}
 	var err error
-	cfg.VaultAddr, err = parseVaultAddr(raw.VaultAddr, raw.set["vault_addr"], opts.Dev)
+	cfg.VaultAddrs, err = parseVaultAddrs(raw.VaultAddr, raw.set["vault_addr"], opts.Dev)
 	add(err)
+	if len(cfg.VaultAddrs) > 0 {
+		cfg.VaultAddr = cfg.VaultAddrs[0]
+	}
 	cfg.Namespace, err = parseNamespace(raw.Namespace)
 	add(err)
 	cfg.TLSServerName, err = parseServerName(raw.TLSServerName)
@@ -44,6 +48,8 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	}
 	cfg.Timeout, err = parseTimeout(raw.Timeout, raw.set["timeout"])
 	add(err)
+	cfg.Syslog, err = parseSyslog(raw.SyslogFacility, raw.set["syslog_facility"])
+	add(err)
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
 	// Client certificates only travel over TLS, which dev mode refuses.
 	if !opts.Dev {
@@ -61,6 +67,61 @@ var (
 	errDevHTTPS   = errors.New("unsupported scheme in 'dev' mode")
 	errNeedsHTTPS = errors.New("unsupported scheme. use 'dev' mode")
 )
+
+// parseVaultAddrs reads vault_addr as a comma-separated list of addresses,
+// each held to the same rules; one address is the original's case, with
+// the original's messages.
+func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
+	if !strings.Contains(s, ",") {
+		u, err := parseVaultAddr(s, set, dev)
+		if err != nil {
+			return nil, err
+		}
+		return []*url.URL{u}, nil
+	}
+	entries := strings.Split(s, ",")
+	var addrs []*url.URL
+	var problems []error
+	type seen struct {
+		entry int
+		shown string
+	}
+	firstSeen := map[string]seen{}
+	for i, entry := range entries {
+		if strings.TrimSpace(entry) == "" {
+			problems = append(problems, fmt.Errorf("vault_addr entry %d of %d is empty", i+1, len(entries)))
+			continue
+		}
+		u, err := parseVaultAddr(entry, true, dev)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		key, shown := sameVault(u), quote.URL(strings.TrimSpace(entry))
+		if first, ok := firstSeen[key]; ok {
+			problems = append(problems, fmt.Errorf("vault_addr lists one address twice: %q (entry %d) and %q (entry %d)", first.shown, first.entry, shown, i+1))
+			continue
+		}
+		firstSeen[key] = seen{i + 1, shown}
+		addrs = append(addrs, u)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return addrs, nil
+}
+
+// sameVault is what two spellings of one address have in common: the
+// scheme and host in lower case, the port written out, the path without a
+// trailing slash. A list naming one Vault twice would ask it twice.
+func sameVault(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	host := strings.ToLower(u.Hostname())
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(host, port) + strings.TrimRight(u.EscapedPath(), "/")
+}
 
 func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 	s = strings.TrimSpace(s)

@@ -77,3 +77,65 @@ func FuzzVaultAddrNeverQuotesItsPassword(f *testing.F) {
 		}
 	})
 }
+
+func TestVaultAddrListsAddressesInTheOrderWritten(t *testing.T) {
+	cfg := mustParse(t, `vault_addr = " https://b.example:8200 ,https://a.example/vault/, https://c.example"
+allowed_roles = "*"`, Options{})
+	want := []string{"https://b.example:8200", "https://a.example/vault/", "https://c.example"}
+	if len(cfg.VaultAddrs) != len(want) {
+		t.Fatalf("VaultAddrs = %v", cfg.VaultAddrs)
+	}
+	for i, w := range want {
+		if cfg.VaultAddrs[i].String() != w {
+			t.Errorf("VaultAddrs[%d] = %s, want %s", i, cfg.VaultAddrs[i], w)
+		}
+	}
+	if cfg.VaultAddr != cfg.VaultAddrs[0] || len(cfg.Addrs()) != 3 {
+		t.Errorf("VaultAddr = %s, Addrs = %v", cfg.VaultAddr, cfg.Addrs())
+	}
+}
+
+func TestOneVaultAddrIsAListOfOne(t *testing.T) {
+	cfg := mustParse(t, minimal, Options{})
+	if len(cfg.VaultAddrs) != 1 || cfg.VaultAddrs[0] != cfg.VaultAddr {
+		t.Errorf("VaultAddrs = %v", cfg.VaultAddrs)
+	}
+	byHand := &Config{VaultAddr: cfg.VaultAddr}
+	if got := byHand.Addrs(); len(got) != 1 || got[0] != cfg.VaultAddr {
+		t.Errorf("Addrs of a hand-made Config = %v", got)
+	}
+}
+
+// Two spellings of one Vault are refused; addresses that differ in port,
+// path or host are not. The message is pinned in vault_addrs.txtar.
+func TestVaultAddrRefusesOneVaultListedTwice(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"https://v.example", "https://v.example", true},
+		{"https://v.example", "https://V.EXAMPLE", true},
+		{"https://v.example", "https://v.example:443", true},
+		{"https://v.example:8200", "https://v.example:8200/", true},
+		{"https://v.example/vault", "https://v.example/vault/", true},
+		{"https://[::1]:8200", "https://[0:0::1]:8200", false}, // not resolved: two spellings, two entries
+		{"https://v.example:8200", "https://v.example:8201", false},
+		{"https://v.example/a", "https://v.example/b", false},
+		{"https://v1.example", "https://v2.example", false},
+	} {
+		_, err := Parse([]byte(`vault_addr = "`+c.a+`, `+c.b+`"`+"\nallowed_roles = \"*\""), Options{})
+		if refused := err != nil && strings.Contains(err.Error(), "twice"); refused != c.same {
+			t.Errorf("%s and %s: err = %v", c.a, c.b, err)
+		}
+	}
+}
+
+func TestEveryBadEntryOfVaultAddrIsReported(t *testing.T) {
+	_, err := Parse([]byte(`vault_addr = "ftp://a, , http://b, https://c, https://c"`+"\nallowed_roles = \"*\""), Options{})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if n := strings.Count(err.Error(), "vault_addr"); n != 4 {
+		t.Errorf("%d problems named, want 4: %v", n, err)
+	}
+}

@@ -25,6 +25,7 @@
 
 # Address of the Vault server, with scheme and port. Required. Must be
 # https:// (http:// is accepted only with -dev, which is for testing).
+# Several addresses, separated by commas, are tried in order (see the README).
 vault_addr = "https://vault.example.com:8200"
 
 # Path where Vault's SSH secrets engine is mounted; the OTP is checked at
@@ -65,3 +66,9 @@ tls_skip_verify = false
 # "1m"), between 1s and 60s; default 10s. When Vault does not answer in time
 # the login is denied instead of hanging until sshd's LoginGraceTime.
 timeout = "10s"
+
+# Also send one summary line per login (user, client, the OTP's IP, outcome,
+# reason, Vault's request_id; never the password) to the local syslog, with
+# this facility, tagged vault-ssh-helper: next to sshd's own lines, for the
+# journal and fail2ban. Unset: no syslog.
+# syslog_facility = "authpriv"

@@ -451,10 +451,20 @@ check "make: go version -m: CGO_ENABLED=0, -trimpath" \
 # --- the shipped example config is valid for the product: with it the binary
 # gets past loading the file (logs the mount point) and then refuses a
 # password that is not an OTP, before contacting anything.
+# The texts come from testdata/reasons.json (see reasons_test.go): pinned
+# once, in the Go tests.
+reason() { # NAME [ARG...]: the text of the product's message called NAME
+	local text
+	text=$(sed -n "s/^  \"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" "$ROOT/testdata/reasons.json")
+	[[ -n $text ]] || die "no reason $1 in testdata/reasons.json"
+	# shellcheck disable=SC2059 # the reason is the format
+	printf "$text" "${@:2}"
+}
 config_loads() { # BINARY CONFIG
 	local err
 	err=$(printf 'not-an-otp' | env -i PAM_USER=nobody "$1" -config="$2" 2>&1 >/dev/null) && return 1
-	grep -q "using SSH mount point: ssh" <<<"$err" || { echo "$err" | sed 's/^/       /'; return 1; }
+	grep -qF "$(reason sshotp.announce ssh)" <<<"$err" && grep -qF "$(reason sshotp.ErrNotOTPShape)" <<<"$err" ||
+		{ echo "$err" | sed 's/^/       /'; return 1; }
 }
 install -m 0600 packaging/config.hcl "$T/config.hcl"
 check "packaging/config.hcl loads in the amd64 binary" config_loads "$T/x/amd64/vault-ssh-helper" "$T/config.hcl"

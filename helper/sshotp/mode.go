@@ -25,6 +25,8 @@ type Mode struct {
 	client *Client
 	// Local lists this host's addresses; tests replace it.
 	Local func() ([]netip.Addr, error)
+	// otpIP is the IP Vault said the OTP was issued for, once it said so.
+	otpIP netip.Addr
 }
 
 // New is the SSH OTP mode for cfg, asking Vault through vault.
@@ -57,6 +59,7 @@ func (m *Mode) login(ctx context.Context, otp, pamUser string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	m.otpIP = v.IP.Unmap()
 	local, err := m.Local()
 	if err != nil {
 		return "", err
@@ -66,6 +69,11 @@ func (m *Mode) login(ctx context.Context, otp, pamUser string) (string, error) {
 	}
 	return fmt.Sprintf("%s@%s", v.Username, v.IP), nil
 }
+
+// OTPIP is the IP Vault said the OTP was issued for, for the login's
+// summary line, whether or not the login was then allowed; the zero Addr
+// when Vault did not say (it refused the OTP, or was not asked).
+func (m *Mode) OTPIP() netip.Addr { return m.otpIP }
 
 // CheckStep says what Check sends, for the debug line before it.
 func (m *Mode) CheckStep() string { return "sending " + EchoRequest }

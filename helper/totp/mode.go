@@ -36,6 +36,15 @@ const ProbeUser = "vault-ssh-helper-probe"
 // ErrCannotUpdate: -verify-only found that the token cannot validate codes.
 var ErrCannotUpdate = errors.New("the token cannot validate codes")
 
+// What -verify-only reports finding (formats for fmt), named so that tests
+// outside this package can look for them without spelling them again.
+const (
+	FoundTokenFile    = "token: read from vault_token_file %s"
+	FoundCapabilities = "capabilities of the token on %s (the key template with user %q): %s"
+	FoundCanReadCodes = "the token can read codes (%s on %s): whoever holds it can make valid codes for every user; its policy should grant only update on %s"
+	FoundEngine       = "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)"
+)
+
 // Mode is the TOTP mode for one config.
 type Mode struct {
 	cfg    *config.TOTP
@@ -135,7 +144,7 @@ func (m *Mode) useToken(ctx context.Context) (string, error) {
 	}
 	m.token = m.cfg.Token.Reveal()
 	m.vault.SetToken(m.token)
-	return "token: read from vault_token_file " + m.cfg.TokenFile, nil
+	return fmt.Sprintf(FoundTokenFile, m.cfg.TokenFile), nil
 }
 
 // secrets lists what an answer may echo and no message may carry: the
@@ -198,10 +207,9 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 		return err
 	}
 	path := m.client.CodePath(key)
-	note(false, "capabilities of the token on %s (the key template with user %q): %s", path, ProbeUser, strings.Join(caps, ", "))
+	note(false, FoundCapabilities, path, ProbeUser, strings.Join(caps, ", "))
 	if canReadCodes(caps) {
-		note(true, "the token can read codes (%s on %s): whoever holds it can make valid codes for every user; its policy should grant only update on %s",
-			strings.Join(caps, ", "), path, m.policyPath())
+		note(true, FoundCanReadCodes, strings.Join(caps, ", "), path, m.policyPath())
 	}
 	if !slices.Contains(caps, "update") && !slices.Contains(caps, "root") {
 		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs update on %s", ErrCannotUpdate, path, strings.Join(caps, ", "), m.policyPath())
@@ -209,7 +217,7 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 	if err := m.client.Probe(ctx, key); err != nil {
 		return err
 	}
-	note(false, "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)", m.cfg.MountPoint)
+	note(false, FoundEngine, m.cfg.MountPoint)
 	if _, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow); err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}

@@ -156,7 +156,8 @@ func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (Attempt
 		return nil, l.beginErr
 	}
 	if l.failures[user] >= l.max {
-		return nil, fmt.Errorf("%w for user %q (%d within 30s); refused until 2026-11-30T12:00:30Z", ErrLimited, user, l.max)
+		// A stand-in detail: the real limiter's wording is pinned in package ratelimit.
+		return nil, fmt.Errorf("%w (stand-in: %q reached %d)", ErrLimited, user, l.max)
 	}
 	l.failures[user]++
 	return &memAttempt{l: l, user: user}, nil

@@ -20,10 +20,10 @@ func TestVerifyAgainstAStandbyNodeIsForwardedToTheActiveNode(t *testing.T) {
 	cfgFor := func(s *vaulttest.Server) string {
 		return vaulttest.WriteConfig(t, "", config(s.Addr, `allowed_roles = "*"`, fmt.Sprintf("ca_cert = %q", c.CACertFile)))
 	}
-	expect(t, tlsLogin(t, cfgFor(standbys[0]), user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, cfgFor(standbys[0]), user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	// The active node consumed it for the whole cluster: the other standby
 	// and the active node both answer "OTP not found".
-	expect(t, tlsLogin(t, cfgFor(standbys[1]), user, otp), 1, "OTP not found")
-	expect(t, tlsLogin(t, cfgFor(active), user, otp), 1, "OTP not found")
-	expect(t, verifyOnly(t, cfgFor(standbys[1])), 0, "vault-ssh-helper verification successful!")
+	expect(t, tlsLogin(t, cfgFor(standbys[1]), user, otp), 1, vaulttest.Reason("sshotp.ErrOTPNotFound"))
+	expect(t, tlsLogin(t, cfgFor(active), user, otp), 1, vaulttest.Reason("sshotp.ErrOTPNotFound"))
+	expect(t, verifyOnly(t, cfgFor(standbys[1])), 0, vaulttest.Reason("main.verified"))
 }

@@ -20,6 +20,9 @@ const (
 	randUUID = "6c1a8e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
 )
 
+// success ends the line every allowed login logs, whoever logs in.
+var success = vaulttest.Reason("main.authenticated", "")
+
 // devConfig is the configuration for a plain-http harness Vault (run with
 // -dev): vault_addr, allowed_roles "*", then extra lines.
 func devConfig(t *testing.T, s *vaulttest.Server, extra ...string) string {
@@ -81,59 +84,57 @@ func TestValidOTPIsAccepted(t *testing.T) {
 	s := otpRole(t)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	res := login(t, devConfig(t, s), user, otp)
-	expect(t, res, 0, "[INFO]  alice@127.0.0.1 authenticated!", "using SSH mount point: ssh")
+	expect(t, res, 0, "[INFO]  "+vaulttest.Reason("main.authenticated", "alice@127.0.0.1"), vaulttest.Reason("sshotp.announce", "ssh"))
 }
 
 func TestOTPWithTrailingNULIsAccepted(t *testing.T) {
 	// Linux-PAM before 1.4.0 writes the password and one NUL.
 	s := otpRole(t)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, login(t, devConfig(t, s), user, otp+"\x00"), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, login(t, devConfig(t, s), user, otp+"\x00"), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestReplayedOTPIsDenied(t *testing.T) {
 	s := otpRole(t)
 	cfg := devConfig(t, s)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, login(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, login(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	res := login(t, cfg, user, otp)
-	expect(t, res, 1, "OTP not found")
-	if res.Contains("authenticated!") {
+	expect(t, res, 1, vaulttest.Reason("sshotp.ErrOTPNotFound"))
+	if res.Contains(success) {
 		t.Fatalf("a replay logged success:\n%s", res.Output)
 	}
 }
 
 func TestRandomUUIDIsDenied(t *testing.T) {
 	s := otpRole(t)
-	expect(t, login(t, devConfig(t, s), user, randUUID), 1, "OTP not found")
+	expect(t, login(t, devConfig(t, s), user, randUUID), 1, vaulttest.Reason("sshotp.ErrOTPNotFound"))
 }
 
 func TestOTPForAnotherUserIsDeniedAndConsumed(t *testing.T) {
 	s := otpRole(t)
 	cfg := devConfig(t, s)
 	otp := s.IssueOTP(t, "ssh", "otp", "bob", "127.0.0.1")
-	expect(t, login(t, cfg, user, otp), 1, "username mismatch")
+	expect(t, login(t, cfg, user, otp), 1, vaulttest.Reason("sshotp.ErrUsernameMismatch"))
 	// Vault deleted the OTP when it answered: bob cannot use it either.
-	expect(t, login(t, cfg, "bob", otp), 1, "OTP not found")
+	expect(t, login(t, cfg, "bob", otp), 1, vaulttest.Reason("sshotp.ErrOTPNotFound"))
 }
 
 func TestOTPForNonLocalIPIsDeniedUntilAllowedCIDRCoversIt(t *testing.T) {
 	s := otpRole(t)
 	otp := s.IssueOTP(t, "ssh", "otp", user, otherIP)
-	expect(t, login(t, devConfig(t, s), user, otp), 1,
-		"IP did not match any of the network interface addresses. If this was expected, configure the 'allowed_cidr_list' option to allow the IP.")
+	expect(t, login(t, devConfig(t, s), user, otp), 1, vaulttest.Reason("sshotp.ErrIPNotLocal"))
 
 	allowed := devConfig(t, s, fmt.Sprintf("allowed_cidr_list = %q", "10.0.0.0/8, "+otherNet))
 	otp = s.IssueOTP(t, "ssh", "otp", user, otherIP)
-	expect(t, login(t, allowed, user, otp), 0, "alice@"+otherIP+" authenticated!")
+	expect(t, login(t, allowed, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@"+otherIP))
 }
 
 func TestOTPForNonLocalIPOutsideAllowedCIDRIsDenied(t *testing.T) {
 	s := otpRole(t)
 	cfg := devConfig(t, s, `allowed_cidr_list = "198.51.100.0/24"`)
 	otp := s.IssueOTP(t, "ssh", "otp", user, otherIP)
-	expect(t, login(t, cfg, user, otp), 1,
-		"IP did not match any of the network interface addresses nor any entry of allowed_cidr_list (OTP IP "+otherIP+")")
+	expect(t, login(t, cfg, user, otp), 1, vaulttest.Reason("sshotp.ErrIPNotAllowed"), otherIP)
 }
 
 func TestRoleNotInAllowedRolesIsDenied(t *testing.T) {
@@ -147,7 +148,7 @@ func TestRoleNamedInAllowedRolesIsAccepted(t *testing.T) {
 	s := otpRole(t)
 	cfg := vaulttest.WriteConfig(t, "", config(s.Addr, `allowed_roles = "ops, otp"`))
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, login(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, login(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestCustomMountPointIsUsed(t *testing.T) {
@@ -155,7 +156,7 @@ func TestCustomMountPointIsUsed(t *testing.T) {
 	s.CreateOTPRole(t, "ssh-other", "otp", user, anyCIDR)
 	cfg := devConfig(t, s, `ssh_mount_point = "ssh-other"`)
 	otp := s.IssueOTP(t, "ssh-other", "otp", user, "127.0.0.1")
-	expect(t, login(t, cfg, user, otp), 0, "using SSH mount point: ssh-other", "alice@127.0.0.1 authenticated!")
+	expect(t, login(t, cfg, user, otp), 0, vaulttest.Reason("sshotp.announce", "ssh-other"), vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestOTPFromAnotherMountIsDenied(t *testing.T) {
@@ -163,5 +164,5 @@ func TestOTPFromAnotherMountIsDenied(t *testing.T) {
 	s.CreateOTPRole(t, "ssh-other", "otp", user, anyCIDR)
 	otp := s.IssueOTP(t, "ssh-other", "otp", user, "127.0.0.1")
 	// The default mount "ssh" never issued it.
-	expect(t, login(t, devConfig(t, s), user, otp), 1, "OTP not found")
+	expect(t, login(t, devConfig(t, s), user, otp), 1, vaulttest.Reason("sshotp.ErrOTPNotFound"))
 }

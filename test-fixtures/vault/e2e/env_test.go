@@ -73,7 +73,7 @@ func TestVaultEnvironmentIsIgnoredOverHTTP(t *testing.T) {
 	tr := newTrap(t)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	res := run(t, vaulttest.Run{Config: devConfig(t, s), Args: []string{"-dev"}, User: user, Stdin: otp, Env: hostileEnv(t, decoy, tr)})
-	expect(t, res, 0, "alice@127.0.0.1 authenticated!")
+	expect(t, res, 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	tr.assertUnused(t, "trap the proxy variables point at")
 }
 
@@ -85,7 +85,7 @@ func TestVaultEnvironmentIsIgnoredOverHTTPS(t *testing.T) {
 	cfg := tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile))
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	res := run(t, vaulttest.Run{Config: cfg, User: user, Stdin: otp, Env: hostileEnv(t, decoy, tr)})
-	expect(t, res, 0, "alice@127.0.0.1 authenticated!")
+	expect(t, res, 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	tr.assertUnused(t, "trap the proxy variables point at")
 }
 
@@ -98,7 +98,7 @@ func TestVerifyOnlyIgnoresVaultEnvironment(t *testing.T) {
 	tr := newTrap(t)
 	res := run(t, vaulttest.Run{Config: devConfig(t, s, `ssh_mount_point = "custom"`),
 		Args: []string{"-dev", "-verify-only"}, NoPAM: true, Env: hostileEnv(t, decoy, tr)})
-	expect(t, res, 0, "vault-ssh-helper verification successful!")
+	expect(t, res, 0, vaulttest.Reason("main.verified"))
 	tr.assertUnused(t, "trap the proxy variables point at")
 }
 
@@ -120,7 +120,7 @@ func TestTrustFromVaultEnvironmentIsNotUsed(t *testing.T) {
 	res := run(t, vaulttest.Run{Config: tlsConfig(t, s), User: user, Stdin: otp, Env: env})
 	expect(t, res, 1, "x509: certificate signed by unknown authority")
 	// Nothing was sent: the OTP still verifies once the config names the CA.
-	expect(t, tlsLogin(t, tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile)), user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile)), user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestVaultAddrFromEnvironmentDoesNotStandInForTheConfig(t *testing.T) {
@@ -149,7 +149,7 @@ func TestProxyVariablesAreIgnoredForANamedVaultHost(t *testing.T) {
 	}
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	res := run(t, vaulttest.Run{Config: cfg, Args: []string{"-dev"}, User: user, Stdin: otp, Env: env})
-	expect(t, res, 0, "alice@127.0.0.1 authenticated!")
+	expect(t, res, 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 	tr.assertUnused(t, "proxy")
 }
 

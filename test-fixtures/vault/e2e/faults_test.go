@@ -14,7 +14,7 @@ func TestNamespaceIsIgnoredByOpenSourceVault(t *testing.T) {
 	s := otpRole(t)
 	cfg := devConfig(t, s, `namespace = "team-a/"`)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, login(t, cfg, user, otp), 0, "using namespace: team-a/", "alice@127.0.0.1 authenticated!")
+	expect(t, login(t, cfg, user, otp), 0, vaulttest.Reason("main.namespace", "team-a/"), vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestSealedVaultDenies(t *testing.T) {
@@ -24,7 +24,7 @@ func TestSealedVaultDenies(t *testing.T) {
 	s.Seal(t)
 	res := login(t, cfg, user, otp)
 	expect(t, res, 1, "Vault is sealed")
-	if res.Contains("authenticated!") {
+	if res.Contains(success) {
 		t.Fatalf("a sealed Vault let a login through:\n%s", res.Output)
 	}
 	expect(t, verifyOnly(t, cfg, "-dev"), 1, "Vault is sealed")
@@ -50,7 +50,7 @@ func TestStoppedVaultDeniesWithinOneSecond(t *testing.T) {
 			otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 			s.Stop()
 			res := run(t, vaulttest.Run{Config: cfg, Args: tc.args, User: user, Stdin: otp, Timeout: 20 * time.Second})
-			expect(t, res, 1, "cannot connect to Vault")
+			expect(t, res, 1, vaulttest.Reason("agent.ErrUnreachable"))
 			if res.Elapsed > time.Second {
 				t.Fatalf("denied after %s; want within 1s", res.Elapsed)
 			}

@@ -65,9 +65,9 @@ func TestReleaseBinariesLogIn(t *testing.T) {
 					Binary: b.path, Emulator: b.emulator, Timeout: 90 * time.Second})
 			}
 			expect(t, login(s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")), 0,
-				"alice@127.0.0.1 authenticated!")
+				vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 			expect(t, login(s.IssueOTP(t, "ssh", "otp", user, otherIP)), 1,
-				"IP did not match any of the network interface addresses")
+				vaulttest.Reason("sshotp.ErrIPNotLocal"))
 		})
 	}
 }

@@ -29,14 +29,14 @@ func TestHTTPSWithCACertIsAccepted(t *testing.T) {
 	s := tlsServer(t, vaulttest.TLSOptions{})
 	cfg := tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile))
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, tlsLogin(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestHTTPSWithCAPathIsAccepted(t *testing.T) {
 	s := tlsServer(t, vaulttest.TLSOptions{})
 	cfg := tlsConfig(t, s, fmt.Sprintf("ca_path = %q", s.CADir))
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, tlsLogin(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestHTTPSWithTLSServerNameIsAccepted(t *testing.T) {
@@ -50,14 +50,14 @@ func TestHTTPSWithTLSServerNameIsAccepted(t *testing.T) {
 
 	// The handshake failed before the request: the OTP is still unused.
 	with := tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile), fmt.Sprintf("tls_server_name = %q", s.ServerName))
-	expect(t, tlsLogin(t, with, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, with, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestHTTPSWithTLSSkipVerifyIsAccepted(t *testing.T) {
 	s := tlsServer(t, vaulttest.TLSOptions{})
 	cfg := tlsConfig(t, s, "tls_skip_verify = true")
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, tlsLogin(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestHTTPSWithWrongCAIsDeniedBeforeTheOTPIsSent(t *testing.T) {
@@ -68,7 +68,7 @@ func TestHTTPSWithWrongCAIsDeniedBeforeTheOTPIsSent(t *testing.T) {
 	expect(t, tlsLogin(t, tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", wrong.CertFile)), user, otp), 1, "x509: certificate signed by unknown authority")
 	expect(t, tlsLogin(t, tlsConfig(t, s, fmt.Sprintf("ca_path = %q", wrong.Dir)), user, otp), 1, "x509: certificate signed by unknown authority")
 	// Neither run reached Vault's verify: the OTP still works with the right CA.
-	expect(t, tlsLogin(t, tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile)), user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, tlsConfig(t, s, fmt.Sprintf("ca_cert = %q", s.CACertFile)), user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestHTTPSWithoutCAIsDenied(t *testing.T) {
@@ -81,7 +81,7 @@ func TestHTTPSWithoutCAIsDenied(t *testing.T) {
 func TestDevModeWithHTTPIsAccepted(t *testing.T) {
 	s := otpRole(t)
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
-	expect(t, login(t, devConfig(t, s), user, otp), 0, "[WARN]  Dev mode is enabled!", "alice@127.0.0.1 authenticated!")
+	expect(t, login(t, devConfig(t, s), user, otp), 0, "[WARN]  "+vaulttest.Reason("main.devMode"), vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestHTTPWithoutDevIsDeniedBeforeContactingVault(t *testing.T) {
@@ -90,7 +90,7 @@ func TestHTTPWithoutDevIsDeniedBeforeContactingVault(t *testing.T) {
 	otp := s.IssueOTP(t, "ssh", "otp", user, "127.0.0.1")
 	expect(t, tlsLogin(t, cfg, user, otp), 1, "unsupported scheme. use 'dev' mode")
 	// The refusal came before any request: the OTP is still unused.
-	expect(t, login(t, cfg, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, login(t, cfg, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }
 
 func TestDevModeWithHTTPSIsDenied(t *testing.T) {
@@ -115,5 +115,5 @@ func TestHTTPSWithAClientCertificateIsAcceptedByAVaultThatRequiresOne(t *testing
 		fmt.Sprintf("tls_server_name = %q", s.ServerName),
 		fmt.Sprintf("client_cert = %q", s.ClientCertFile),
 		fmt.Sprintf("client_key = %q", s.ClientKeyFile))
-	expect(t, tlsLogin(t, with, user, otp), 0, "alice@127.0.0.1 authenticated!")
+	expect(t, tlsLogin(t, with, user, otp), 0, vaulttest.Reason("main.authenticated", "alice@127.0.0.1"))
 }

@@ -143,14 +143,14 @@ func (e *totpEnv) codeRequests(t *testing.T, user string) int {
 func expectDenied(t *testing.T, res vaulttest.Result, wants ...string) {
 	t.Helper()
 	expect(t, res, 1, wants...)
-	if res.Contains("authenticated!") {
+	if res.Contains(success) {
 		t.Fatalf("a denied login logged success:\n%s", res.Output)
 	}
 }
 
 func expectLoggedIn(t *testing.T, res vaulttest.Result, user string) {
 	t.Helper()
-	expect(t, res, 0, user, "authenticated!")
+	expect(t, res, 0, user, success)
 }
 
 func TestTOTPCodeFromVaultIsAcceptedOnce(t *testing.T) {
@@ -159,7 +159,7 @@ func TestTOTPCodeFromVaultIsAcceptedOnce(t *testing.T) {
 	cfg := e.tokenConfig(t, e.m.Validate)
 	code := e.m.Code(t, user)
 	expectLoggedIn(t, e.login(t, cfg, user, code), user)
-	expectDenied(t, e.login(t, cfg, user, code), "already used")
+	expectDenied(t, e.login(t, cfg, user, code), vaulttest.Reason("totp.ErrAlreadyUsed"))
 }
 
 func TestTOTPCodeFromOathtoolIsAcceptedOnce(t *testing.T) {
@@ -169,7 +169,7 @@ func TestTOTPCodeFromOathtoolIsAcceptedOnce(t *testing.T) {
 	cfg := e.tokenConfig(t, e.m.Validate)
 	code := vaulttest.OathtoolCode(t, key.Secret, key.Period, time.Now())
 	expectLoggedIn(t, e.login(t, cfg, user, code), user)
-	expectDenied(t, e.login(t, cfg, user, code), "already used")
+	expectDenied(t, e.login(t, cfg, user, code), vaulttest.Reason("totp.ErrAlreadyUsed"))
 }
 
 func TestTOTPEightDigitCodeIsAccepted(t *testing.T) {
@@ -238,9 +238,9 @@ func TestTOTPGoogleAuthenticatorSecretImportedPerREADME(t *testing.T) {
 		previousCode string
 	}{
 		// -W: the minimal window, WINDOW_SIZE 3 (one code either side): skew 1.
-		{"minimal window, 30s steps", []string{"-W"}, 30, "authenticated!"},
+		{"minimal window, 30s steps", []string{"-W"}, 30, success},
 		// WINDOW_SIZE 1 (the current code only): skew 0; STEP_SIZE 60: period 60.
-		{"window 1, 60s steps", []string{"-w", "1", "-S", "60"}, 60, "is not valid"},
+		{"window 1, 60s steps", []string{"-w", "1", "-S", "60"}, 60, vaulttest.Reason("totp.ErrNotValid")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -258,13 +258,13 @@ func TestTOTPGoogleAuthenticatorSecretImportedPerREADME(t *testing.T) {
 			now := time.Now()
 			code := vaulttest.OathtoolCode(t, gaSecret(t, file), c.period, now)
 			expectLoggedIn(t, e.login(t, cfg, user, code), user)
-			expectDenied(t, e.login(t, cfg, user, code), "already used")
+			expectDenied(t, e.login(t, cfg, user, code), vaulttest.Reason("totp.ErrAlreadyUsed"))
 			previous := vaulttest.OathtoolCode(t, gaSecret(t, file), c.period, now.Add(-time.Duration(c.period)*time.Second))
 			if previous == code {
 				t.Skip("the previous period's code equals this one (one in a million)")
 			}
 			res := e.login(t, cfg, user, previous)
-			if res.Contains("authenticated!") != (c.previousCode == "authenticated!") || !res.Contains(c.previousCode) {
+			if res.Contains(success) != (c.previousCode == success) || !res.Contains(c.previousCode) {
 				t.Fatalf("the previous period's code: want %q (WINDOW_SIZE mapped to skew); got:\n%s", c.previousCode, res.Output)
 			}
 		})
@@ -279,7 +279,7 @@ func TestTOTPKeyImportedFromAnOtpauthURLWorks(t *testing.T) {
 	cfg := e.tokenConfig(t, e.m.Validate)
 	code := vaulttest.OathtoolCode(t, secret, 30, time.Now())
 	expectLoggedIn(t, e.login(t, cfg, user, code), user)
-	expectDenied(t, e.login(t, cfg, user, code), "already used")
+	expectDenied(t, e.login(t, cfg, user, code), vaulttest.Reason("totp.ErrAlreadyUsed"))
 }
 
 func TestTOTPImportRefusesACounterBasedSecret(t *testing.T) {
@@ -345,7 +345,7 @@ func TestTOTPCodeOfAnotherUsersKeyIsDenied(t *testing.T) {
 func TestTOTPUserWithoutKeyIsDenied(t *testing.T) {
 	e := newTOTP(t)
 	cfg := e.tokenConfig(t, e.m.Validate)
-	expectDenied(t, e.login(t, cfg, "nokey", "123456"), "no TOTP key")
+	expectDenied(t, e.login(t, cfg, "nokey", "123456"), vaulttest.Reason("totp.ErrNoKey"))
 }
 
 func TestTOTPWrongCodeIsDenied(t *testing.T) {
@@ -373,7 +373,7 @@ func TestTOTPWhiteSpaceVariantsSendTheCanonicalCode(t *testing.T) {
 			cfg := e.tokenConfig(t, e.m.Validate)
 			code := e.m.Code(t, user)
 			expectLoggedIn(t, e.login(t, cfg, user, fmt.Sprintf(format, code)), user)
-			expectDenied(t, e.login(t, cfg, user, code), "already used")
+			expectDenied(t, e.login(t, cfg, user, code), vaulttest.Reason("totp.ErrAlreadyUsed"))
 		})
 	}
 }
@@ -394,7 +394,7 @@ func TestTOTPPasswordsThatAreNotCodesNeverReachVault(t *testing.T) {
 	} {
 		expectDenied(t, e.login(t, cfg, user, pw))
 	}
-	expectDenied(t, e.login(t, cfg, user, "1234567"), "not a TOTP code")
+	expectDenied(t, e.login(t, cfg, user, "1234567"), vaulttest.Reason("totp.ErrNotCode"))
 	if n := e.codeRequests(t, user); n != 0 {
 		t.Fatalf("%d validation(s) reached Vault for passwords that are not codes", n)
 	}
@@ -497,10 +497,10 @@ func TestTOTPRateLimitHoldsUnder20ConcurrentWrongCodes(t *testing.T) {
 	wg.Wait()
 	limited := 0
 	for i, r := range results {
-		if r.Code != 1 || r.Contains("authenticated!") {
+		if r.Code != 1 || r.Contains(success) {
 			t.Errorf("attempt %d with a wrong code: exit %d\n%s", i, r.Code, r.Output)
 		}
-		if r.Contains("too many failed codes") {
+		if r.Contains(vaulttest.Reason("ratelimit.ErrLimited")) {
 			limited++
 		}
 	}
@@ -512,7 +512,7 @@ func TestTOTPRateLimitHoldsUnder20ConcurrentWrongCodes(t *testing.T) {
 	if reached+limited != attempts {
 		t.Errorf("%d reached Vault + %d refused by the limit != %d attempts", reached, limited, attempts)
 	}
-	expectDenied(t, e.login(t, cfg, user, e.m.Code(t, user)), "too many failed codes")
+	expectDenied(t, e.login(t, cfg, user, e.m.Code(t, user)), vaulttest.Reason("ratelimit.ErrLimited"))
 	if n := e.codeRequests(t, user); n != reached {
 		t.Fatalf("the right code reached Vault while the user was rate limited")
 	}

@@ -116,9 +116,10 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 	u := NewUser(t)
 	key := m.GenerateKey(t, u.Name)
 	cfg := readmeTOTPConfig(t, v, &role, "")
-	// The README's check before touching PAM: the policy is enough, and no more than enough.
+	// The README's check before touching PAM: the policy is enough, and no more than enough
+	// (no warning, such as totp.FoundCanReadCodes).
 	if out, err := exec.Command(bin, "-config="+cfg, "-verify-only").CombinedOutput(); err != nil ||
-		!strings.Contains(string(out), "verification successful!") || strings.Contains(string(out), "can read codes") {
+		!strings.Contains(string(out), vaulttest.Reason("main.verified")) || strings.Contains(string(out), "[WARN]") {
 		t.Fatalf("-verify-only with the README's config and policy: %v\n%s", err, out)
 	}
 
@@ -146,7 +147,7 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 		if wantLog == "" && logged != "" {
 			t.Errorf("the helper ran although sshd should not have reached PAM:\n%s", logged)
 		}
-		if !strings.Contains(logged, wantLog) || strings.Contains(logged, "authenticated!") {
+		if !strings.Contains(logged, wantLog) || strings.Contains(logged, success) {
 			t.Errorf("pam_exec log lacks %q (or logged success):\n%s", wantLog, logged)
 		}
 	}
@@ -175,7 +176,7 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 		if r.Code != 0 || r.Stdout != "vsh-remote-ok\n"+u.Name+"\n" {
 			t.Fatalf("login with key and code: %v\npam_exec log:\n%s", r, logged)
 		}
-		if !strings.Contains(logged, u.Name) || !strings.Contains(logged, "authenticated!") {
+		if !strings.Contains(logged, u.Name) || !strings.Contains(logged, success) {
 			t.Errorf("pam_exec log lacks the success line:\n%s", logged)
 		}
 		// What the user reads: pam_echo's line, then pam_exec's fixed prompt (README, point 9).
@@ -192,11 +193,11 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 			t.Skip("no code was used")
 		}
 		r, _, logged := attempt(t, KeyAndCode, used)
-		denied(t, r, logged, "already used")
+		denied(t, r, logged, vaulttest.Reason("totp.ErrAlreadyUsed"))
 	})
 	t.Run("key and a wrong code are refused", func(t *testing.T) {
 		r, _, logged := attempt(t, KeyAndCode, vaulttest.WrongCodes(t, key.Secret, key.Period, 1)[0])
-		denied(t, r, logged, "is not valid")
+		denied(t, r, logged, vaulttest.Reason("totp.ErrNotValid"))
 	})
 
 	token := v.CreateToken(t, "1h", "ssh-totp-host")
@@ -209,7 +210,7 @@ func TestSSHKeyAndTOTPCodeAsTheREADMEConfiguresIt(t *testing.T) {
 			t.Skip("the next period's code equals this one (one in a million)")
 		}
 		r, _, logged := attempt(t, KeyAndCode, next)
-		if r.Code != 0 || !strings.Contains(logged, "authenticated!") {
+		if r.Code != 0 || !strings.Contains(logged, success) {
 			t.Fatalf("login with the token file: %v\npam_exec log:\n%s", r, logged)
 		}
 	})

@@ -22,6 +22,9 @@ import (
 // stoppedVaultBound is the issue's upper bound for a denial when Vault is down.
 const stoppedVaultBound = 2 * time.Second
 
+// success ends the line every allowed login logs, whoever logs in.
+var success = vaulttest.Reason("main.authenticated", "")
+
 func TestSSHLoginAsTheREADMEConfiguresIt(t *testing.T) {
 	e := setup(t, true)
 	runCases(t, e, func(t *testing.T, password string) (Result, bool) {
@@ -146,12 +149,12 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 		if !strings.Contains(logged, wantLog) {
 			t.Errorf("pam_exec log lacks %q; it gained:\n%s", wantLog, logged)
 		}
-		if !wantIn && strings.Contains(logged, "authenticated!") {
-			t.Errorf("a refused login logged 'authenticated!':\n%s", logged)
+		if !wantIn && strings.Contains(logged, success) {
+			t.Errorf("a refused login logged success:\n%s", logged)
 		}
 		return r
 	}
-	authenticated := e.user.Name + "@127.0.0.1 authenticated!"
+	authenticated := vaulttest.Reason("main.authenticated", e.user.Name+"@127.0.0.1")
 
 	var used string
 	t.Run("fresh OTP logs in", func(t *testing.T) {
@@ -162,10 +165,10 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 		if used == "" {
 			t.Skip("no OTP was used")
 		}
-		attempt(t, used, false, "OTP not found")
+		attempt(t, used, false, vaulttest.Reason("sshotp.ErrOTPNotFound"))
 	})
 	t.Run("OTP issued for another user is denied", func(t *testing.T) {
-		attempt(t, e.issue(t, "someone-else"), false, "username mismatch")
+		attempt(t, e.issue(t, "someone-else"), false, vaulttest.Reason("sshotp.ErrUsernameMismatch"))
 	})
 	t.Run("non-UUID password is denied without contacting Vault", func(t *testing.T) {
 		// Through a proxy that counts connections to Vault; a real OTP through it first
@@ -178,7 +181,7 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 		if before == 0 {
 			t.Fatal("the counting proxy saw no connection for a successful login")
 		}
-		attempt(t, nonUUIDPassword, false, "not an OTP")
+		attempt(t, nonUUIDPassword, false, vaulttest.Reason("sshotp.ErrNotOTPShape"))
 		if after := e.proxy.Conns(); after != before {
 			t.Errorf("Vault was contacted for a non-UUID password: %d connection(s)", after-before)
 		}
@@ -186,7 +189,7 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 	t.Run("verify-only with the same config exits 0", func(t *testing.T) {
 		// Run by hand as an admin would (no PAM environment): under pam_exec it must deny.
 		out, err := exec.Command(e.bin, "-config="+e.config, "-verify-only").CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "vault-ssh-helper verification successful!") {
+		if err != nil || !strings.Contains(string(out), vaulttest.Reason("main.verified")) {
 			t.Errorf("-verify-only: %v\n%s", err, out)
 		}
 	})
@@ -198,7 +201,7 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 		cfg := e.writeConfig(t, hole.URL, `timeout = "1s"`)
 		e.svc.SetHelper(t, e.bin+" -config="+cfg)
 		defer e.svc.SetHelper(t, e.bin+" -config="+e.config)
-		r := attempt(t, e.issue(t, e.user.Name), false, "timed out waiting for Vault to answer (timeout = 1s")
+		r := attempt(t, e.issue(t, e.user.Name), false, vaulttest.Reason("agent.ErrTimeout"))
 		if r.Elapsed > stoppedVaultBound {
 			t.Errorf("denial took %v, want at most %v (LoginGraceTime is %ds)", r.Elapsed, stoppedVaultBound, loginGraceTime)
 		}
@@ -215,7 +218,7 @@ func runCases(t *testing.T, e *env, login func(*testing.T, string) (Result, bool
 	t.Run("Vault stopped is denied within 2s", func(t *testing.T) {
 		otp := forStopped
 		e.vault.Stop()
-		r := attempt(t, otp, false, "cannot connect to Vault")
+		r := attempt(t, otp, false, vaulttest.Reason("agent.ErrUnreachable"))
 		if r.Elapsed > stoppedVaultBound {
 			t.Errorf("denial took %v, want at most %v (LoginGraceTime is %ds)", r.Elapsed, stoppedVaultBound, loginGraceTime)
 		}

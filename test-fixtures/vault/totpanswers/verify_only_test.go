@@ -55,26 +55,27 @@ func TestVerifyOnlyReportsRealVaultsFindings(t *testing.T) {
 	s.Write(t, "sys/policies/acl/update", map[string]any{"policy": `path "totp/code/ssh-*" { capabilities = ["update"] }`})
 	s.Write(t, "sys/policies/acl/read", map[string]any{"policy": `path "totp/code/*" { capabilities = ["read", "update"] }`})
 	s.Write(t, "sys/policies/acl/other", map[string]any{"policy": `path "totp/code/web-*" { capabilities = ["update"] }`})
-	const (
-		caps  = "[INFO]  capabilities of the token on totp/code/ssh-vault-ssh-helper-probe (the key template with user \"vault-ssh-helper-probe\"): "
-		mount = "[INFO]  mount totp answers as a TOTP engine (probed with an empty code, which consumes nothing)"
-		warn  = "[WARN]  the token can read codes (read, update on totp/code/ssh-vault-ssh-helper-probe): whoever holds it can make valid codes for every user; its policy should grant only update on totp/code/ssh-*"
-	)
+	R := vaulttest.Reason
+	const probePath = "totp/code/ssh-vault-ssh-helper-probe"
+	caps := func(listed string) string {
+		return "[INFO]  " + R("totp.FoundCapabilities", probePath, "vault-ssh-helper-probe", listed)
+	}
+	mount := "[INFO]  " + R("totp.FoundEngine", "totp")
+	warn := "[WARN]  " + R("totp.FoundCanReadCodes", "read, update", probePath, "totp/code/ssh-*")
 
 	res := verifyOnly(t, s, "update")
-	expectLines(t, res, "[INFO]  using TOTP mount point: totp, key template: ssh-{{username}}", "[INFO]  token: read from vault_token_file ", caps+"update", mount)
+	expectLines(t, res, "[INFO]  "+R("totp.announce", "totp", "ssh-"), "[INFO]  "+R("totp.FoundTokenFile", ""), caps("update"), mount)
 	expectSuccessOrOnlyNoLimiter(t, res)
-	if res.Contains("[WARN]  the token can read codes") {
+	if res.Contains("[WARN]  " + R("totp.FoundCanReadCodes", "update", probePath, "totp/code/ssh-*")) {
 		t.Error("a least-privilege token was warned about")
 	}
 
 	res = verifyOnly(t, s, "read")
-	expectLines(t, res, caps+"read, update", warn, mount)
+	expectLines(t, res, caps("read, update"), warn, mount)
 	expectSuccessOrOnlyNoLimiter(t, res)
 
 	res = verifyOnly(t, s, "other")
-	expectLines(t, res, caps+"deny",
-		"[ERROR] the token cannot validate codes: its capabilities on totp/code/ssh-vault-ssh-helper-probe are deny; its policy needs update on totp/code/ssh-*")
+	expectLines(t, res, caps("deny"), "[ERROR] "+R("totp.ErrCannotUpdate"))
 	if res.Code != 1 || res.Contains(mount) {
 		t.Errorf("a token that cannot update passed -verify-only (exit %d)", res.Code)
 	}
@@ -85,7 +86,7 @@ func TestVerifyOnlyReportsRealVaultsFindings(t *testing.T) {
 func expectSuccessOrOnlyNoLimiter(t *testing.T, res vaulttest.Result) {
 	t.Helper()
 	switch {
-	case res.Code == 0 && res.Contains("[INFO]  vault-ssh-helper verification successful!"):
+	case res.Code == 0 && res.Contains("[INFO]  "+vaulttest.Reason("main.verified")):
 	case res.Code == 1 && res.Contains(notBuiltIn) && strings.Count(res.Output, "[ERROR]") == 1:
 	default:
 		t.Errorf("exit %d without the success line", res.Code)

@@ -120,3 +120,31 @@ func (c *Cluster) waitForwarding(t testing.TB) {
 		}
 	}
 }
+
+// StopNode stops node s as a crash would, seen from the cluster: its HTTP
+// listener closes (its address refuses connections) and its core shuts
+// down, giving up the active role if it held it, so the standbys elect a
+// new active node.
+func (c *Cluster) StopNode(t testing.TB, s *Server) {
+	t.Helper()
+	s.Stop()
+	if err := s.Core.Shutdown(); err != nil {
+		t.Fatalf("vaulttest: shut down %s: %v", s.Addr, err)
+	}
+}
+
+// SealNode seals node s alone (a standby stays out of the active node's
+// way); it then answers every request 503 "Vault is sealed".
+func (c *Cluster) SealNode(t testing.TB, s *Server) {
+	t.Helper()
+	for _, core := range c.TC.Cores {
+		if core.Core == s.Core {
+			core.Seal(tbT{t})
+			if !s.Core.Sealed() {
+				t.Fatalf("vaulttest: %s is not sealed after Seal", s.Addr)
+			}
+			return
+		}
+	}
+	t.Fatalf("vaulttest: %s is not a node of this cluster", s.Addr)
+}

@@ -156,3 +156,29 @@ func TestAuditLogCountsRequests(t *testing.T) {
 		t.Fatal("the audit log holds the token in clear")
 	}
 }
+
+// TestReason: names come back as the file's texts with their arguments in
+// place (the texts themselves are pinned in the product's module), and a
+// name or argument count the file does not know stops the test.
+func TestReason(t *testing.T) {
+	if got := Reason("main.authenticated", "alice@127.0.0.1"); !strings.HasPrefix(got, "alice@127.0.0.1 ") || strings.Contains(got, "%") {
+		t.Errorf("Reason(main.authenticated, alice@127.0.0.1) = %q", got)
+	}
+	if Reason("sshotp.ErrUsernameMismatch") == Reason("sshotp.ErrOTPNotFound") {
+		t.Errorf("two reasons read as the same text %q", Reason("sshotp.ErrOTPNotFound"))
+	}
+	for _, bad := range []func(){
+		func() { Reason("sshotp.NoSuchReason") },
+		func() { Reason("sshotp.ErrUsernameMismatch", "extra") },
+		func() { Reason("main.authenticated") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("a mistaken Reason call did not panic")
+				}
+			}()
+			bad()
+		}()
+	}
+}

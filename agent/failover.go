@@ -1,0 +1,146 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptrace"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Skip is one address a request passed over, and why: what it answered
+// or how connecting to it failed. Main logs each at WARN.
+type Skip struct {
+	Addr   string // quoted
+	Next   string // quoted: the address asked next
+	Reason error
+}
+
+func (s Skip) String() string {
+	return fmt.Sprintf("skipped Vault at %s, asking %s next: %v", s.Addr, s.Next, s.Reason)
+}
+
+// OnSkip has report called for every address a request passes over, as it
+// does.
+func (c *Client) OnSkip(report func(Skip)) { c.onSkip = report }
+
+// Addresses lists vault_addr's addresses in the order they are tried.
+func (c *Client) Addresses() []string { return append([]string(nil), c.addrs...) }
+
+// At is a client for the i-th address alone, sharing this one's transport
+// and settings: -verify-only checks every address through one each.
+func (c *Client) At(i int) *Client {
+	return &Client{
+		http:      c.http,
+		namespace: c.namespace,
+		addrs:     []string{c.addrs[i]},
+		vaults:    make([]*api.Client, 1),
+		token:     c.token,
+	}
+}
+
+// putInTurn asks each address in turn until one answers with something
+// other than "I could not have acted on this request"; that answer, or
+// the last address's, is the outcome, and that address serves every later
+// request (a TOTP login's token and the code it validates go to one node).
+func (c *Client) putInTurn(ctx context.Context, path string, body map[string]string) ([]byte, error) {
+	last := len(c.addrs) - 1
+	for i := 0; i < last; i++ {
+		answer, hops, err := c.putAt(ctx, i, path, body)
+		if !unserved(ctx, hops, err) {
+			c.pinned = true
+			return answer, err
+		}
+		if c.onSkip != nil {
+			c.onSkip(Skip{Addr: quoteAddr(c.addrs[i]), Next: quoteAddr(c.addrs[i+1]), Reason: WithoutSecrets(ctx, err)})
+		}
+	}
+	answer, _, err := c.putAt(ctx, last, path, body)
+	c.pinned = true
+	return answer, err
+}
+
+func quoteAddr(addr string) string { return QuoteURL(context.Background(), addr) }
+
+// unserved is true only when the request certainly did not reach a Vault
+// that could act on it, so the secret in it (an OTP, a code) cannot have
+// been used up and the next address may be asked. Anything else is the
+// outcome, whatever it is: an answer about the secret, a timeout after
+// the request went out, a refused redirect, any doubt.
+func unserved(ctx context.Context, hops *trail, err error) bool {
+	switch {
+	case err == nil, ctx.Err() != nil:
+		// Nothing left to try for, or no time left to try it in.
+		return false
+	case hops.redirectedTo != "":
+		// A standby answers 307 also when forwarding to the active node
+		// failed, which may be after the active node acted on the request
+		// (Vault 1.14 http/handler.go, forwardRequest): whatever happened
+		// after a redirect is final.
+		return false
+	case !hops.connected.Load():
+		// No connection was ever made: the dial failed (refused, no
+		// route, the connect limit) or the TLS handshake did (an alert, a
+		// certificate that does not verify). net/http writes nothing of a
+		// request before it has a connection, so nothing was sent.
+		return isTransportFailure(err)
+	}
+	var ve *VaultError
+	return errors.As(err, &ve) && vaultDidNotServe(ve)
+}
+
+// isTransportFailure keeps the guard's own refusals and the request's
+// encoding out of failover: they would fail the same way anywhere.
+func isTransportFailure(err error) bool {
+	var ve *VaultError
+	return !errors.As(err, &ve) && !isRefusal(err)
+}
+
+// Vault v1.14.0's answers, word for word, that it gives before a request
+// reaches the engine that would use the secret. Each is safe to pass over
+// because of where Vault gives it:
+//   - 503 "Vault is sealed": a sealed node refuses every request in
+//     Core.switchedLockHandleRequest before routing it, or, in a cluster,
+//     in handleRequestForwarding (Core.Leader) before forwarding it; a
+//     node marks itself sealed first and only then waits for requests
+//     already routed to finish, which never answer this.
+//   - 500 "local node not active but active cluster node not found": a
+//     standby that knows no active node says so in handleRequestForwarding
+//     instead of forwarding the request.
+//   - 500 "active context canceled after getting state lock": a node that
+//     is losing its active role says so in switchedLockHandleRequest
+//     before routing the request.
+//
+// Not among them: 503 "no active Vault instance found", which a standby
+// also gives after a failed forward that the active node may have acted
+// on; 429 (a rate limit quota: the operator asked Vault to slow this host
+// down, and the next node would undo that); any 5xx from a proxy.
+var unservedAnswers = []struct {
+	status  int
+	message string
+}{
+	{http.StatusServiceUnavailable, "Vault is sealed"},
+	{http.StatusInternalServerError, "local node not active but active cluster node not found"},
+	{http.StatusInternalServerError, "active context canceled after getting state lock"},
+}
+
+func vaultDidNotServe(ve *VaultError) bool {
+	if len(ve.Messages) != 1 {
+		return false
+	}
+	for _, a := range unservedAnswers {
+		if ve.Says(a.status, a.message) {
+			return true
+		}
+	}
+	return false
+}
+
+// traceConnection records in hops whether the request got a connection.
+func traceConnection(ctx context.Context, hops *trail) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
+	})
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
+)
+
+// reasons names the messages that tests outside a message's own package look
+// for, so those tests name a reason instead of spelling its text: a message's
+// full text is pinned once. Most entries are taken from the product's Go
+// values (sentinel errors, a mode's announce line), whose one pin is the
+// table-driven test of their package. (config.ErrUnsafeOwner is left out:
+// its text is not part of its message, which names the owner's uid.) The texts spelled here are main.go's
+// own log lines, which have no Go value: this table is their one pin, and
+// the scripts that name them check main prints them. Texts with fmt verbs
+// take arguments (see cmdReason and vaulttest.Reason).
+var reasons = map[string]string{
+	// main.go's log lines.
+	"main.verified":      "vault-ssh-helper verification successful!",
+	"main.authenticated": "%s authenticated!",
+	"main.devMode":       "Dev mode is enabled!",
+	"main.namespace":     "using namespace: %s",
+	"main.errUsage":      errUsage.Error(),
+	"main.timeoutHint":   "(timeout = %s; raise it in the config file if Vault is slow)",
+	"main.refuseVersion": "PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies",
+	"main.refuseVerify":  "PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies",
+
+	"sshotp.announce":            sshotp.New(&config.Config{MountPoint: "%s"}, nil).Announce(),
+	"sshotp.ErrNoPAMUser":        sshotp.ErrNoPAMUser.Error(),
+	"sshotp.ErrUsernameMismatch": sshotp.ErrUsernameMismatch.Error(),
+	"sshotp.ErrIPNotLocal":       sshotp.ErrIPNotLocal.Error(),
+	"sshotp.ErrIPNotAllowed":     sshotp.ErrIPNotAllowed.Error(),
+	"sshotp.ErrNoAllowedRoles":   sshotp.ErrNoAllowedRoles.Error(),
+	"sshotp.ErrRoleNotAllowed":   sshotp.ErrRoleNotAllowed.Error(),
+	"sshotp.ErrNotOTPShape":      sshotp.ErrNotOTPShape.Error(),
+	"sshotp.ErrOTPNotFound":      sshotp.ErrOTPNotFound.Error(),
+	"sshotp.ErrBadEcho":          sshotp.ErrBadEcho.Error(),
+
+	"totp.announce":          totp.New(&config.Config{TOTP: &config.TOTP{MountPoint: "%s", KeyTemplate: config.KeyTemplate{Prefix: "%s"}}}, nil).Announce(),
+	"totp.FoundTokenFile":    totp.FoundTokenFile,
+	"totp.FoundCapabilities": totp.FoundCapabilities,
+	"totp.FoundCanReadCodes": totp.FoundCanReadCodes,
+	"totp.FoundEngine":       totp.FoundEngine,
+	"totp.ErrNotCode":        totp.ErrNotCode.Error(),
+	"totp.ErrNoUser":         totp.ErrNoUser.Error(),
+	"totp.ErrBadUser":        totp.ErrBadUser.Error(),
+	"totp.ErrCannotUpdate":   totp.ErrCannotUpdate.Error(),
+	"totp.ErrNotValid":       totp.ErrNotValid.Error(),
+	"totp.ErrAlreadyUsed":    totp.ErrAlreadyUsed.Error(),
+	"totp.ErrNoKey":          totp.ErrNoKey.Error(),
+	"totp.ErrTokenRefused":   totp.ErrTokenRefused.Error(),
+	"totp.ErrNotTOTPEngine":  totp.ErrNotTOTPEngine.Error(),
+	"ratelimit.ErrLimited":   ratelimit.ErrLimited.Error(),
+	"ratelimit.ErrState":     ratelimit.ErrState.Error(),
+	"ratelimit.ErrUser":      ratelimit.ErrUser.Error(),
+
+	"helper.ErrPasswordEmpty":   helper.ErrPasswordEmpty.Error(),
+	"helper.ErrPasswordTooLong": helper.ErrPasswordTooLong.Error(),
+
+	"agent.ErrEmptyBody":   agent.ErrEmptyBody.Error(),
+	"agent.ErrNoData":      agent.ErrNoData.Error(),
+	"agent.ErrMalformed":   agent.ErrMalformed.Error(),
+	"agent.ErrTimeout":     agent.ErrTimeout.Error(),
+	"agent.ErrUnreachable": agent.ErrUnreachable.Error(),
+
+	"config.ErrNotExist":          config.ErrNotExist.Error(),
+	"config.ErrUnsafePermissions": config.ErrUnsafePermissions.Error(),
+	"config.ErrIsDirectory":       config.ErrIsDirectory.Error(),
+	"config.ErrNotRegular":        config.ErrNotRegular.Error(),
+}
+
+// verbs finds a text's fmt verbs (%s, %q, ...), each taking one argument.
+var verbs = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
+
+// reason is the text of the reason called name, with args put in its verbs.
+func reason(t testing.TB, name string, args ...any) string {
+	t.Helper()
+	text, ok := reasons[name]
+	if !ok {
+		t.Fatalf("no reason named %q in reasons (reasons_test.go)", name)
+	}
+	if n := len(verbs.FindAllString(text, -1)); n != len(args) {
+		t.Fatalf("reason %s takes %d arguments, got %d", name, n, len(args))
+	}
+	return fmt.Sprintf(text, args...)
+}
+
+// scriptTB lets cmdReason use reason's checks inside a script.
+type scriptTB struct {
+	testing.TB
+	ts *testscript.TestScript
+}
+
+func (s scriptTB) Helper()                           {}
+func (s scriptTB) Fatalf(format string, args ...any) { s.ts.Fatalf(format, args...) }
+
+// cmdReason: reason [-stdout] [LEVEL] NAME [ARG...] checks that a line of
+// stderr (or stdout) holds the reason called NAME, with ARGs in its verbs and,
+// with LEVEL (DEBUG, INFO, WARN, ERROR), after that level's tag. With !,
+// that no line does.
+func cmdReason(ts *testscript.TestScript, neg bool, args []string) {
+	stream := "stderr"
+	if len(args) > 0 && args[0] == "-stdout" {
+		stream, args = "stdout", args[1:]
+	}
+	level := ""
+	if len(args) > 0 && isLevel(args[0]) {
+		level, args = args[0], args[1:]
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: reason [-stdout] [LEVEL] NAME [ARG...]")
+	}
+	anys := make([]any, len(args)-1)
+	for i, a := range args[1:] {
+		anys[i] = a
+	}
+	want := reason(scriptTB{ts: ts}, args[0], anys...)
+	found := false
+	for _, line := range strings.Split(ts.ReadFile(stream), "\n") {
+		found = found || holds(line, level, want)
+	}
+	if found == neg {
+		ts.Fatalf("%s: %s has %s line holding %q at level %q", args[0], stream, map[bool]string{true: "a", false: "no"}[found], want, level)
+	}
+}
+
+// holds reports whether a log line holds text after its level tag; with no
+// level, anywhere. A reason is often wrapped in context ("verify at <url>:").
+func holds(line, level, text string) bool {
+	if level == "" {
+		return strings.Contains(line, text)
+	}
+	tag := fmt.Sprintf(" %-7s ", "["+level+"]")
+	i := strings.Index(line, tag)
+	return i >= 0 && strings.Contains(line[i+len(tag):], text)
+}
+
+func isLevel(s string) bool {
+	switch s {
+	case "DEBUG", "INFO", "WARN", "ERROR":
+		return true
+	}
+	return false
+}
+
+var updateReasons = flag.Bool("update-reasons", false, "rewrite "+reasonsFile+" from the reasons table")
+
+// reasonsFile gives the reasons to the tests in test-fixtures/vault, a
+// separate module that cannot import the product's packages.
+const reasonsFile = "testdata/reasons.json"
+
+// TestReasonsFile fails when reasonsFile is not the reasons table, so a
+// changed message cannot leave the real-Vault tests looking for the old one.
+// go test -run TestReasonsFile -update-reasons rewrites it.
+func TestReasonsFile(t *testing.T) {
+	want := reasonsJSON(t)
+	if *updateReasons {
+		if err := os.WriteFile(reasonsFile, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(reasonsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is stale: run go test -run TestReasonsFile -update-reasons .", reasonsFile)
+	}
+}
+
+func reasonsJSON(t *testing.T) []byte {
+	names := make([]string, 0, len(reasons))
+	for name := range reasons {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	b.WriteString("{\n")
+	for i, name := range names {
+		k, _ := json.Marshal(name)
+		v, err := json.Marshal(reasons[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "  %s: %s", k, v)
+		if i < len(names)-1 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("}\n")
+	return b.Bytes()
+}
+
+// TestReasonsHaveTexts: an entry that is only arguments would match any line.
+func TestReasonsHaveTexts(t *testing.T) {
+	for name, text := range reasons {
+		if strings.TrimSpace(verbs.ReplaceAllString(text, "")) == "" {
+			t.Errorf("reason %s has no text of its own: %q", name, text)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+)
+
+// loginReport is what a login's summary line says about who asked: the
+// one line per login that goes to syslog (syslog_facility), for the
+// journal, the auth log and fail2ban. It exists only when the config asks
+// for syslog.
+type loginReport struct {
+	user, rhost string
+	// otpMode adds otp_ip= (the SSH OTP mode's answer names an IP).
+	otpMode bool
+	sink    *syslogSink
+	// end is how the login ended, once it has.
+	end atomic.Pointer[loginEnd]
+	// sent makes the line once per login: the run's end and the watchdog
+	// may both try.
+	sent atomic.Bool
+}
+
+// loginEnd is how a login ended, for its summary line.
+type loginEnd struct {
+	allowed    bool
+	otpIP      netip.Addr
+	requestIDs []string
+	reason     string
+}
+
+// Severities of syslog(3), RFC 5424 numbering.
+const (
+	severityNotice = 5
+	severityInfo   = 6
+)
+
+// line is the summary's text. rhost comes first, right after the fixed
+// words, so a filter that reads the client's address there (fail2ban's
+// <HOST>) reads the address sshd gave, whatever a user name or Vault's
+// words hold further on.
+func (r *loginReport) line(end loginEnd) string {
+	var b strings.Builder
+	if end.allowed {
+		b.WriteString("login allowed:")
+	} else {
+		b.WriteString("login denied:")
+	}
+	fmt.Fprintf(&b, " rhost=%s user=%s", field(r.rhost), field(r.user))
+	if r.otpMode {
+		ip := ""
+		if end.otpIP.IsValid() {
+			ip = end.otpIP.String()
+		}
+		fmt.Fprintf(&b, " otp_ip=%s", field(ip))
+	}
+	fmt.Fprintf(&b, " request_id=%s", field(strings.Join(end.requestIDs, ",")))
+	if !end.allowed {
+		fmt.Fprintf(&b, " reason=%s", strconv.Quote(end.reason))
+	}
+	return b.String()
+}
+
+// field writes a value bare when it is made of characters that cannot end
+// it or start another field, "-" when it is empty, and Go-quoted (one
+// line, nothing unescaped) otherwise: a user name is whatever the client
+// typed.
+func field(s string) string {
+	if s == "" {
+		return "-"
+	}
+	if s == "-" || strings.IndexFunc(s, notBare) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func notBare(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		strings.ContainsRune("._:@,-", r))
+}
+
+// requestIDNote is what a success or denial line on stderr adds so that it
+// leads to Vault's audit log: Vault writes the same request_id there.
+func requestIDNote(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return " (request_id=" + strings.Join(ids, ",") + ")"
+}
