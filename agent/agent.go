@@ -241,9 +241,13 @@ func (q *quotedError) Error() string { return q.msg }
 func (q *quotedError) Unwrap() error { return q.err }
 
 // newTransport is cleanhttp's transport without proxies from the environment,
-// with our connect limit and TLS settings.
+// with our connect limit and TLS settings. It is the pooled one: a run that
+// asks Vault more than once (an AppRole login, then the code) sends the later
+// requests over the first one's connection instead of paying a second TLS
+// handshake, over a third of such a run's instructions (measured by
+// scripts/bench-startup.sh). The pool lives and dies with the process.
 func newTransport(cfg *config.Config) *http.Transport {
-	t := cleanhttp.DefaultTransport()
+	t := cleanhttp.DefaultPooledTransport()
 	t.Proxy = nil
 	// One request per process: HTTP/2's set-up is pure cost here
 	// (measured by scripts/bench-startup.sh).

@@ -125,29 +125,142 @@ type member struct {
 
 // membersOf lists the members of the JSON object raw (already valid JSON),
 // duplicates included; where names it for the error when raw is not an
-// object.
+// object. It walks the bytes itself: encoding/json's Decoder.Token, which
+// would do the same, costs more than the rest of reading an answer.
 func membersOf(raw json.RawMessage, where string) ([]member, error) {
 	if kind := jsonKind(raw); kind != "object" {
 		return nil, fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, where, kind, errNotObject)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
-	}
+	w := walker{b: raw}
+	w.skipSpace()
+	w.i++ // the '{'
 	var out []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
+	for w.skipSpace(); w.at() != '}'; w.skipSpace() {
+		key, ok := w.key()
+		w.skipSpace()
+		if !ok || w.at() != ':' {
+			return nil, fmt.Errorf("%w: %s cannot be read", ErrMalformed, where)
 		}
-		key, _ := tok.(string)
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
+		w.i++
+		w.skipSpace()
+		start := w.i
+		if !w.skipValue() {
+			return nil, fmt.Errorf("%w: %s cannot be read", ErrMalformed, where)
 		}
-		out = append(out, member{key: key, value: value})
+		out = append(out, member{key: key, value: raw[start:w.i]})
+		w.skipSpace()
+		switch w.at() {
+		case ',':
+			w.i++
+		case '}':
+		default:
+			return nil, fmt.Errorf("%w: %s cannot be read", ErrMalformed, where)
+		}
 	}
 	return out, nil
+}
+
+// walker reads valid JSON byte by byte; at is 0 past the end, so a walk
+// over bytes that are not valid JSON after all stops instead of panicking.
+type walker struct {
+	b []byte
+	i int
+}
+
+func (w *walker) at() byte {
+	if w.i < len(w.b) {
+		return w.b[w.i]
+	}
+	return 0
+}
+
+func (w *walker) skipSpace() {
+	for {
+		switch w.at() {
+		case ' ', '\t', '\r', '\n':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+// key reads the string at i as encoding/json would: plain ASCII as it is,
+// anything with an escape or another byte through encoding/json itself.
+func (w *walker) key() (string, bool) {
+	start := w.i
+	if !w.skipString() {
+		return "", false
+	}
+	quoted := w.b[start:w.i]
+	inner := quoted[1 : len(quoted)-1]
+	plain := true
+	for _, c := range inner {
+		if c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(inner), true
+	}
+	var key string
+	if err := json.Unmarshal(quoted, &key); err != nil {
+		return "", false
+	}
+	return key, true
+}
+
+// skipString moves past the string that starts at i.
+func (w *walker) skipString() bool {
+	if w.at() != '"' {
+		return false
+	}
+	for w.i++; w.i < len(w.b); w.i++ {
+		switch w.b[w.i] {
+		case '\\':
+			w.i++
+		case '"':
+			w.i++
+			return true
+		}
+	}
+	return false
+}
+
+// skipValue moves past the value that starts at i.
+func (w *walker) skipValue() bool {
+	switch w.at() {
+	case '"':
+		return w.skipString()
+	case '{', '[':
+		depth := 0
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case '"':
+				if !w.skipString() {
+					return false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			w.i++
+			if depth == 0 {
+				return true
+			}
+		}
+		return false
+	case 0:
+		return false
+	}
+	start := w.i
+	for w.i < len(w.b) && !strings.ContainsRune(",}] \t\r\n", rune(w.b[w.i])) {
+		w.i++
+	}
+	return w.i > start
 }
 
 // pick returns the value of the key written exactly name, nil when absent.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strconv"
 	"unicode"
 
@@ -13,7 +12,6 @@ import (
 	hclparser "github.com/hashicorp/hcl/hcl/parser"
 	"github.com/hashicorp/hcl/hcl/token"
 	jsonparser "github.com/hashicorp/hcl/json/parser"
-	"github.com/mitchellh/mapstructure"
 )
 
 // rawConfig is the file as written: strings and a bool, before validation.
@@ -182,36 +180,41 @@ func keyName(t token.Token) (string, bool) {
 
 // decodeValue stores an HCL value into a string or bool field. Numbers are
 // accepted where a string is expected, as the original's decoder accepts them;
-// anything else of the wrong type is refused rather than guessed at.
+// anything else of the wrong type is refused rather than guessed at. No value
+// at all leaves the field as it is.
 func decodeValue(value any, target any) error {
-	var md mapstructure.Metadata
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook: numberToString,
-		Metadata:   &md,
-		Result:     target,
-	})
-	if err != nil {
-		return err
+	if value == nil {
+		return nil
 	}
-	if err := dec.Decode(value); err != nil {
-		return fmt.Errorf("expected %s, got %s", kindName(target), describe(value))
+	switch t := target.(type) {
+	case *string:
+		if s, ok := stringValue(value); ok {
+			*t = s
+			return nil
+		}
+	case *bool:
+		if b, ok := value.(bool); ok {
+			*t = b
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("expected %s, got %s", kindName(target), describe(value))
 }
 
-func numberToString(from, to reflect.Type, data any) (any, error) {
-	if to.Kind() != reflect.String {
-		return data, nil
-	}
-	switch v := data.(type) {
+// stringValue is value as a string field holds it: a string, or a number
+// written the way the original's decoder writes it.
+func stringValue(value any) (string, bool) {
+	switch v := value.(type) {
+	case string:
+		return v, true
 	case int:
-		return strconv.Itoa(v), nil
+		return strconv.Itoa(v), true
 	case int64:
-		return strconv.FormatInt(v, 10), nil
+		return strconv.FormatInt(v, 10), true
 	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64), nil
+		return strconv.FormatFloat(v, 'g', -1, 64), true
 	}
-	return data, nil
+	return "", false
 }
 
 func kindName(target any) string {

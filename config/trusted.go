@@ -118,7 +118,7 @@ func resolveTrusted(path, what string, self bool, checked string) (string, error
 		return "", fmt.Errorf("%s %q cannot be read: %w", what, path, err)
 	}
 	current, todo, links := "/", splitPath(abs), 0
-	if rel, err := filepath.Rel(checked, abs); checked != "/" && err == nil && filepath.IsLocal(rel) {
+	if rel, ok := below(checked, abs); ok {
 		// "/" and every directory above checked passed with it.
 		current, todo = checked, splitPath(rel)
 	} else if err := checkDirectory(path, what, "/"); err != nil {
@@ -132,7 +132,7 @@ func resolveTrusted(path, what string, self bool, checked string) (string, error
 			current = filepath.Dir(current)
 			continue
 		}
-		next := filepath.Join(current, name)
+		next := child(current, name)
 		info, err := os.Lstat(next)
 		if err != nil {
 			return "", statError(path, what, err)
@@ -162,6 +162,26 @@ func resolveTrusted(path, what string, self bool, checked string) (string, error
 		}
 	}
 	return current, nil
+}
+
+// below returns abs relative to checked when abs lies under checked, a
+// checked directory other than "/".
+func below(checked, abs string) (string, bool) {
+	if checked == "/" {
+		return "", false
+	}
+	rel, err := filepath.Rel(checked, abs)
+	return rel, err == nil && filepath.IsLocal(rel)
+}
+
+// child is filepath.Join(dir, name) for a clean absolute dir and a name
+// from splitPath (neither ".." nor "."), without cleaning again what is
+// clean: the walk joins once per directory on every trusted file's path.
+func child(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
 }
 
 // splitPath lists p's names, leaving out the empty ones and ".".

@@ -124,22 +124,19 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 		}
 		return nil, fmt.Errorf("%w %q", ErrMissing, "vault_addr")
 	}
+	u, err := url.Parse(s)
 	// Every message quotes the address through quote.URL, which removes a
 	// password or a query value from the raw string, parsed or not.
-	shown := quote.URL(s)
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("vault_addr %q %w", shown, ErrNotURL)
-	}
-	// ForceQuery and a bare '#' catch the empty query and fragment too.
-	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
-		return nil, fmt.Errorf("vault_addr %q %w", shown, ErrAddrCarries)
-	}
 	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("vault_addr %q %w", quote.URL(s), ErrNotURL)
+	// ForceQuery and a bare '#' catch the empty query and fragment too.
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
+		return nil, fmt.Errorf("vault_addr %q %w", quote.URL(s), ErrAddrCarries)
 	case dev && u.Scheme == "https":
-		return nil, fmt.Errorf("vault_addr %q: %w", shown, ErrDevHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", quote.URL(s), ErrDevHTTPS)
 	case !dev && u.Scheme == "http":
-		return nil, fmt.Errorf("vault_addr %q: %w", shown, ErrNeedsHTTPS)
+		return nil, fmt.Errorf("vault_addr %q: %w", quote.URL(s), ErrNeedsHTTPS)
 	}
 	return u, nil
 }

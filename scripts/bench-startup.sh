@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Start-up benchmark: how far is one run of bin/vault-ssh-helper from "a bare
-# Go binary doing one TLS request"? Prints a markdown report to stdout (and
-# keeps a copy in $BENCH_OUT/report.md). Everything runs on 127.0.0.1.
+# Go binary doing one TLS request", and from that binary with vault/api
+# imported? Prints a markdown report to stdout (and keeps a copy in
+# $BENCH_OUT/report.md). Everything runs on 127.0.0.1.
 #
 # Cases, measured interleaved in one run (compare the ratios, not the
 # absolute figures, on a noisy machine):
 #   (0) an empty Go program                       -- process + runtime start
-#   (a) floor: static Go binary, one HTTPS PUT     -- the yardstick
+#   (a) floor: static Go binary, one HTTPS PUT     -- the first yardstick
 #   (a2) the floor offering HTTP/2 as well
+#   (f) the floor plus a blank import of vault/api -- the second yardstick:
+#       the price of the mandated library; the helper's own work is on top
 #   (b) vault-ssh-helper -verify-only
 #   (c) vault-ssh-helper full login (OTP on stdin, PAM_USER=u)
 #   (d) vault-ssh-helper -version                  -- start-up only
+#   (t) TOTP mode login, token from vault_token_file (one round trip)
+#   (u) TOTP mode login with AppRole (two round trips: login, then validate)
 #
 # Knobs (environment):
 #   BENCH_RUNS=200 BENCH_WARMUP=10   interleaved rounds / warm-up rounds
 #   BENCH_CALLGRIND=3                callgrind runs per case (0 = skip)
+#   BENCH_CALLGRIND_DIR=<dir>        keep the callgrind.out files there (for callgrind_annotate)
 #   BENCH_INITTRACE=30               GODEBUG=inittrace=1 runs (0 = skip)
 #   BENCH_KEY=ecdsa|rsa              the server's certificate key type
 #   BENCH_SKIP_BUILD=1               use bin/vault-ssh-helper as it is
@@ -67,9 +73,20 @@ fi
 helper="$PWD/bin/vault-ssh-helper"
 
 # The floor is built exactly as the Makefile builds the helper.
-build() { go build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' -o "$work/bin/$1" "./test-fixtures/bench/$1"; }
-log "building the floor, the empty program, the TLS server and the runner"
-for p in floor empty tlsserver runner; do build "$p"; done
+build() { go build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' "${@:3}" -o "$work/bin/$1" "./test-fixtures/bench/$2"; }
+log "building the floors, the empty program, the TLS server and the runner"
+for p in floor empty tlsserver runner; do build "$p" "$p"; done
+# The same source as the floor, plus only `import _ "github.com/hashicorp/vault/api"`.
+build floorapi floor -tags=vaultapi
+
+# How a binary got into the page cache changes what each exec costs: the same
+# bytes cost about 15% more CPU per run as the Go linker writes them than as
+# cp(1) writes them (measured here, -version against -version). So every
+# measured binary is written the same way, by cp, as a package manager would.
+rewrite() { cp "$1" "$1.cp" && mv -f "$1.cp" "$1"; }
+for p in floor floorapi empty; do rewrite "$work/bin/$p"; done
+cp "$helper" "$work/bin/vault-ssh-helper"
+helper="$work/bin/vault-ssh-helper"
 
 mkdir -p "$work/tls" "$work/cfg"
 "$work/bin/tlsserver" -ca="$work/tls/ca.pem" -addr-file="$work/tls/addr" -key="$KEY" -lifetime=60m \
@@ -98,31 +115,69 @@ otp="$work/cfg/otp"
 printf '%s' 0b3e2c6a-1d5f-4e8b-9a7c-2f6d8e4b1a93 >"$otp"
 chmod 0600 "$otp"
 
+# The TOTP mode: the same server, one config with a token file and one with
+# AppRole. Their failure counts live in a state_dir of their own.
+secret_file() { printf '%s\n' "$2" >"$work/cfg/$1"; chmod 0600 "$work/cfg/$1"; }
+secret_file token hvs.bench-token-file
+secret_file role_id 6f1b2c3d-bench-role
+secret_file secret_id 9a8b7c6d-bench-secret
+totp_cfg() {
+	cat <<EOT
+vault_addr = "https://$addr"
+ca_cert = "$work/tls/ca.pem"
+totp_mount_point = "totp"
+state_dir = "$work/state"
+timeout = "60s"
+EOT
+}
+cfg_token="$work/cfg/totp-token.hcl"
+{ totp_cfg; echo "vault_token_file = \"$work/cfg/token\""; } >"$cfg_token"
+cfg_approle="$work/cfg/totp-approle.hcl"
+{
+	totp_cfg
+	echo "approle_role_id_file = \"$work/cfg/role_id\""
+	echo "approle_secret_id_file = \"$work/cfg/secret_id\""
+} >"$cfg_approle"
+chmod 0600 "$cfg_token" "$cfg_approle"
+code="$work/cfg/code"
+printf '123456\n' >"$code"
+
 candidate_cases="" cand="" clabel=""
 if [[ -n "${BENCH_CANDIDATE:-}" ]]; then
-	cand="$(realpath "$BENCH_CANDIDATE")"
+	cp "$BENCH_CANDIDATE" "$work/bin/candidate"
+	cand="$work/bin/candidate"
 	clabel="${BENCH_CANDIDATE_LABEL:-candidate}"
 	candidate_cases=",
     {\"id\": \"b'\", \"label\": \"$clabel -verify-only\", \"argv\": [\"$cand\", \"-verify-only\", \"-config=$cfg\"]},
     {\"id\": \"c'\", \"label\": \"$clabel login\", \"argv\": [\"$cand\", \"-config=$cfg\"],
      \"env\": [\"PAM_USER=u\", \"PAM_RHOST=127.0.0.1\"], \"stdin\": \"$otp\"},
-    {\"id\": \"d'\", \"label\": \"$clabel -version\", \"argv\": [\"$cand\", \"-version\"]}"
+    {\"id\": \"d'\", \"label\": \"$clabel -version\", \"argv\": [\"$cand\", \"-version\"]},
+    {\"id\": \"t'\", \"label\": \"$clabel TOTP login, token file\", \"argv\": [\"$cand\", \"-config=$cfg_token\"],
+     \"env\": [\"PAM_USER=u\", \"PAM_RHOST=127.0.0.1\"], \"stdin\": \"$code\"},
+    {\"id\": \"u'\", \"label\": \"$clabel TOTP login, AppRole\", \"argv\": [\"$cand\", \"-config=$cfg_approle\"],
+     \"env\": [\"PAM_USER=u\", \"PAM_RHOST=127.0.0.1\"], \"stdin\": \"$code\"}"
 fi
 
 cat >"$work/spec.json" <<EOF
 {
   "runs": $RUNS, "warmup": $WARMUP, "callgrind": $CALLGRIND,
-  "callgrind_dir": "", "baseline": "a",
+  "callgrind_dir": "${BENCH_CALLGRIND_DIR:-}", "baseline": "a", "baseline2": "f",
   "cases": [
     {"id": "0", "label": "empty Go program", "argv": ["$work/bin/empty"]},
     {"id": "a", "label": "floor: Go, one HTTPS PUT (HTTP/1.1)",
      "argv": ["$work/bin/floor", "-url=https://$addr/v1/ssh/verify", "-ca=$work/tls/ca.pem"]},
     {"id": "a2", "label": "floor offering HTTP/2",
      "argv": ["$work/bin/floor", "-http2", "-url=https://$addr/v1/ssh/verify", "-ca=$work/tls/ca.pem"]},
+    {"id": "f", "label": "floor + import of vault/api",
+     "argv": ["$work/bin/floorapi", "-url=https://$addr/v1/ssh/verify", "-ca=$work/tls/ca.pem"]},
     {"id": "b", "label": "helper -verify-only", "argv": ["$helper", "-verify-only", "-config=$cfg"]},
     {"id": "c", "label": "helper login (OTP on stdin)", "argv": ["$helper", "-config=$cfg"],
      "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$otp"},
-    {"id": "d", "label": "helper -version", "argv": ["$helper", "-version"]}$candidate_cases
+    {"id": "d", "label": "helper -version", "argv": ["$helper", "-version"]},
+    {"id": "t", "label": "helper TOTP login, token file", "argv": ["$helper", "-config=$cfg_token"],
+     "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$code"},
+    {"id": "u", "label": "helper TOTP login, AppRole (2 round trips)", "argv": ["$helper", "-config=$cfg_approle"],
+     "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$code"}$candidate_cases
   ]
 }
 EOF
@@ -141,10 +196,11 @@ report="$out/report.md"
 	echo
 	echo "| binary | bytes | MiB | packages linked |"
 	echo "|---|---:|---:|---:|"
-	for b in "$helper:." ${cand:+"$cand:-"} "$work/bin/floor:./test-fixtures/bench/floor" "$work/bin/empty:./test-fixtures/bench/empty"; do
+	for b in "$helper:." ${cand:+"$cand:-"} "$work/bin/floorapi:-tags=vaultapi ./test-fixtures/bench/floor" "$work/bin/floor:./test-fixtures/bench/floor" "$work/bin/empty:./test-fixtures/bench/empty"; do
 		f="${b%%:*}" pkg="${b#*:}"
 		n="n/a"
-		[[ "$pkg" == - ]] || n="$(go list -deps "$pkg" | wc -l)"
+		# shellcheck disable=SC2086 # $pkg may carry -tags before the package
+		[[ "$pkg" == - ]] || n="$(go list -deps $pkg | wc -l)"
 		s="$(stat -c %s "$f")"
 		awk -v b="${f##*/}" -v s="$s" -v n="$n" 'BEGIN { printf "| %s | %d | %.2f | %s |\n", b, s, s / 1048576, n }'
 	done
@@ -162,6 +218,9 @@ report="$out/report.md"
 		echo
 		"$work/bin/runner" inittrace -n="$INITTRACE" -top=5 -label="floor (for comparison)" -- \
 			"$work/bin/floor" -url="https://$addr/v1/ssh/verify" -ca="$work/tls/ca.pem"
+		echo
+		"$work/bin/runner" inittrace -n="$INITTRACE" -top=5 -label="floor + vault/api import (for comparison)" -- \
+			"$work/bin/floorapi" -url="https://$addr/v1/ssh/verify" -ca="$work/tls/ca.pem"
 		if [[ -n "${cand:-}" ]]; then
 			echo
 			"$work/bin/runner" inittrace -n="$INITTRACE" -top=5 -label="$clabel -version" -- "$cand" -version

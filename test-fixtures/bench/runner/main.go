@@ -70,6 +70,9 @@ type spec struct {
 	Callgrind int    `json:"callgrind"`     // callgrind runs per case; 0 = none
 	OutDir    string `json:"callgrind_dir"` // where callgrind.out files are kept
 	Baseline  string `json:"baseline"`      // id of the case ratios are taken to
+	// Baseline2, when set, is a second yardstick: every ratio is also
+	// taken to it, in its own columns.
+	Baseline2 string `json:"baseline2"`
 	Cases     []*bcase
 }
 
@@ -106,14 +109,20 @@ func benchCmd(args []string) error {
 	if len(sp.Cases) == 0 || sp.Runs < 1 {
 		return errors.New("spec needs cases and runs >= 1")
 	}
-	var base *bcase
+	var base, base2 *bcase
 	for _, c := range sp.Cases {
 		if c.ID == sp.Baseline {
 			base = c
 		}
+		if c.ID == sp.Baseline2 {
+			base2 = c
+		}
 	}
 	if base == nil {
 		return fmt.Errorf("baseline %q is not a case", sp.Baseline)
+	}
+	if sp.Baseline2 != "" && base2 == nil {
+		return fmt.Errorf("baseline2 %q is not a case", sp.Baseline2)
 	}
 
 	// Warm-up rounds fill the page cache and let the CPU settle; not recorded.
@@ -154,7 +163,7 @@ func benchCmd(args []string) error {
 			fmt.Fprintf(os.Stderr, "runner: callgrind %s done\n", c.ID)
 		}
 	}
-	printTable(os.Stdout, sp, base)
+	printTable(os.Stdout, sp, base, base2)
 	return nil
 }
 
@@ -235,30 +244,65 @@ func callgrind(c *bcase, dir string, i int) (int64, error) {
 	return strconv.ParseInt(string(sub[1]), 10, 64)
 }
 
-func printTable(w io.Writer, sp spec, base *bcase) {
-	fmt.Fprintf(w, "%d interleaved rounds after %d warm-up rounds; ratios are to (%s).\n", sp.Runs, sp.Warmup, base.ID)
+// printTable prints one row per case: medians, and their ratios to base
+// and, when set, to base2.
+func printTable(w io.Writer, sp spec, base, base2 *bcase) {
+	bases := []*bcase{base}
+	if base2 != nil {
+		bases = append(bases, base2)
+	}
+	ids := make([]string, len(bases))
+	for i, b := range bases {
+		ids[i] = "(" + b.ID + ")"
+	}
+	fmt.Fprintf(w, "%d interleaved rounds after %d warm-up rounds; ratios are to %s.\n", sp.Runs, sp.Warmup, strings.Join(ids, " and to "))
 	fmt.Fprintln(w, "Wall and CPU (user+sys) are per run of the client process; the server's time is not in CPU.")
 	fmt.Fprintln(w)
-	hdr := "| case | wall median | wall p90 | wall ratio | CPU median | CPU ratio | page faults median |"
-	sep := "|---|---:|---:|---:|---:|---:|---:|"
+	hdr := "| case | wall median | wall p90 |"
+	sep := "|---|---:|---:|"
+	for _, id := range ids {
+		hdr += " wall / " + id + " |"
+		sep += "---:|"
+	}
+	hdr += " CPU median |"
+	sep += "---:|"
+	for _, id := range ids {
+		hdr += " CPU / " + id + " |"
+		sep += "---:|"
+	}
+	hdr += " page faults median |"
+	sep += "---:|"
 	if sp.Callgrind > 0 {
-		hdr += " instructions (callgrind) | instr. ratio | instr. spread |"
-		sep += "---:|---:|---:|"
+		hdr += " instructions (callgrind) |"
+		sep += "---:|"
+		for _, id := range ids {
+			hdr += " instr. / " + id + " |"
+			sep += "---:|"
+		}
+		hdr += " instr. spread |"
+		sep += "---:|"
 	}
 	fmt.Fprintln(w, hdr)
 	fmt.Fprintln(w, sep)
-	bw, bc := pct(base.wall, 50), pct(base.cpu, 50)
-	bi := medianInt(base.instr)
 	for _, c := range sp.Cases {
 		wm, cm := pct(c.wall, 50), pct(c.cpu, 50)
-		fmt.Fprintf(w, "| (%s) %s | %s | %s | %.2fx | %s | %.2fx | %d |",
-			c.ID, c.Label, ms(wm), ms(pct(c.wall, 90)), ratio(wm, bw), ms(cm), ratio(cm, bc),
-			medianInt(c.faults))
+		fmt.Fprintf(w, "| (%s) %s | %s | %s |", c.ID, c.Label, ms(wm), ms(pct(c.wall, 90)))
+		for _, b := range bases {
+			fmt.Fprintf(w, " %.2fx |", ratio(wm, pct(b.wall, 50)))
+		}
+		fmt.Fprintf(w, " %s |", ms(cm))
+		for _, b := range bases {
+			fmt.Fprintf(w, " %.2fx |", ratio(cm, pct(b.cpu, 50)))
+		}
+		fmt.Fprintf(w, " %d |", medianInt(c.faults))
 		if sp.Callgrind > 0 {
 			im := medianInt(c.instr)
+			fmt.Fprintf(w, " %s |", millions(im))
+			for _, b := range bases {
+				fmt.Fprintf(w, " %.3fx |", float64(im)/float64(medianInt(b.instr)))
+			}
 			lo, hi := slices.Min(c.instr), slices.Max(c.instr)
-			fmt.Fprintf(w, " %s | %.2fx | %.2f%% |", millions(im), float64(im)/float64(bi),
-				100*float64(hi-lo)/float64(im))
+			fmt.Fprintf(w, " %.2f%% |", 100*float64(hi-lo)/float64(im))
 		}
 		fmt.Fprintln(w)
 	}

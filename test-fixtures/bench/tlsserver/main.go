@@ -1,6 +1,9 @@
 // Command tlsserver is the stand-in Vault for scripts/bench-startup.sh: a TLS
-// server on 127.0.0.1 that answers PUT /v1/<mount>/verify the way Vault's SSH
-// secrets engine does, with a CA it makes up at start.
+// server on 127.0.0.1 that answers, with a CA it makes up at start, the
+// requests of both modes the way Vault v1.14 does: PUT /v1/<mount>/verify
+// (SSH secrets engine), PUT /v1/<totp-mount>/code/<key> (TOTP engine; every
+// code is valid, with or without a token, as the bench checks no policy) and
+// PUT /v1/auth/approle/login (a token for any role_id and secret_id).
 //
 // It writes the CA certificate to -ca and, once it listens, its address to
 // -addr-file (written whole by rename, so a poller never reads half of it).
@@ -39,6 +42,7 @@ func main() {
 	caFile := flag.String("ca", "", "write the CA certificate (PEM) here (required)")
 	addrFile := flag.String("addr-file", "", "write host:port here once listening (required)")
 	mount := flag.String("mount", "ssh", "SSH secrets engine mount point")
+	totpMount := flag.String("totp-mount", "totp", "TOTP secrets engine mount point")
 	keyType := flag.String("key", "ecdsa", "key type of the CA and server certificate: ecdsa (P-256) or rsa (2048)")
 	http2 := flag.Bool("http2", true, "offer HTTP/2 in ALPN, as Vault does")
 	lifetime := flag.Duration("lifetime", 30*time.Minute, "exit after this long whatever happens")
@@ -60,7 +64,9 @@ func main() {
 	}
 	st := &stats{counts: map[string]int{}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/"+*mount+"/verify", st.verify)
+	mux.HandleFunc("/v1/"+*mount+"/verify", st.serve(answer))
+	mux.HandleFunc("/v1/"+*totpMount+"/code/", st.serve(answerCode))
+	mux.HandleFunc("/v1/auth/approle/login", st.serve(answerAppRole))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -128,36 +134,83 @@ func (s *stats) report(w io.Writer) {
 	}
 }
 
-// verify answers like Vault's <mount>/verify: the echo request gets the echo
-// response, any other OTP the data of a valid login for user "u" from
-// 127.0.0.1 with role "r".
-func (s *stats) verify(w http.ResponseWriter, r *http.Request) {
-	kind, status, body := answer(r)
-	s.add(fmt.Sprintf("%s %s %d", kind, r.Proto, status))
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+// answerer decides one request's answer; kind names it in the report.
+type answerer func(r *http.Request) (kind string, status int, body string)
+
+// serve writes what a answers and counts it by kind and protocol.
+func (s *stats) serve(a answerer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		kind, status, body := a(r)
+		s.add(fmt.Sprintf("%s %s %d", kind, r.Proto, status))
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
 }
 
+// refusal is an answer that says the request was not one Vault would take.
+type refusal struct {
+	kind   string
+	status int
+	body   string
+}
+
+// readFields reads the named string fields of a PUT's JSON body, or says why
+// Vault would refuse the request: another method, or a field missing.
+func readFields(req *http.Request, names ...string) ([]string, *refusal) {
+	if req.Method != http.MethodPut && req.Method != http.MethodPost {
+		return nil, &refusal{"bad-method", http.StatusMethodNotAllowed, `{"errors":["unsupported operation"]}`}
+	}
+	var body map[string]any
+	var values []string
+	if err := json.NewDecoder(io.LimitReader(req.Body, 4096)).Decode(&body); err != nil {
+		return nil, &refusal{"bad-body", http.StatusBadRequest, `{"errors":["malformed body"]}`}
+	}
+	for _, name := range names {
+		v, _ := body[name].(string)
+		if v == "" {
+			return nil, &refusal{"bad-body", http.StatusBadRequest, fmt.Sprintf(`{"errors":["missing %s"]}`, name)}
+		}
+		values = append(values, v)
+	}
+	return values, nil
+}
+
+// answer is Vault's <mount>/verify: the echo request gets the echo response,
+// any other OTP the data of a valid login for user "u" from 127.0.0.1 with
+// role "r".
 func answer(r *http.Request) (kind string, status int, body string) {
-	if r.Method != http.MethodPut && r.Method != http.MethodPost {
-		return "bad-method", http.StatusMethodNotAllowed, `{"errors":["unsupported operation"]}`
+	values, no := readFields(r, "otp")
+	if no != nil {
+		return no.kind, no.status, no.body
 	}
-	var req struct {
-		OTP string `json:"otp"`
-	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil || req.OTP == "" {
-		return "bad-body", http.StatusBadRequest, `{"errors":["missing otp"]}`
-	}
+	otp := values[0]
 	kind = "login"
-	if req.OTP == "verify-echo-request" {
+	if otp == "verify-echo-request" {
 		return "echo", http.StatusOK, `{"request_id":"bench","lease_id":"","renewable":false,"lease_duration":0,"data":{"message":"verify-echo-response"},"wrap_info":null,"warnings":null,"auth":null}`
 	}
-	if req.OTP == FloorOTP {
+	if otp == FloorOTP {
 		kind = "floor"
 	}
 	return kind, http.StatusOK, `{"request_id":"bench","lease_id":"","renewable":false,"lease_duration":0,"data":{"username":"u","ip":"127.0.0.1","role_name":"r"},"wrap_info":null,"warnings":null,"auth":null}`
+}
+
+// answerCode is the TOTP engine's code/<key> validate: any code is valid.
+func answerCode(r *http.Request) (kind string, status int, body string) {
+	if _, no := readFields(r, "code"); no != nil {
+		return no.kind, no.status, no.body
+	}
+	return "totp-code", http.StatusOK, `{"request_id":"bench","lease_id":"","renewable":false,"lease_duration":0,"data":{"valid":true},"wrap_info":null,"warnings":null,"auth":null}`
+}
+
+// answerAppRole is auth/approle/login: a token for any role_id and secret_id.
+func answerAppRole(r *http.Request) (kind string, status int, body string) {
+	if _, no := readFields(r, "role_id", "secret_id"); no != nil {
+		return no.kind, no.status, no.body
+	}
+	return "approle-login", http.StatusOK, `{"request_id":"bench","lease_id":"","renewable":false,"lease_duration":0,"data":null,"wrap_info":null,"warnings":null,` +
+		`"auth":{"client_token":"hvs.bench-approle-token","accessor":"bench","policies":["default","totp-validate"],"token_policies":["default","totp-validate"],"metadata":{"role_name":"bench"},"lease_duration":300,"renewable":true,"entity_id":"","token_type":"service","orphan":true}}`
 }
 
 // FloorOTP is what the floor program sends, so the report can tell its
