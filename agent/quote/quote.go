@@ -89,19 +89,36 @@ func hideUserinfo(s string) string {
 	return s[:start] + Hidden + s[at:]
 }
 
-// hideQueryValues keeps each parameter's name and hides its value; a
-// parameter without '=' may itself be the secret, so it is hidden whole.
+// hideQueryValues keeps each parameter's name and hides its value. A
+// parameter without '=' may itself be the secret, and so may a "name" that
+// is not a plain word: in "?://admin:secret@host=x" (a scheme typed as "?")
+// the userinfo sits in the query's first name. Both are hidden whole.
 func hideQueryValues(q string) string {
 	if q == "" {
 		return ""
 	}
 	params := strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' })
 	for i, p := range params {
-		if name, _, ok := strings.Cut(p, "="); ok {
+		if name, _, ok := strings.Cut(p, "="); ok && isPlainName(name) {
 			params[i] = name + "=" + Hidden
 		} else {
 			params[i] = Hidden
 		}
 	}
 	return strings.Join(params, "&")
+}
+
+// isPlainName accepts what query parameter names are made of: ASCII letters,
+// digits, '_', '-' and '.'.
+func isPlainName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

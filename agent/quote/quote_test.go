@@ -46,6 +46,8 @@ func TestURLRemovesCredentialsEvenFromURLsThatDoNotParse(t *testing.T) {
 		"https://vault/?token=hvs.abc":                "https://vault/?token=REDACTED",
 		"https://vault/?token=hvs.abc&x=1;y=2":        "https://vault/?token=REDACTED&x=REDACTED&y=REDACTED",
 		"https://vault/?hvs.abc":                      "https://vault/?REDACTED",
+		"?://admin:secret@host=x":                     "?REDACTED",
+		"https://vault/?a:b@c=d&ok=1":                 "https://vault/?REDACTED&ok=REDACTED",
 		"https://vault/?":                             "https://vault/?",
 		"https://vault/#frag":                         "https://vault/#REDACTED",
 		"https://vault/#":                             "https://vault/#",
