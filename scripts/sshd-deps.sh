@@ -10,18 +10,12 @@
 #     afterwards, so nothing starts it at the next boot either;
 #   - TCP listeners on port 22 are compared before and after; a new one fails the script.
 set -euo pipefail
-
-export DEBIAN_FRONTEND=noninteractive
-export NEEDRESTART_SUSPEND=1
+APT_WHO=sshd-deps.sh
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_require_root
 
 pkgs=(openssh-server openssh-client sshpass pamtester)
-
-if [[ $(id -u) -ne 0 ]]; then
-	echo "sshd-deps.sh: must run as root (apt-get install)" >&2
-	exit 1
-fi
-
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 
 listeners22() {
 	# Local addresses listening on TCP port 22, one a line, sorted (empty when none).
@@ -33,58 +27,22 @@ listeners22() {
 	fi
 }
 
-missing=()
-for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+mapfile -t missing < <(apt_missing "${pkgs[@]}")
 if ((${#missing[@]} == 0)); then
 	echo "sshd-deps.sh: ${pkgs[*]} already installed"
 	exit 0
 fi
 
 server_was_installed=no
-installed openssh-server && server_was_installed=yes
+apt_installed openssh-server && server_was_installed=yes
 before=$(listeners22)
 
-policy=/usr/sbin/policy-rc.d
-our_policy=no
-cleanup() {
-	if [[ $our_policy == yes ]]; then rm -f "$policy"; fi
-}
-trap cleanup EXIT
-if [[ ! -e $policy ]]; then
-	printf '#!/bin/sh\n# temporary, from vault-ssh-helper scripts/sshd-deps.sh: start no service\nexit 101\n' >"$policy"
-	chmod 0755 "$policy"
-	our_policy=yes
-fi
-
-echo "sshd-deps.sh: installing ${missing[*]}"
-apt_opts=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-aptlog=$(mktemp)
-trap 'cleanup; rm -f "$aptlog"' EXIT
-if ! { apt-get "${apt_opts[@]}" update && apt-get "${apt_opts[@]}" install --no-install-recommends "${missing[@]}"; } >"$aptlog" 2>&1 </dev/null; then
-	cat "$aptlog" >&2
-	echo "sshd-deps.sh: apt-get failed" >&2
-	exit 1
-fi
-
+apt_forbid_service_starts
+apt_install "${missing[@]}"
 if [[ $server_was_installed == no ]]; then
 	# Freshly installed by us: make sure no init system starts it later either.
-	if command -v deb-systemd-helper >/dev/null; then
-		deb-systemd-helper disable ssh.service ssh.socket >/dev/null 2>&1 || true
-	fi
-	if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-		systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || true
-	fi
-	if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/ssh ]]; then
-		update-rc.d ssh disable >/dev/null 2>&1 || true
-	fi
+	apt_disable_units ssh.service ssh.socket
 fi
-
-for p in "${pkgs[@]}"; do
-	installed "$p" || {
-		echo "sshd-deps.sh: $p is still not installed" >&2
-		exit 1
-	}
-done
 
 after=$(listeners22)
 if [[ "$after" != "$before" ]]; then

@@ -12,65 +12,20 @@
 #   - the services of the packages this run installed are disabled afterwards, so nothing
 #     starts them at the next boot either.
 set -euo pipefail
-
-export DEBIAN_FRONTEND=noninteractive
-export NEEDRESTART_SUSPEND=1
+APT_WHO=syslog-deps.sh
+# shellcheck source=scripts/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_require_root
 
 pkgs=(rsyslog fail2ban)
-
-if [[ $(id -u) -ne 0 ]]; then
-	echo "syslog-deps.sh: must run as root (apt-get install)" >&2
-	exit 1
-fi
-
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
-
-missing=()
-for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+mapfile -t missing < <(apt_missing "${pkgs[@]}")
 if ((${#missing[@]} == 0)); then
 	echo "syslog-deps.sh: ${pkgs[*]} already installed"
 	exit 0
 fi
 
-policy=/usr/sbin/policy-rc.d
-our_policy=no
-aptlog=$(mktemp)
-cleanup() {
-	if [[ $our_policy == yes ]]; then rm -f "$policy"; fi
-	rm -f "$aptlog"
-}
-trap cleanup EXIT
-if [[ ! -e $policy ]]; then
-	printf '#!/bin/sh\n# temporary, from vault-ssh-helper scripts/syslog-deps.sh: start no service\nexit 101\n' >"$policy"
-	chmod 0755 "$policy"
-	our_policy=yes
-fi
-
-echo "syslog-deps.sh: installing ${missing[*]}"
-apt_opts=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-if ! { apt-get "${apt_opts[@]}" update && apt-get "${apt_opts[@]}" install --no-install-recommends "${missing[@]}"; } >"$aptlog" 2>&1 </dev/null; then
-	cat "$aptlog" >&2
-	echo "syslog-deps.sh: apt-get failed" >&2
-	exit 1
-fi
-
+apt_forbid_service_starts
+apt_install "${missing[@]}"
 # Freshly installed by us: no init system starts them later either.
-for p in "${missing[@]}"; do
-	if command -v deb-systemd-helper >/dev/null; then
-		deb-systemd-helper disable "$p.service" >/dev/null 2>&1 || true
-	fi
-	if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-		systemctl disable "$p.service" >/dev/null 2>&1 || true
-	fi
-	if command -v update-rc.d >/dev/null && [[ -e /etc/init.d/$p ]]; then
-		update-rc.d "$p" disable >/dev/null 2>&1 || true
-	fi
-done
-
-for p in "${pkgs[@]}"; do
-	installed "$p" || {
-		echo "syslog-deps.sh: $p is still not installed" >&2
-		exit 1
-	}
-done
+for p in "${missing[@]}"; do apt_disable_units "$p.service"; done
 echo "syslog-deps.sh: installed ${missing[*]}; no service started"
