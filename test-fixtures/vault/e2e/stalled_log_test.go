@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,45 +16,21 @@ import (
 // that waits on its log reaches it.
 const hangDetector = 30 * time.Second
 
-// runStalled runs the built helper as vaulttest.RunHelper does, except that
-// stdout and stderr, as with pam_exec's log=, share one file, and that file
-// has stopped taking writes (a stalled NFS or FUSE mount): a FIFO whose
-// buffer is full and never read. It returns the exit code, failing the test
-// if the helper is not done within hangDetector.
+// runStalled runs the built helper as vaulttest.RunHelper does, with stdout
+// and stderr, as with pam_exec's log=, on one file that has stopped taking
+// writes (a stalled NFS or FUSE mount): a FIFO whose buffer is full and
+// never read. It returns the exit code, failing the test if the helper is
+// not done within hangDetector.
 func runStalled(t *testing.T, r vaulttest.Run) int {
 	t.Helper()
-	sink := fullFIFO(t)
-	var args []string
-	if r.Config != "" {
-		args = append(args, "-config="+r.Config)
-	}
-	args = append(args, r.Args...)
-	ctx, cancel := context.WithTimeout(context.Background(), hangDetector)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, vaulttest.HelperBinary(t), args...)
-	cmd.Env = []string{}
-	if !r.NoPAM {
-		cmd.Env = []string{"PAM_USER=" + r.User, "PAM_RHOST=127.0.0.1", "PAM_SERVICE=sshd", "PAM_TTY=ssh", "PAM_TYPE=auth"}
-	}
-	cmd.Dir = "/"
-	cmd.Stdin = strings.NewReader(r.Stdin)
-	cmd.Stdout, cmd.Stderr = sink, sink
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	start := time.Now()
-	err := cmd.Run()
-	t.Logf("%q exited after %s with its log stalled: %v", args, time.Since(start).Round(time.Millisecond), err)
-	if ctx.Err() != nil {
+	r.Sink = fullFIFO(t)
+	r.Timeout = hangDetector
+	res := vaulttest.RunHelper(t, r)
+	t.Logf("%q exited after %s with its log stalled (code %d)", r.Args, res.Elapsed.Round(time.Millisecond), res.Code)
+	if res.TimedOut {
 		t.Fatalf("the helper hung: not done after %s with its log stalled", hangDetector)
 	}
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exitErr):
-		return exitErr.ExitCode()
-	}
-	t.Fatalf("run the helper: %v", err)
-	return -1
+	return res.Code
 }
 
 // fullFIFO returns the blocking write end of a FIFO whose buffer is full

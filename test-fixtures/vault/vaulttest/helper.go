@@ -144,6 +144,9 @@ type Run struct {
 	// NoPAM runs the binary as an administrator would from a shell script:
 	// none of the PAM_* variables, only Env (still no PATH or HOME).
 	NoPAM bool
+	// Sink, when set, takes stdout and stderr instead of Result.Output, as
+	// pam_exec's log= file does (a FIFO that stopped taking writes, say).
+	Sink *os.File
 }
 
 // Result is what one helper run produced.
@@ -205,8 +208,10 @@ func RunHelper(t testing.TB, r Run) Result {
 	cmd.Dir = "/"
 	cmd.Stdin = strings.NewReader(r.Stdin)
 	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if r.Sink != nil {
+		cmd.Stdout, cmd.Stderr = r.Sink, r.Sink
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.WaitDelay = 2 * time.Second
 
