@@ -139,10 +139,10 @@ sel_rpm() {
 	expected+=("$rpmf")
 	[[ -f $A/$rpmf ]] || { bad "selinux: $rpmf was not written"; return; }
 	expect "selinux: $rpmf: files, modes, owners" \
-		"-rw-r--r-- root:root  /usr/share/selinux/devel/include/contrib/vault_ssh_helper.if
--rw-r--r-- root:root  /usr/share/selinux/packages/vault_ssh_helper.pp
-drwxr-xr-x root:root  /usr/share/licenses/vault-ssh-helper-selinux
--rw-r--r-- root:root l /usr/share/licenses/vault-ssh-helper-selinux/LICENSE" \
+		"drwxr-xr-x root:root  /usr/share/licenses/vault-ssh-helper-selinux
+-rw-r--r-- root:root l /usr/share/licenses/vault-ssh-helper-selinux/LICENSE
+-rw-r--r-- root:root  /usr/share/selinux/devel/include/contrib/vault_ssh_helper.if
+-rw-r--r-- root:root  /usr/share/selinux/packages/vault_ssh_helper.pp" \
 		"$(rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]' "$A/$rpmf" 2>&1)"
 	expect "selinux: $rpmf: name, version, noarch, build time, requires vault-ssh-helper" \
 		"vault-ssh-helper-selinux $RPMV noarch $SDE|vault-ssh-helper" \
@@ -152,6 +152,7 @@ drwxr-xr-x root:root  /usr/share/licenses/vault-ssh-helper-selinux
 	expect "selinux: $rpmf: %post and %postun are packaging/selinux/post.sh and postun.sh" \
 		"postinstall scriptlet (using /bin/sh):
 $(cat packaging/selinux/post.sh)
+
 postuninstall scriptlet (using /bin/sh):
 $(cat packaging/selinux/postun.sh)" "$(rpm -qp --scripts "$A/$rpmf" 2>&1)"
 	# The scriptlets where SELinux is off (as here): they do nothing and exit 0.
