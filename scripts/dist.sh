@@ -7,14 +7,18 @@
 #   vault-ssh-helper_<version>_linux_<goarch>.zip  the binary alone at the zip's root
 #   vault-ssh-helper_<debversion>_<debarch>.deb    \ built with nfpm from
 #   vault-ssh-helper-<rpmversion>.<rpmarch>.rpm    / packaging/nfpm.yaml
+#   vault-ssh-helper-selinux-<rpmversion>.noarch.rpm  the SELinux policy module
+#                                                  (packaging/selinux, nfpm-selinux.yaml)
 #   vault-ssh-helper_<version>_SHA256SUMS          sha256sum lines for all of the above
 #   vault-ssh-helper_<version>_SHA256SUMS.sig      its detached GPG signature, when
 #                                                  GPG_KEY names a secret key
 #
 # Reproducible: every time stored in an archive is SOURCE_DATE_EPOCH (the
 # commit time of HEAD unless set), so two runs from the same commit with the
-# same Go toolchain give the same bytes. Needs only Go and the Go module
-# proxy (nfpm is built from tools/go.mod into tools/bin/, and reused).
+# same Go toolchain give the same bytes. Needs Go and the Go module proxy
+# (nfpm is built from tools/go.mod into tools/bin/, and reused), and for the
+# SELinux module Debian's selinux-policy-dev, checkpolicy and semodule-utils
+# (scripts/selinux-deps.sh installs them when missing; that needs root).
 #
 # Environment: VERSION (required; a leading "v" is dropped), COMMIT (default:
 # short hash of HEAD), SOURCE_DATE_EPOCH, DIST_DIR, GPG_KEY (a key id,
@@ -164,6 +168,28 @@ for goarch in "${ARCHES[@]}"; do
 	done
 	echo "dist: linux/$goarch: binary, zip, deb, rpm ($((SECONDS - t0))s)"
 done
+
+# --- the SELinux policy module (packaging/selinux), compiled against Debian's
+# refpolicy devel files for Red Hat (DISTRO=redhat) as module version 19, the
+# newest that RHEL 8's libsepol reads; and its noarch rpm.
+t0=$SECONDS
+bash scripts/selinux-deps.sh
+SEL=$WORK/selinux
+mkdir -p "$SEL"
+cp packaging/selinux/vault_ssh_helper.te packaging/selinux/vault_ssh_helper.fc packaging/selinux/vault_ssh_helper.if "$SEL/"
+make -s -C "$SEL" -f /usr/share/selinux/devel/Makefile DISTRO=redhat CHECKMODULE="checkmodule -M -c 19" \
+	vault_ssh_helper.pp >"$WORK/selinux.log" 2>&1 || { cat "$WORK/selinux.log" >&2; die "the SELinux policy module does not compile"; }
+{ cat packaging/nfpm-selinux.yaml; printf 'changelog: %s\n' "$WORK/changelog.yml"; } >"$WORK/nfpm-selinux.yaml"
+mkdir -p "$SEL/rpm"
+VSH_VERSION=$VERSION VSH_MAINTAINER=$MAINTAINER VSH_SELINUX_PP=$SEL/vault_ssh_helper.pp \
+	"$TOOLS_BIN/nfpm" package --config "$WORK/nfpm-selinux.yaml" --packager rpm --target "$SEL/rpm/" \
+	>"$WORK/nfpm.log" 2>&1 || { cat "$WORK/nfpm.log" >&2; die "nfpm rpm vault-ssh-helper-selinux failed"; }
+pkgs=("$SEL/rpm"/*.rpm)
+((${#pkgs[@]} == 1)) && [[ -f ${pkgs[0]} ]] || die "nfpm wrote no single vault-ssh-helper-selinux .rpm"
+chmod 0644 "${pkgs[0]}"
+mv "${pkgs[0]}" "$DIST_DIR/"
+artifacts+=("$(basename "${pkgs[0]}")")
+echo "dist: SELinux module, rpm ($((SECONDS - t0))s)"
 
 SUMS=vault-ssh-helper_${VERSION}_SHA256SUMS
 mapfile -t sorted < <(printf '%s\n' "${artifacts[@]}" | LC_ALL=C sort)
