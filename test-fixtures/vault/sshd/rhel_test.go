@@ -250,6 +250,17 @@ func TestRHELRecipeLogsInInBothModes(t *testing.T) {
 func TestRHELDropInMustSortBefore50Redhat(t *testing.T) {
 	Require(t)
 	holdPrivsepDir(t) // sshd -T checks that /run/sshd exists
+	root, err := vaulttest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "`/etc/ssh/sshd_config.d/" + rhelDropInName + "`"; !strings.Contains(string(readme), want) {
+		t.Fatalf("README.md no longer names %s: the name this test checks is stale", want)
+	}
 	dir := t.TempDir()
 	key := filepath.Join(dir, "ssh_host_ed25519_key")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
