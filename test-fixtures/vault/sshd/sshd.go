@@ -363,13 +363,7 @@ func run(t testing.TB, cmd *exec.Cmd, cancel context.CancelFunc) Result {
 // PAM_RHOST 127.0.0.1, PAM_TTY ssh; operations authenticate then acct_mgmt. Code 0 = allowed.
 func (s *Service) PAMTester(t testing.TB, user, password string) Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), loginTimeout)
-	cmd := exec.CommandContext(ctx, "pamtester", "-I", "rhost=127.0.0.1", "-I", "tty=ssh",
-		s.Name, user, "authenticate", "acct_mgmt")
-	// pamtester's conversation reads one line from stdin and drops its newline.
-	cmd.Stdin = strings.NewReader(password + "\n")
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
-	return run(t, cmd, cancel)
+	return s.PAMTesterOps(t, user, password, "authenticate", "acct_mgmt")
 }
 
 // Server is a private sshd on 127.0.0.1 whose PAM service is Service.

@@ -27,10 +27,16 @@ const (
 // readmePAMLines returns the README's TOTP auth lines with the test's log, binary and config.
 func readmePAMLines(t *testing.T, log, bin, cfg string) string {
 	t.Helper()
-	lines := vaulttest.READMEBlock(t, "totp-pam")
-	for from, to := range map[string]string{readmeLog: log, readmeBinary: bin, readmeConfigPath: cfg} {
+	return withPaths(t, "README's TOTP PAM block", vaulttest.READMEBlock(t, "totp-pam"),
+		map[string]string{readmeLog: log, readmeBinary: bin, readmeConfigPath: cfg})
+}
+
+// withPaths replaces each README path in lines (which must name it exactly once) by the test's.
+func withPaths(t *testing.T, what, lines string, paths map[string]string) string {
+	t.Helper()
+	for from, to := range paths {
 		if n := strings.Count(lines, from); n != 1 {
-			t.Fatalf("README's TOTP PAM block names %s %d times, want once", from, n)
+			t.Fatalf("%s names %s %d times, want once", what, from, n)
 		}
 		noSpace(t, "path", to)
 		lines = strings.Replace(lines, from, to, 1)
