@@ -436,3 +436,16 @@ func TestNoPartOfASecretSurvivesTheCutAtAnyOffset(t *testing.T) {
 		}
 	}
 }
+
+// A key name with '@' (PAM_USER alice@corp.example, or a template such as
+// ssh_{{username}}@web1) stays in the message whole with the Vault address
+// and mount: the '@' is the path's, not userinfo.
+func TestDenialKeepsAKeyNameWithAt(t *testing.T) {
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, false)
+	_, err := login(m, goodCode, "alice@corp.example")
+	want := "validate at " + stub.srv.URL + `/v1/totp/code/alice@corp.example: no TOTP key "alice@corp.example" on mount "totp"`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant  %s", err, want)
+	}
+}
