@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // The summary's fields go through quote.Field (whose rule is pinned in
@@ -23,5 +25,19 @@ func TestSummaryHasOTPIPOnlyInTheOTPMode(t *testing.T) {
 	otp := (&loginReport{user: "alice", rhost: "192.0.2.1", otpMode: true}).line(loginEnd{allowed: true})
 	if !strings.Contains(otp, " otp_ip=- ") {
 		t.Errorf("OTP line without otp_ip: %s", otp)
+	}
+}
+
+// The reason is cut before it is quoted, so a long one keeps its closing
+// quote, well within the line's bound.
+func TestSummaryReasonIsCutBeforeItIsQuoted(t *testing.T) {
+	reason := strings.Repeat("r", 10*maxReason)
+	got := (&loginReport{user: "alice", rhost: "192.0.2.1"}).line(loginEnd{reason: reason})
+	cut := quote.Cut(reason, maxReason)
+	if want := `login denied: rhost=192.0.2.1 user=alice request_id=- reason="` + cut + `"`; got != want {
+		t.Errorf("line = %.200s...\nwant   %.200s...", got, want)
+	}
+	if !strings.HasSuffix(cut, "[cut: 10240 bytes in all]") || len(cut) != maxReason {
+		t.Errorf("reason cut to %d bytes: %.100q", len(cut), cut[len(cut)-40:])
 	}
 }
