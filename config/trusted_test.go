@@ -242,7 +242,7 @@ func newTrustedLayout(t *testing.T) trustedLayout {
 	base := t.TempDir()
 	l := trustedLayout{base: base}
 	l.caCert = writeCA(t, nest(t, base, "ca"), "ca.pem")
-	l.caPath = nest(t, base, "ca.d")
+	l.caPath = mkdir(t, filepath.Join(nest(t, base, "capath"), "ca.d"), 0o755)
 	l.caPathFile = writeCA(t, l.caPath, "a.pem")
 	l.caPathSub = mkdir(t, filepath.Join(l.caPath, "sub"), 0o755)
 	writeCA(t, l.caPathSub, "b.pem")
@@ -310,12 +310,16 @@ var trustedKinds = []struct {
 	// linkSkipped: a link in the item's place is not followed at all,
 	// so nothing it leads to is trusted (ca_path's subdirectories).
 	linkSkipped bool
+	// holder is the kind that holds the item (ca_path holds its files and
+	// directories, state_dir its state files): spoiling its directory or
+	// one above is refused as the holder's.
+	holder func(trustedLayout) (what, path string)
 }{
 	{what: "config file", item: func(l trustedLayout) string { return l.config }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
 	{what: "ca_cert", item: func(l trustedLayout) string { return l.caCert }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
 	{what: "ca_path", item: func(l trustedLayout) string { return l.caPath }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
-	{what: "ca_path file", item: func(l trustedLayout) string { return l.caPathFile }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
-	{what: "ca_path directory", item: func(l trustedLayout) string { return l.caPathSub }, use: func(l trustedLayout) error { return loadConfig(l.config)() }, linkSkipped: true},
+	{what: "ca_path file", item: func(l trustedLayout) string { return l.caPathFile }, use: func(l trustedLayout) error { return loadConfig(l.config)() }, holder: caPathHolds},
+	{what: "ca_path directory", item: func(l trustedLayout) string { return l.caPathSub }, use: func(l trustedLayout) error { return loadConfig(l.config)() }, linkSkipped: true, holder: caPathHolds},
 	{what: "client_cert", item: func(l trustedLayout) string { return l.clientCert }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
 	{what: "client_key", item: func(l trustedLayout) string { return l.clientKey }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
 	{what: "vault_token_file", item: func(l trustedLayout) string { return l.token }, use: func(l trustedLayout) error { return loadConfig(l.tokenConfig)() }},
@@ -328,8 +332,10 @@ var trustedKinds = []struct {
 	{what: "state file", item: func(l trustedLayout) string { return l.stateFile }, use: func(l trustedLayout) error {
 		_, err := beginAttempt(l.stateDir)
 		return err
-	}, linkRefused: true},
+	}, linkRefused: true, holder: func(l trustedLayout) (string, string) { return "state_dir", l.stateDir }},
 }
+
+func caPathHolds(l trustedLayout) (string, string) { return "ca_path", l.caPath }
 
 func TestTrustedLayoutLoads(t *testing.T) {
 	l := newTrustedLayout(t)
@@ -386,15 +392,17 @@ func TestEveryKindOfTrustedFileIsHeldToTheRule(t *testing.T) {
 				if !errors.Is(err, s.kind) {
 					t.Fatalf("err = %v, want %v", err, s.kind)
 				}
-				// The check that fired is the one for this kind: a later
-				// check of the same directory (a file's path passes
-				// through ca_path) must not be what refuses it.
-				named := k.what + ` "` + spoilt + `" is `
-				if s.up > 0 {
-					// ca_path holds the ca_path file and directory,
-					// and state_dir the state file: they are named
-					// as the holder then.
-					named = `"` + spoilt + `" is `
+				// The check that fired is the one for this kind (or
+				// its holder's), naming the item and what was spoilt:
+				// a later check of the same directory must not be what
+				// refuses it.
+				what, item := k.what, k.item(l)
+				if k.holder != nil && s.up > 0 {
+					what, item = k.holder(l)
+				}
+				named := what + ` "` + item + `": directory "` + spoilt + `" is `
+				if item == spoilt {
+					named = what + ` "` + item + `" is `
 				}
 				if !strings.Contains(err.Error(), named) {
 					t.Errorf("err does not say %q: %v", named, err)
