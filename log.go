@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // level orders log lines; a logger prints lines at or above its level.
@@ -72,7 +74,8 @@ func newOutbox() *outbox {
 }
 
 // writeQueued writes chunks in the order they were queued until the final
-// flush mark. Write errors are ignored as a log line's always were: there is
+// flush mark, each line cut to quote.MaxLine: this is the one writer of
+// every line, so no line leaves longer whatever it carries. Write errors are ignored as a log line's always were: there is
 // nowhere left to report them.
 func (o *outbox) writeQueued() {
 	for c := range o.queue {
@@ -80,7 +83,7 @@ func (o *outbox) writeQueued() {
 			close(c.done)
 			return
 		}
-		c.w.Write(c.p)
+		c.w.Write(quote.BoundLines(c.p))
 	}
 }
 

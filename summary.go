@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // loginReport is what a login's summary line says about who asked: the
@@ -59,29 +61,19 @@ func (r *loginReport) line(end loginEnd) string {
 	}
 	fmt.Fprintf(&b, " request_id=%s", field(strings.Join(end.requestIDs, ",")))
 	if !end.allowed {
-		fmt.Fprintf(&b, " reason=%s", strconv.Quote(end.reason))
+		fmt.Fprintf(&b, " reason=%s", strconv.Quote(quote.Cut(end.reason, maxReason)))
 	}
 	return b.String()
 }
 
-// field writes a value bare when it is made of characters that cannot end
-// it or start another field, "-" when it is empty, and Go-quoted (one
-// line, nothing unescaped) otherwise: a user name is whatever the client
-// typed.
-func field(s string) string {
-	if s == "" {
-		return "-"
-	}
-	if s == "-" || strings.IndexFunc(s, notBare) >= 0 {
-		return strconv.Quote(s)
-	}
-	return s
-}
+// field puts a value from outside (a user name is whatever the client
+// typed) into the line by the one rule for that, quote.Field.
+func field(s string) string { return quote.Field(s) }
 
-func notBare(r rune) bool {
-	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-		strings.ContainsRune("._:@,-", r))
-}
+// maxReason bounds the reason's text before it is quoted: with the fields
+// before it, a line stays well within quote.MaxLine in any ordinary case,
+// and the writers' cut at quote.MaxLine holds in every case.
+const maxReason = 1024
 
 // requestIDNote is what a success or denial line on stderr adds so that it
 // leads to Vault's audit log: Vault writes the same request_id there.

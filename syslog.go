@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // syslogSocket is the local syslog daemon's socket (rsyslog's or
@@ -56,7 +58,9 @@ func (l syslogLine) Write(p []byte) (int, error) {
 // send writes one datagram in the form local daemons take (RFC 3164 with
 // no host name): "<PRI>Mmm dd hh:mm:ss tag[pid]: message".
 func (s *syslogSink) send(severity int, msg string) error {
-	datagram := fmt.Sprintf("<%d>%s %s[%d]: %s", s.facility*8+severity, s.now().Format(time.Stamp), syslogTag, s.pid, msg)
+	// Cut as a whole: the line was cut to quote.MaxLine already, but the
+	// datagram adds its header.
+	datagram := quote.Cut(fmt.Sprintf("<%d>%s %s[%d]: %s", s.facility*8+severity, s.now().Format(time.Stamp), syslogTag, s.pid, msg), quote.MaxLine)
 	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: s.path, Net: "unixgram"})
 	if err != nil {
 		var op *net.OpError

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // loadRootCAs reads ca_cert and ca_path into one pool. Both are held to the
@@ -60,18 +62,18 @@ func addPEMFile(pool *x509.CertPool, path, key, checked string) error {
 // directory is not followed, as in the original; ca_path itself may be a
 // link, and the directory it leads to is walked (and named in messages).
 func addPEMDir(pool *x509.CertPool, dir string) error {
-	resolved, err := resolveTrusted(dir, "ca_path", false, "/")
+	resolved, err := trust.Resolve(dir, "ca_path", "/")
 	if err != nil {
 		return err
 	}
 	info, err := os.Lstat(resolved)
 	if err != nil {
-		return statError(dir, "ca_path", err)
+		return trust.StatError(dir, "ca_path", err)
 	}
 	if !info.IsDir() {
 		return fmt.Errorf("ca_path %q is not a directory (use ca_cert for a single file)", dir)
 	}
-	if err := checkOwnership(dir, "ca_path", info); err != nil {
+	if err := trust.CheckOwnership(dir, "ca_path", info); err != nil {
 		return err
 	}
 	loaded := 0
@@ -120,7 +122,7 @@ func checkSubdirectory(path string, d fs.DirEntry) error {
 	if err != nil {
 		return fmt.Errorf("ca_path directory %q cannot be read: %w", path, errors.Unwrap(err))
 	}
-	return checkOwnership(path, "ca_path directory", info)
+	return trust.CheckOwnership(path, "ca_path directory", info)
 }
 
 func isLinkToDirectory(path string, d fs.DirEntry) bool {

@@ -9,11 +9,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"net/url"
-	"os"
 	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // Default values for keys the file may leave out.
@@ -85,12 +85,12 @@ type Options struct {
 }
 
 // ErrNotExist reports a config path with no file behind it.
-var ErrNotExist = errors.New("does not exist")
+var ErrNotExist = trust.ErrNotExist
 
 // A path named as a file that is not one.
 var (
-	ErrIsDirectory = errors.New("is a directory, not a file")
-	ErrNotRegular  = errors.New("is not a regular file")
+	ErrIsDirectory = trust.ErrIsDirectory
+	ErrNotRegular  = trust.ErrNotRegular
 )
 
 // Load reads, parses and validates the file at path. The error, when not nil,
@@ -120,56 +120,4 @@ func Parse(data []byte, opts Options) (*Config, error) {
 		return nil, errors.Join(problems...)
 	}
 	return cfg, nil
-}
-
-func statError(path, what string, err error) error {
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s %q %w", what, path, ErrNotExist)
-	}
-	return fmt.Errorf("%s %q cannot be read: %w", what, path, withoutPath(err))
-}
-
-// withoutPath drops the path an *fs.PathError repeats: the message names
-// the path as configured already. filepath.EvalSymlinks returns some errors
-// bare.
-func withoutPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// checkUnchanged refuses a file that is not the one whose type was checked:
-// the path was swapped between the stat and the open.
-func checkUnchanged(path, what string, checked, opened os.FileInfo) error {
-	if !os.SameFile(checked, opened) {
-		return fmt.Errorf("%s %q was replaced while it was being read", what, path)
-	}
-	return nil
-}
-
-func checkRegular(path, what string, info os.FileInfo) error {
-	if info.IsDir() {
-		return fmt.Errorf("%s %q %w", what, path, ErrIsDirectory)
-	}
-	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%s %q %w (%s)", what, path, ErrNotRegular, fileKind(info.Mode()))
-	}
-	return nil
-}
-
-// fileKind names a non-regular file's type for the error message.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a block device"
-	}
-	return "type " + m.Type().String()
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 	"math/big"
 	"net"
 	"net/netip"
@@ -441,11 +442,11 @@ func TestFileSwappedBetweenCheckAndOpenIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = checkUnchanged("/etc/x.hcl", "config file", checked, opened)
+	err = trust.CheckUnchanged("/etc/x.hcl", "config file", checked, opened)
 	if want := `config file "/etc/x.hcl" was replaced while it was being read`; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
 	}
-	if err := checkUnchanged("/etc/x.hcl", "config file", checked, checked); err != nil {
+	if err := trust.CheckUnchanged("/etc/x.hcl", "config file", checked, checked); err != nil {
 		t.Errorf("the same file was refused: %v", err)
 	}
 }

@@ -1,11 +1,16 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 )
 
 // foreignUID owns what the tests give away: nobody on Debian.
@@ -214,50 +219,123 @@ func TestCheckDirectoryHoldsTheDirectoryItselfToTheRule(t *testing.T) {
 	}
 }
 
-// trustedLayout is a valid config that uses every kind of trusted file,
-// each in a directory of its own, so that one kind can be spoiled at a time.
+// trustedLayout uses every kind of trusted path: a valid SSH OTP config
+// with every certificate file, a TOTP config with a token file, one with an
+// AppRole pair, and a rate-limit state_dir holding a state file. Each item
+// sits in a directory of its own under one of its own, so that one kind
+// (its file, its directory or the one above) can be spoiled at a time.
 type trustedLayout struct {
+	base                                                                 string
 	config, caCert, caPath, caPathFile, caPathSub, clientCert, clientKey string
+	tokenConfig, token, appRoleConfig, roleID, secretID                  string
+	stateDir, stateFile                                                  string
+}
+
+// nest makes base/name-up/name (0755 each) and returns the inner directory.
+func nest(t *testing.T, base, name string) string {
+	t.Helper()
+	return mkdir(t, filepath.Join(mkdir(t, filepath.Join(base, name+"-up"), 0o755), name), 0o755)
 }
 
 func newTrustedLayout(t *testing.T) trustedLayout {
 	t.Helper()
 	base := t.TempDir()
-	var l trustedLayout
-	l.caCert = writeCA(t, mkdir(t, filepath.Join(base, "ca"), 0o755), "ca.pem")
-	l.caPath = mkdir(t, filepath.Join(mkdir(t, filepath.Join(base, "capath-parent"), 0o755), "ca.d"), 0o755)
+	l := trustedLayout{base: base}
+	l.caCert = writeCA(t, nest(t, base, "ca"), "ca.pem")
+	l.caPath = mkdir(t, filepath.Join(nest(t, base, "capath"), "ca.d"), 0o755)
 	l.caPathFile = writeCA(t, l.caPath, "a.pem")
 	l.caPathSub = mkdir(t, filepath.Join(l.caPath, "sub"), 0o755)
 	writeCA(t, l.caPathSub, "b.pem")
 	var key string
-	l.clientCert, key = writeClientPair(t, mkdir(t, filepath.Join(base, "client"), 0o755))
-	l.clientKey = filepath.Join(mkdir(t, filepath.Join(base, "key"), 0o755), "client-key.pem")
+	l.clientCert, key = writeClientPair(t, nest(t, base, "client"))
+	l.clientKey = filepath.Join(nest(t, base, "key"), "client-key.pem")
 	if err := os.Rename(key, l.clientKey); err != nil {
 		t.Fatal(err)
 	}
-	cfgDir := mkdir(t, filepath.Join(base, "etc"), 0o755)
-	l.config = writeFile(t, cfgDir, "c.hcl", minimal+
+	l.config = writeFile(t, nest(t, base, "etc"), "c.hcl", minimal+
 		`ca_cert = "`+l.caCert+`"`+"\n"+
 		`ca_path = "`+l.caPath+`"`+"\n"+
 		`client_cert = "`+l.clientCert+`"`+"\n"+
 		`client_key = "`+l.clientKey+`"`+"\n", 0o600)
+	l.token = writeFile(t, nest(t, base, "token"), "token", testToken+"\n", 0o600)
+	l.tokenConfig = writeFile(t, nest(t, base, "totp-token"), "c.hcl", totpConfigWith(`vault_token_file = "`+l.token+`"`), 0o600)
+	l.roleID = writeFile(t, nest(t, base, "role"), "role-id", "role\n", 0o600)
+	l.secretID = writeFile(t, nest(t, base, "secret"), "secret-id", "secret\n", 0o600)
+	l.appRoleConfig = writeFile(t, nest(t, base, "totp-approle"), "c.hcl", totpConfigWith(
+		`approle_role_id_file = "`+l.roleID+`"`+"\n"+`approle_secret_id_file = "`+l.secretID+`"`), 0o600)
+	l.stateDir = filepath.Join(nest(t, base, "state"), "dir")
+	l.stateFile = recordFailure(t, l.stateDir)
 	return l
 }
 
-// trustedKinds names each kind of trusted file as its messages do, and picks
-// its path in a layout.
+// recordFailure has the rate limiter create dir and a state file in it (one
+// failure of alice's), and returns the file's path.
+func recordFailure(t *testing.T, dir string) string {
+	t.Helper()
+	if _, err := beginAttempt(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("state_dir holds %v (%v), want one state file", entries, err)
+	}
+	return filepath.Join(dir, entries[0].Name())
+}
+
+// beginAttempt is what a TOTP login does with the state: open the limiter
+// on dir, then count an attempt of alice's.
+func beginAttempt(dir string) (*ratelimit.Attempt, error) {
+	l, err := ratelimit.Open(dir, 3, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return l.Begin(ctx, "alice", time.Now())
+}
+
+func loadConfig(path string) func() error {
+	return func() error { _, err := Load(path, Options{}); return err }
+}
+
+// trustedKinds names each kind of trusted path as its messages do, picks
+// its path in a layout, and runs what the helper runs to trust it.
 var trustedKinds = []struct {
 	what string
 	item func(trustedLayout) string
+	use  func(trustedLayout) error
+	// linkRefused: a link in the item's place is refused as a link
+	// (ELOOP), not followed and held to the rule where it leads.
+	linkRefused bool
+	// linkSkipped: a link in the item's place is not followed at all,
+	// so nothing it leads to is trusted (ca_path's subdirectories).
+	linkSkipped bool
+	// holder is the kind that holds the item (ca_path holds its files and
+	// directories, state_dir its state files): spoiling its directory or
+	// one above is refused as the holder's.
+	holder func(trustedLayout) (what, path string)
 }{
-	{"config file", func(l trustedLayout) string { return l.config }},
-	{"ca_cert", func(l trustedLayout) string { return l.caCert }},
-	{"ca_path", func(l trustedLayout) string { return l.caPath }},
-	{"ca_path file", func(l trustedLayout) string { return l.caPathFile }},
-	{"ca_path directory", func(l trustedLayout) string { return l.caPathSub }},
-	{"client_cert", func(l trustedLayout) string { return l.clientCert }},
-	{"client_key", func(l trustedLayout) string { return l.clientKey }},
+	{what: "config file", item: func(l trustedLayout) string { return l.config }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
+	{what: "ca_cert", item: func(l trustedLayout) string { return l.caCert }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
+	{what: "ca_path", item: func(l trustedLayout) string { return l.caPath }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
+	{what: "ca_path file", item: func(l trustedLayout) string { return l.caPathFile }, use: func(l trustedLayout) error { return loadConfig(l.config)() }, holder: caPathHolds},
+	{what: "ca_path directory", item: func(l trustedLayout) string { return l.caPathSub }, use: func(l trustedLayout) error { return loadConfig(l.config)() }, linkSkipped: true, holder: caPathHolds},
+	{what: "client_cert", item: func(l trustedLayout) string { return l.clientCert }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
+	{what: "client_key", item: func(l trustedLayout) string { return l.clientKey }, use: func(l trustedLayout) error { return loadConfig(l.config)() }},
+	{what: "vault_token_file", item: func(l trustedLayout) string { return l.token }, use: func(l trustedLayout) error { return loadConfig(l.tokenConfig)() }},
+	{what: "approle_role_id_file", item: func(l trustedLayout) string { return l.roleID }, use: func(l trustedLayout) error { return loadConfig(l.appRoleConfig)() }},
+	{what: "approle_secret_id_file", item: func(l trustedLayout) string { return l.secretID }, use: func(l trustedLayout) error { return loadConfig(l.appRoleConfig)() }},
+	{what: "state_dir", item: func(l trustedLayout) string { return l.stateDir }, use: func(l trustedLayout) error {
+		_, err := ratelimit.Open(l.stateDir, 3, time.Minute)
+		return err
+	}},
+	{what: "state file", item: func(l trustedLayout) string { return l.stateFile }, use: func(l trustedLayout) error {
+		_, err := beginAttempt(l.stateDir)
+		return err
+	}, linkRefused: true, holder: func(l trustedLayout) (string, string) { return "state_dir", l.stateDir }},
 }
+
+func caPathHolds(l trustedLayout) (string, string) { return "ca_path", l.caPath }
 
 func TestTrustedLayoutLoads(t *testing.T) {
 	l := newTrustedLayout(t)
@@ -268,25 +346,35 @@ func TestTrustedLayoutLoads(t *testing.T) {
 	if cfg.ClientCert == nil || cfg.RootCAs == nil {
 		t.Fatalf("layout did not load every file: %+v", cfg)
 	}
+	for _, k := range trustedKinds {
+		if err := k.use(l); err != nil {
+			t.Errorf("%s: %v", k.what, err)
+		}
+	}
 }
 
-// TestEveryKindOfTrustedFileIsHeldToTheRule spoils one kind at a time, the
-// item itself and the directory holding it: skipping the check for any one
-// kind makes its rows fail.
+// TestEveryKindOfTrustedFileIsHeldToTheRule spoils one kind at a time: the
+// item itself, the directory holding it, the directory above that, or the
+// item swapped for a link to a copy in a directory anyone can write.
+// Skipping the check for any one kind, or the walk above any one kind, makes
+// its rows fail.
 func TestEveryKindOfTrustedFileIsHeldToTheRule(t *testing.T) {
 	spoils := []struct {
-		name   string
-		root   bool
-		parent bool // spoil the directory holding the item, not the item
-		spoil  func(t *testing.T, path string)
-		kind   error
+		name  string
+		root  bool
+		up    int // spoil the directory this many levels above the item
+		spoil func(t *testing.T, path string)
+		kind  error
 	}{
-		{"owned by another user", true, false, giveAway, ErrUnsafeOwner},
-		{"writable by group", false, false, func(t *testing.T, p string) { addMode(t, p, 0o020) }, ErrUnsafePermissions},
-		{"writable by others", false, false, func(t *testing.T, p string) { addMode(t, p, 0o002) }, ErrUnsafePermissions},
-		{"directory owned by another user", true, true, giveAway, ErrUnsafeOwner},
-		{"directory writable by group", false, true, func(t *testing.T, p string) { addMode(t, p, 0o020) }, ErrUnsafePermissions},
-		{"directory sticky and world-writable", false, true, func(t *testing.T, p string) { chmod(t, p, 0o777|os.ModeSticky) }, ErrUnsafePermissions},
+		{"owned by another user", true, 0, giveAway, ErrUnsafeOwner},
+		{"writable by group", false, 0, func(t *testing.T, p string) { addMode(t, p, 0o020) }, ErrUnsafePermissions},
+		{"writable by others", false, 0, func(t *testing.T, p string) { addMode(t, p, 0o002) }, ErrUnsafePermissions},
+		{"directory owned by another user", true, 1, giveAway, ErrUnsafeOwner},
+		{"directory writable by group", false, 1, func(t *testing.T, p string) { addMode(t, p, 0o020) }, ErrUnsafePermissions},
+		{"directory sticky and world-writable", false, 1, func(t *testing.T, p string) { chmod(t, p, 0o777|os.ModeSticky) }, ErrUnsafePermissions},
+		{"directory above owned by another user", true, 2, giveAway, ErrUnsafeOwner},
+		{"directory above writable by others", false, 2, func(t *testing.T, p string) { addMode(t, p, 0o002) }, ErrUnsafePermissions},
+		{"directory above sticky and world-writable", false, 2, func(t *testing.T, p string) { chmod(t, p, 0o777|os.ModeSticky) }, ErrUnsafePermissions},
 	}
 	for _, k := range trustedKinds {
 		for _, s := range spoils {
@@ -296,28 +384,78 @@ func TestEveryKindOfTrustedFileIsHeldToTheRule(t *testing.T) {
 				}
 				l := newTrustedLayout(t)
 				spoilt := k.item(l)
-				if s.parent {
+				for range s.up {
 					spoilt = filepath.Dir(spoilt)
 				}
 				s.spoil(t, spoilt)
-				_, err := Load(l.config, Options{})
+				err := k.use(l)
 				if !errors.Is(err, s.kind) {
 					t.Fatalf("err = %v, want %v", err, s.kind)
 				}
-				// The check that fired is the one for this kind: a later
-				// check of the same directory (a file's path passes
-				// through ca_path) must not be what refuses it.
-				named := k.what + ` "` + spoilt + `" is `
-				if s.parent {
-					// ca_path holds the ca_path file and directory:
-					// it is named as ca_path then.
-					named = `"` + spoilt + `" is `
+				// The check that fired is the one for this kind (or
+				// its holder's), naming the item and what was spoilt:
+				// a later check of the same directory must not be what
+				// refuses it.
+				what, item := k.what, k.item(l)
+				if k.holder != nil && s.up > 0 {
+					what, item = k.holder(l)
+				}
+				named := what + ` "` + item + `": directory "` + spoilt + `" is `
+				if item == spoilt {
+					named = what + ` "` + item + `" is `
 				}
 				if !strings.Contains(err.Error(), named) {
 					t.Errorf("err does not say %q: %v", named, err)
 				}
 			})
 		}
+		t.Run(k.what+"/link swap", func(t *testing.T) {
+			l := newTrustedLayout(t)
+			item := k.item(l)
+			open := mkdir(t, filepath.Join(l.base, "open"), 0o777)
+			moved := filepath.Join(open, filepath.Base(item))
+			if err := os.Rename(item, moved); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, moved, item)
+			err := k.use(l)
+			// Either way the message names the kind and the item.
+			named := k.what + ` "` + item + `": directory "` + open + `" is writable`
+			switch {
+			case k.linkSkipped:
+				// Not followed, so what it leads to is not loaded:
+				// the rest of ca_path still is.
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			case k.linkRefused:
+				if !errors.Is(err, syscall.ELOOP) {
+					t.Fatalf("err = %v, want ELOOP", err)
+				}
+				named = k.what + ` "` + item + `" is a symbolic link`
+			case !errors.Is(err, ErrUnsafePermissions):
+				t.Fatalf("err = %v, want %v", err, ErrUnsafePermissions)
+			}
+			if !strings.Contains(err.Error(), named) {
+				t.Errorf("err does not say %q: %v", named, err)
+			}
+		})
+	}
+}
+
+// The reported defect: a state_dir below a directory others can write
+// could be swapped by them for a fresh one, erasing every failure count.
+func TestStateDirBelowAWorldWritableDirectoryIsRefused(t *testing.T) {
+	open := mkdir(t, filepath.Join(t.TempDir(), "shared"), 0o777)
+	dir := filepath.Join(open, "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ratelimit.Open(dir, 3, time.Minute)
+	want := `state_dir "` + dir + `": directory "` + open + `" is writable by group or others (mode 0777); run: chmod go-w ` + open
+	if !errors.Is(err, ratelimit.ErrState) || !errors.Is(err, ErrUnsafePermissions) || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 }
 

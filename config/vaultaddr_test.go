@@ -2,10 +2,12 @@ package config
 
 import (
 	"errors"
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
 // A credential written into vault_addr never reaches a message, however
@@ -27,7 +29,6 @@ func TestVaultAddrMessagesCarryNoCredentialWhateverElseIsWrong(t *testing.T) {
 		{"password and another scheme", "ftp://admin:hunter2@vault", false, `vault_addr "ftp://` + quote.Hidden + `@vault"`, notURL},
 		{"password and no scheme", "admin:hunter2@vault:8200", false, `vault_addr "` + quote.Hidden + `@vault:8200"`, notURL},
 		{"password and a bad port", "https://admin:hunter2@vault:x", false, `vault_addr "https://` + quote.Hidden + `@vault:x"`, notURL},
-		{"password with a slash", "https://admin:hun/ter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
 		{"password, parses", "https://admin:hunter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, carries},
 		{"password under -dev", "http://admin:hunter2@vault", true, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
 		{"password and http without -dev", "http://admin:hunter2@vault", false, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
@@ -52,11 +53,15 @@ func TestVaultAddrMessagesCarryNoCredentialWhateverElseIsWrong(t *testing.T) {
 
 // FuzzVaultAddrNeverQuotesItsPassword builds an address around a fuzzed
 // password (and a fuzzed rest) and checks, independently of how the
-// message is built, that the password is nowhere in it.
+// message is built, that the password is nowhere in it, and that a path
+// holding '@' (a key named "ssh_alice@web1") is in it whole: hiding the
+// userinfo must not eat the path.
 func FuzzVaultAddrNeverQuotesItsPassword(f *testing.F) {
 	f.Add("https", "admin", "hunter2", "vault:8200", "/x")
 	f.Add("https", "a", "hunter2", "", "%zz")
 	f.Add("ftp", "", "hunter2", "va ult", "?q=1")
+	f.Add("https", "admin", "hunter2", "vault:8200", "/v1/totp/code/ssh_alice@web1")
+	f.Add("http", "", "hunter2", "vault", "/v1/alice@corp.example?x=1")
 	f.Fuzz(func(t *testing.T, scheme, user, password, host, rest string) {
 		// A password the rest of the address also contains, as written or
 		// as %q writes it (a byte 0x80 then "000" reads \x80000), proves
@@ -75,8 +80,31 @@ func FuzzVaultAddrNeverQuotesItsPassword(f *testing.F) {
 			if strings.Contains(err.Error(), password) {
 				t.Fatalf("message quotes the password %q: %v", password, err)
 			}
+			// parseVaultAddr trims the address; a '?' or '#' in the
+			// scheme starts the query, where no path is.
+			hostRest := strings.TrimRightFunc(host+rest, unicode.IsSpace)
+			if path, ok := pathWithAt(hostRest); ok && len(addr) < quote.MaxLen/2 && !strings.ContainsAny(scheme, "?#") {
+				if quoted := strconv.Quote(path); !strings.Contains(err.Error(), quoted[1:len(quoted)-1]) {
+					t.Fatalf("message lost the path %q of %q: %v", path, addr, err)
+				}
+			}
 		}
 	})
+}
+
+// pathWithAt is what follows the authority in hostRest (the address after
+// its userinfo), up to its query or fragment, when it holds an '@' and no
+// empty segment ("//", where an authority may start again).
+func pathWithAt(hostRest string) (string, bool) {
+	slash := strings.IndexByte(hostRest, '/')
+	if slash < 0 || strings.ContainsAny(hostRest[:slash], "?#") {
+		return "", false
+	}
+	path := hostRest[slash:]
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	return path, strings.Contains(path, "@") && !strings.Contains(path, "//")
 }
 
 func TestVaultAddrListsAddressesInTheOrderWritten(t *testing.T) {

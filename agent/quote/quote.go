@@ -47,11 +47,10 @@ func URL(raw string, secrets ...Secret) string {
 // Hidden stands in for a credential removed from a URL.
 const Hidden = "REDACTED"
 
-// withoutCredentials replaces what may be a credential in a URL: everything
-// before the last '@' of the authority (user and password), every query
-// value, and the fragment. The query starts at the first '?' and the
-// fragment at the first '#' after it, as url.Parse reads them; an '@' after
-// them is not userinfo.
+// withoutCredentials replaces what may be a credential in a URL: the
+// userinfo (see hideUserinfo), every query value, and the fragment. The
+// query starts at the first '?' and the fragment at the first '#' after it,
+// as url.Parse reads them; an '@' after them is not userinfo.
 func withoutCredentials(s string) string {
 	end := len(s)
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
@@ -74,19 +73,42 @@ func withoutCredentials(s string) string {
 	return b.String()
 }
 
-// hideUserinfo removes what comes before the last '@' of the part before any
-// query: after "//" when there is one, else from the start (a URL written
-// without "//" may still carry "user:password@").
+// hideUserinfo removes the userinfo from s, a URL without its query and
+// fragment. Userinfo is only what stands in an authority before its last
+// '@', and an authority runs to the first '/' (RFC 3986), so an '@' in the
+// path (a key named "ssh_alice@web1") is kept with the path. It works on
+// the raw string, for URLs that do not parse too, and does not guess where
+// the authority is: it takes each place one may start, the start of s (a
+// URL written without "//" may still begin "user:password@host") and the
+// end of each "//" (after the scheme, wherever a scheme with odd characters
+// ends). A path with an empty segment ("//") then an '@' before its next
+// '/' loses that segment's head too; nothing a real address holds. A
+// password with a raw '/' (RFC 3986 wants %2F) ends its authority at the
+// '/', so what follows is shown as path: no rule can tell it from a path.
 func hideUserinfo(s string) string {
-	at := strings.LastIndexByte(s, '@')
-	if at < 0 {
+	if strings.IndexByte(s, '@') < 0 {
 		return s
 	}
-	start := 0
-	if i := strings.Index(s, "//"); i >= 0 && i < at {
-		start = i + 2
+	var b strings.Builder
+	shown := 0 // s[:shown] is written, or hidden
+	for start := 0; ; {
+		end := len(s)
+		if i := strings.IndexByte(s[start:], '/'); i >= 0 {
+			end = start + i
+		}
+		if at := strings.LastIndexByte(s[start:end], '@'); at >= 0 {
+			b.WriteString(s[shown:start])
+			b.WriteString(Hidden)
+			shown = start + at
+		}
+		next := strings.Index(s[end:], "//")
+		if next < 0 {
+			break
+		}
+		start = end + next + 2
 	}
-	return s[:start] + Hidden + s[at:]
+	b.WriteString(s[shown:])
+	return b.String()
 }
 
 // hideQueryValues keeps each parameter's name and hides its value. A

@@ -134,3 +134,18 @@ func TestAnEchoedOTPReadsAsItsMark(t *testing.T) {
 		t.Errorf("Login error = %v, want it to end with the mark", err)
 	}
 }
+
+// The last pass over Login's error (agent.WithoutSecrets) is what stands
+// between an error that carries the OTP unquoted and the log: here the
+// host's address lookup fails with the OTP in its text, which no quoting on
+// the way removes.
+func TestLoginsLastPassDropsTheOTPFromAnyError(t *testing.T) {
+	m, body := echoServer(t, 200)
+	const otp = "6c1a8e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+	body.Store(`{"request_id":"r1","data":{"username":"alice","ip":"127.0.0.1","role_name":"dev"}}`)
+	m.Local = func() ([]netip.Addr, error) { return nil, fmt.Errorf("interfaces of %s are gone", otp) }
+	_, err := m.Login(context.Background(), otp, "alice")
+	if want := "interfaces of " + OTPMark + " are gone"; err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+}

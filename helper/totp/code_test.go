@@ -37,6 +37,9 @@ func TestAnythingButACodeIsRefusedBeforeAnyTraffic(t *testing.T) {
 		"\xff\xfe\xfd\xfc\xfb\xfa",             // 6 bytes that are not UTF-8
 		"6c1a8e2f-3b4d-4e5f-8a9b-0c1d2e3f4a5b", // an SSH OTP
 		"correct horse", "123456\n123456", "\x1b[200~123456", "123456\x00\x00",
+		// 6 and 8 bytes with a non-digit inside: the length passes, so
+		// only the digit check can refuse them.
+		"12 456", "123 4 56", "1234a678", "12\t456", "1234\x00678", "123:56", "1234567/", "/1234567",
 	} {
 		if got, err := ReadCode(strings.NewReader(in)); !errors.Is(err, ErrNotCode) || got != "" {
 			t.Errorf("ReadCode(%q) = %q, %v; want ErrNotCode", in, got, err)

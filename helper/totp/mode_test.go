@@ -3,6 +3,7 @@ package totp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -434,5 +435,39 @@ func TestNoPartOfASecretSurvivesTheCutAtAnyOffset(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// A key name with '@' (PAM_USER alice@corp.example, or a template such as
+// ssh_{{username}}@web1) stays in the message whole with the Vault address
+// and mount: the '@' is the path's, not userinfo.
+func TestDenialKeepsAKeyNameWithAt(t *testing.T) {
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, false)
+	_, err := login(m, goodCode, "alice@corp.example")
+	want := "validate at " + stub.srv.URL + `/v1/totp/code/alice@corp.example: no TOTP key "alice@corp.example" on mount "totp"`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant  %s", err, want)
+	}
+}
+
+// The last pass over Login's error (withoutSecrets) is what stands between
+// an error that carries a secret unquoted and the log: the limiter's
+// errors are not quoted on the way, and the issued token is not among the
+// secrets Login starts with.
+func TestLoginsLastPassDropsEverySecretFromAnyError(t *testing.T) {
+	stub := newStubVault(t)
+	m, lim := testMode(t, stub, false)
+	lim.beginErr = fmt.Errorf("state holds %s and %s", goodCode, fileToken)
+	_, err := login(m, goodCode, "alice")
+	if want := `cannot count "alice"'s failed codes, so denying: state holds ` + CodeMark + " and " + TokenMark; err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+
+	m, lim = testMode(t, stub, true)
+	lim.clearErr = fmt.Errorf("state holds %s, %s and %s", approleToken, roleID, secretID)
+	_, err = login(m, goodCode, "alice")
+	if want := `the code is valid, but clearing "alice"'s failed codes failed, so denying: state holds ` + TokenMark + ", " + RoleIDMark + " and " + SecretIDMark; err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // lockRetry is how long to sleep between tries of a non-blocking flock: the
@@ -37,11 +39,11 @@ func openLocked(ctx context.Context, path string, deadline time.Time, create boo
 // plant one could point it at any file we would then truncate) and without
 // blocking (a FIFO in its place would wait for a writer forever).
 func openStateFile(path string, create bool) (*os.File, error) {
-	flags := openFlags
+	flags := os.O_RDWR
 	if create {
 		flags |= os.O_CREATE
 	}
-	f, err := os.OpenFile(path, flags, 0o600)
+	f, err := trust.OpenNoFollow(path, flags, 0o600)
 	switch {
 	case err == nil:
 		return f, nil
@@ -53,21 +55,23 @@ func openStateFile(path string, create bool) (*os.File, error) {
 
 // checkStateFile refuses a file that is not ours alone: only root can put
 // one in the directory, so any of these means the state was tampered with.
+// The owner rule is package trust's; the mode rule is stricter (not even
+// readable by others), and a second hard link is refused.
 func checkStateFile(f *os.File, path string) error {
 	info, err := f.Stat()
 	if err != nil {
 		return stateErr(err, "state file %q cannot be examined: %v", path, errText(err))
 	}
 	if !info.Mode().IsRegular() {
-		return stateErr(nil, "state file %q is %s, not a regular file; remove it: rm %s", path, fileKind(info.Mode()), path)
+		return stateErr(nil, "state file %q is %s, not a regular file; remove it: rm %s", path, trust.FileKind(info.Mode()), path)
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return stateErr(nil, "state file %q is accessible by group or others (mode %04o); run: chmod 0600 %s", path, perm, path)
+		return stateErr(modeProblem(perm), "state file %q is accessible by group or others (mode %04o); run: chmod 0600 %s", path, perm, path)
 	}
-	if uid, ok := ownerOf(info); ok && !trustedOwner(uid) {
-		return stateErr(nil, "state file %q is owned by uid %d, not by root; run: chown root %s", path, uid, path)
+	if uid, ok := trust.Owner(info); ok && !trust.TrustedOwner(uid) {
+		return stateErr(trust.ErrUnsafeOwner, "state file %q is owned by uid %d, not by root; run: chown root %s", path, uid, path)
 	}
-	if n, ok := linksOf(info); ok && n != 1 {
+	if n, ok := trust.Links(info); ok && n != 1 {
 		return stateErr(nil, "state file %q has %d hard links; remove it: rm %s", path, n, path)
 	}
 	return nil
@@ -121,17 +125,4 @@ func writeStamps(f *os.File, path string, stamps []int64) error {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	return nil
-}
-
-// fileKind names what stands where the state file should be.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "of type " + m.Type().String()
 }

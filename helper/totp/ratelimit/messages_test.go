@@ -79,7 +79,7 @@ func TestMessages(t *testing.T) {
 			return openErr(filepath.Join(dir, "sub"), 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `state_dir "DIR/sub" does not exist and its parent "DIR" is writable by group or others (mode 0777); create it: install -d -m 0700 DIR/sub`,
+		msg:  `state_dir "DIR/sub": directory "DIR" is writable by group or others (mode 0777); run: chmod go-w DIR`,
 	}, {
 		name: "dir and parent missing",
 		run: func(t *testing.T, dir string) error {
@@ -116,7 +116,7 @@ func TestMessages(t *testing.T) {
 			return openErr(filepath.Join(dir, "sub"), 3, time.Second)
 		},
 		want: ErrState,
-		msg:  `state_dir "DIR/sub" does not exist and its parent "DIR" is owned by uid 65534, not by root; create it: install -d -m 0700 DIR/sub`,
+		msg:  `state_dir "DIR/sub": directory "DIR" is owned by uid 65534, not by root; run: chown root DIR`,
 	}, {
 		name: "empty user",
 		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, "", t0) },
