@@ -73,18 +73,15 @@ func withoutCredentials(s string) string {
 	return b.String()
 }
 
-// hideUserinfo removes the userinfo from s, a URL without its query and
-// fragment. Userinfo is only what stands in an authority before its last
-// '@', and an authority runs to the first '/' (RFC 3986), so an '@' in the
-// path (a key named "ssh_alice@web1") is kept with the path. It works on
-// the raw string, for URLs that do not parse too, and does not guess where
-// the authority is: it takes each place one may start, the start of s (a
-// URL written without "//" may still begin "user:password@host") and the
-// end of each "//" (after the scheme, wherever a scheme with odd characters
-// ends). A path with an empty segment ("//") then an '@' before its next
-// '/' loses that segment's head too; nothing a real address holds. A
-// password with a raw '/' (RFC 3986 wants %2F) ends its authority at the
-// '/', so what follows is shown as path: no rule can tell it from a path.
+// hideUserinfo removes the userinfo of each authority in s (s holds no
+// query or fragment): an authority starts at the beginning of s or after a
+// "//" and ends at the next '/'; its userinfo is what stands before its last
+// '@'. So an '@' in the path (a key named ssh_alice@web1) is the path's.
+// One exception keeps a password with a raw '/' out of the log: an
+// authority with no '@' that cannot be a host and port (text after its ':'
+// that is not a port number) is taken as userinfo cut short by that '/',
+// and everything up to the last '@' goes. Such a URL never reached a server
+// anyway; secrecy wins over the path there.
 func hideUserinfo(s string) string {
 	if strings.IndexByte(s, '@') < 0 {
 		return s
@@ -96,10 +93,15 @@ func hideUserinfo(s string) string {
 		if i := strings.IndexByte(s[start:], '/'); i >= 0 {
 			end = start + i
 		}
-		if at := strings.LastIndexByte(s[start:end], '@'); at >= 0 {
+		at := strings.LastIndexByte(s[start:end], '@')
+		if at < 0 && !isHostPort(s[start:end]) {
+			at = strings.LastIndexByte(s[start:], '@')
+		}
+		if at >= 0 {
 			b.WriteString(s[shown:start])
 			b.WriteString(Hidden)
 			shown = start + at
+			end = max(end, shown)
 		}
 		next := strings.Index(s[end:], "//")
 		if next < 0 {
@@ -109,6 +111,18 @@ func hideUserinfo(s string) string {
 	}
 	b.WriteString(s[shown:])
 	return b.String()
+}
+
+// isHostPort tells whether an authority without '@' can be a host with an
+// optional port: whatever follows its ':' (after an IPv6 literal's ']') is
+// digits only.
+func isHostPort(authority string) bool {
+	host := authority
+	if i := strings.LastIndexByte(authority, ']'); i >= 0 {
+		host = authority[i+1:]
+	}
+	_, port, ok := strings.Cut(host, ":")
+	return !ok || strings.Trim(port, "0123456789") == ""
 }
 
 // hideQueryValues keeps each parameter's name and hides its value. A

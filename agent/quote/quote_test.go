@@ -66,7 +66,12 @@ func TestURLRemovesCredentialsEvenFromURLsThatDoNotParse(t *testing.T) {
 		"https://vault/v1/a@b/c@d":                          "https://vault/v1/a@b/c@d",
 		"a//b://u:p@vault/x@y":                              "a//b://REDACTED@vault/x@y",
 		"a@b://u:p@vault/x@y":                               "REDACTED@b://REDACTED@vault/x@y",
-		"https://admin:p/ss@vault":                          "https://admin:p/ss@vault",
+		"https://admin:p/ss@vault":                          "https://REDACTED@vault",
+		"https://admin:p/ss@vault/v1/x@y":                   "https://REDACTED@y",
+		"admin:p/ss@vault:8200":                             "REDACTED@vault:8200",
+		"https://vault:8200:9/x@y":                          "https://REDACTED@y",
+		"http://[::1]:8200/v1/totp/code/alice@corp":         "http://[::1]:8200/v1/totp/code/alice@corp",
+		"http://[::1]/v1/totp/code/alice@corp":              "http://[::1]/v1/totp/code/alice@corp",
 		"https://vault/" + strings.Repeat("p", 300):         "https://vault/" + strings.Repeat("p", MaxLen-len("https://vault/")) + "...[cut: 314 bytes in all]",
 		"https://a:b@vault/" + strings.Repeat("p", 9):       "https://REDACTED@vault/ppppppppp",
 	}
