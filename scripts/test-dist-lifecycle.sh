@@ -21,10 +21,13 @@
 #   - NEW with an edited config, upgraded to NEWER: dpkg -i with no terminal
 #     stops at the conffile prompt (the package stays "unpacked", the new
 #     example waits as config.hcl.dpkg-new), --force-confold keeps the edit
-#     (new example as .dpkg-dist), --force-confnew takes the new one (the edit
-#     as .dpkg-old); rpm -U keeps the edit and writes config.hcl.rpmnew;
+#     (new example as .dpkg-dist; dpkg -i --force-confdef --force-confold, the
+#     README's line for scripts, does the same without stopping),
+#     --force-confnew takes the new one (the edit as .dpkg-old); rpm -U keeps
+#     the edit and writes config.hcl.rpmnew;
 #   - NEW unedited, upgraded to NEWER: the new example replaces it silently,
-#     and removing the package then leaves nothing.
+#     and removing the package then leaves nothing (rpm: nothing but the
+#     empty directories it made and does not own).
 # The packages have no maintainer scripts and no scriptlets (test-dist.sh
 # pins that), so a private root runs everything dpkg and rpm do for them
 # but host triggers (man-db's, which test-dist.sh's install on the real
@@ -191,6 +194,18 @@ drwx------ root:root /var/lib/vault-ssh-helper"
 		"config.hcl.dpkg-dist $newer_shipped" \
 		"$(lc_leftovers "$LC_R") $(lc_hash "$LC_R/etc/vault-ssh-helper.d/config.hcl.dpkg-dist" 2>&1)"
 	lc_operator_files_kept "$p: upgrade to a changed example"
+
+	# The README's line for scripts: keep the edit without stopping
+	LC_R=$LC_W/deb5
+	lc_deb_root "$LC_R" || bad "$p: could not make an empty private root in $LC_R"
+	lc_step "$p: install $LC_NEW_DEBV" lc_dpkg -i "$new"
+	lc_operator_edits || bad "$p: could not make the operator's edits"
+	lc_step "$p: dpkg -i --force-confdef --force-confold $LC_NEWER_DEBV over an edited config: no prompt" \
+		lc_dpkg -i --force-confdef --force-confold "$newer"
+	expect "$p: --force-confdef --force-confold: installed $LC_NEWER_DEBV" "install ok installed $LC_NEWER_DEBV" "$(lc_deb_status)"
+	expect "$p: --force-confdef --force-confold: the edit kept, the new example as config.hcl.dpkg-dist" \
+		"$LC_EDITED config.hcl.dpkg-dist $newer_shipped" \
+		"$(lc_hash "$LC_R/etc/vault-ssh-helper.d/config.hcl") $(lc_leftovers "$LC_R") $(lc_hash "$LC_R/etc/vault-ssh-helper.d/config.hcl.dpkg-dist" 2>&1)"
 
 	LC_R=$LC_W/deb3
 	lc_deb_root "$LC_R" || bad "$p: could not make an empty private root in $LC_R"
