@@ -539,6 +539,7 @@ else
 	expect "/etc/pam.d and sshd_config untouched throughout" "$before" "$(state_of_operator_files)"
 fi
 
+source scripts/test-dist-lifecycle.sh "$A" # install, upgrade, remove the amd64 .deb and .rpm in private roots
 echo "test-dist: $((SECONDS - START))s"
 echo "test-dist: $PASS passed, $FAIL failed, $SKIP skipped"
 ((FAIL == 0))
