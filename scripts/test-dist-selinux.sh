@@ -139,7 +139,9 @@ sel_rpm() {
 	expected+=("$rpmf")
 	[[ -f $A/$rpmf ]] || { bad "selinux: $rpmf was not written"; return; }
 	expect "selinux: $rpmf: files, modes, owners" \
-		"drwxr-xr-x root:root  /usr/share/licenses/vault-ssh-helper-selinux
+		"drwxr-xr-x root:root  /usr/share/doc/vault-ssh-helper-selinux
+-rw-r--r-- root:root d /usr/share/doc/vault-ssh-helper-selinux/README
+drwxr-xr-x root:root  /usr/share/licenses/vault-ssh-helper-selinux
 -rw-r--r-- root:root l /usr/share/licenses/vault-ssh-helper-selinux/LICENSE
 -rw-r--r-- root:root  /usr/share/selinux/devel/include/contrib/vault_ssh_helper.if
 -rw-r--r-- root:root  /usr/share/selinux/packages/vault_ssh_helper.pp" \
