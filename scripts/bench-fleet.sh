@@ -39,6 +39,7 @@ export VSH_BIN=$root/bin/vault-ssh-helper
 TMPDIR=$(bash scripts/test-tmpdir.sh)
 export TMPDIR
 out=${VSH_FLEET_OUT:-$(mktemp -d "$TMPDIR/vsh-fleet.XXXXXX")}
+mkdir -p "$out"
 export VSH_FLEET_OUT=$out VSH_FLEET=1
 
 log "logins per mode: ${VSH_FLEET_LOGINS:-1000}, hosts: ${VSH_FLEET_HOSTS:-50}, modes: ${VSH_FLEET_MODES:-all}"
