@@ -43,9 +43,11 @@ mkdir -p "$out"
 export VSH_FLEET_OUT=$out VSH_FLEET=1
 
 log "logins per mode: ${VSH_FLEET_LOGINS:-1000}, hosts: ${VSH_FLEET_HOSTS:-50}, modes: ${VSH_FLEET_MODES:-all}"
+log "progress: tail -f $out/test.log"
 start=$SECONDS
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 cd test-fixtures/vault
-# -v: the per-mode rows appear as each mode ends. The bench is long; 90 minutes bounds it.
+# -v: test.log gets each mode's row as the mode ends. The bench is long; 90 minutes bounds it.
 go test -count=1 -timeout 90m -run '^TestFleet$' -v ./fleet </dev/null >"$out/test.log" 2>&1 || {
 	tail -n 80 "$out/test.log" >&2
 	log "failed after $((SECONDS - start)) s; whole log: $out/test.log"
@@ -54,7 +56,8 @@ go test -count=1 -timeout 90m -run '^TestFleet$' -v ./fleet </dev/null >"$out/te
 {
 	echo "## vault-ssh-helper fleet bench"
 	echo
-	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $load_start at the start and" \
+		"$(cut -d' ' -f1-3 /proc/loadavg) at the end, $((SECONDS - start)) s," \
 		"$(go version | cut -d' ' -f3-), helper $("$VSH_BIN" -version 2>/dev/null | head -1)"
 	echo
 	cat "$out/report.md"
