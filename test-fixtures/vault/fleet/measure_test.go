@@ -39,6 +39,8 @@ type result struct {
 	TokensBefore int           `json:"tokens_before"`
 	TokensAfter  int           `json:"tokens_after"`
 	DrainedAfter time.Duration `json:"drained_after_ns"`
+	// VerifyOnly is -verify-only's exit code on the first host, run after everything else.
+	VerifyOnly int `json:"verify_only_exit"`
 }
 
 // helperRequests is the total of the helper's requests.
@@ -62,9 +64,13 @@ func (r result) row() string {
 	case r.TokensAfter > r.TokensBefore:
 		gone = "not within the wait"
 	}
-	return fmt.Sprintf("| %s | %d × %d | %d | %s | %s | %s | %.0f | %.2f (%s) | %s | %s |",
+	verify := "passes"
+	if r.VerifyOnly != 0 {
+		verify = fmt.Sprintf("fails (exit %d)", r.VerifyOnly)
+	}
+	return fmt.Sprintf("| %s | %d × %d | %d | %s | %s | %s | %.0f | %.2f (%s) | %s | %s | %s |",
 		r.Label, r.Hosts, (r.Logins+r.Hosts-1)/r.Hosts, r.Failed, ms(r.P50), ms(r.P99), ms(r.Max),
-		float64(r.Logins)/r.Wall.Seconds(), r.perLogin(), breakdown(r.Requests, r.Logins), tokens, gone)
+		float64(r.Logins)/r.Wall.Seconds(), r.perLogin(), breakdown(r.Requests, r.Logins), tokens, gone, verify)
 }
 
 // breakdown names each path's requests per login, in a stable order.
@@ -85,8 +91,8 @@ func renderReport(k knobs, rs []result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d logins per mode from %d parallel hosts (own config and state_dir each), 3-node Vault cluster, AppRole token_ttl %s\n\n",
 		k.logins, k.hosts, k.tokenTTL)
-	b.WriteString("| mode | hosts × logins | failed | p50 | p99 | max | logins/s | Vault requests per login (audit log) | tokens left after | tokens gone after |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|\n")
+	b.WriteString("| mode | hosts × logins | failed | p50 | p99 | max | logins/s | Vault requests per login (audit log) | tokens left after | tokens gone after | -verify-only |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n")
 	for _, r := range rs {
 		b.WriteString(r.row() + "\n")
 	}
@@ -159,7 +165,25 @@ func (f *fleet) run(t *testing.T, m *mode) result {
 	if m.approle != nil && m.approle["token_type"] == "batch" && r.TokensAfter != r.TokensBefore {
 		t.Errorf("batch tokens: %d tokens in the store after the run, %d before: batch tokens are never stored", r.TokensAfter, r.TokensBefore)
 	}
+	// Last, so that its own token (AppRole) is outside every count above.
+	r.VerifyOnly = f.verifyOnly(t, hosts[0], m)
 	return r
+}
+
+// verifyOnly runs -verify-only with host's config, as an administrator checks a host, and
+// returns its exit code. It must pass where the README recommends the setup; a mode that
+// may not (m.verifyOnlyMayFail) is reported as it is.
+func (f *fleet) verifyOnly(t *testing.T, h host, m *mode) int {
+	t.Helper()
+	res := vaulttest.RunHelper(t, vaulttest.Run{Binary: f.bin, Config: h.config, Args: []string{"-verify-only"}, NoPAM: true})
+	verified := res.Code == 0 && strings.Contains(res.Output, vaulttest.Reason("main.verified"))
+	switch {
+	case !verified && !m.verifyOnlyMayFail:
+		t.Errorf("-verify-only: exit %d:\n%s", res.Code, res.Output)
+	case !verified:
+		t.Logf("-verify-only fails with this role (exit %d):\n%s", res.Code, res.Output)
+	}
+	return res.Code
 }
 
 // checkRequests fails t unless every login made exactly the mode's requests.

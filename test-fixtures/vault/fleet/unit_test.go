@@ -64,12 +64,12 @@ func TestRowSaysPerLoginAndTokens(t *testing.T) {
 	r := result{Label: "m", Logins: 1000, Hosts: 50, P50: 41 * time.Millisecond, P99: 250 * time.Millisecond,
 		Max: time.Second, Wall: 20 * time.Second, TokensBefore: 60, TokensAfter: 1060, DrainedAfter: 65 * time.Second,
 		Requests: map[string]int{"update auth/approle/login": 1000, "update totp/code/*": 1000}}
-	want := "| m | 50 × 20 | 0 | 41 ms | 250 ms | 1000 ms | 50 | 2.00 (update auth/approle/login 1.00, update totp/code/* 1.00) | +1000 | 65 s |"
+	want := "| m | 50 × 20 | 0 | 41 ms | 250 ms | 1000 ms | 50 | 2.00 (update auth/approle/login 1.00, update totp/code/* 1.00) | +1000 | 65 s | passes |"
 	if got := r.row(); got != want {
 		t.Errorf("row:\n got %s\nwant %s", got, want)
 	}
-	r.TokensAfter, r.DrainedAfter = 60, -1
-	if got := r.row(); !strings.HasSuffix(got, "| +0 | n/a |") {
+	r.TokensAfter, r.DrainedAfter, r.VerifyOnly = 60, -1, 1
+	if got := r.row(); !strings.HasSuffix(got, "| +0 | n/a | fails (exit 1) |") {
 		t.Errorf("row without tokens left: %s", got)
 	}
 }
