@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,6 +177,8 @@ type outcome struct {
 	code    int
 	elapsed time.Duration
 	output  string
+	// leaked: the output holds the password it was given (it never may).
+	leaked bool
 }
 
 // runLogins runs every login: hosts in parallel, each host's logins one after the other
@@ -200,12 +204,27 @@ func (f *fleet) runLogins(t *testing.T, hosts []host, logins []login, prepare fu
 				res := vaulttest.RunHelper(t, vaulttest.Run{
 					Binary: f.bin, Config: hosts[h].config, User: l.user, Stdin: l.password, Timeout: 30 * time.Second,
 				})
-				out[i] = outcome{code: res.Code, elapsed: res.Elapsed, output: res.Output}
+				out[i] = outcome{code: res.Code, elapsed: res.Elapsed, output: res.Output, leaked: holdsSecret(res.Output, l.password)}
 			}
 		}(h)
 	}
 	wg.Wait()
 	return out, time.Since(start)
+}
+
+var digitRun = regexp.MustCompile(`[0-9]+`)
+
+// holdsSecret reports whether output holds password: a TOTP code as a number of its own
+// (a timestamp or a port may hold the same digits inside a longer number), anything else
+// anywhere.
+func holdsSecret(output, password string) bool {
+	if password == "" {
+		return false
+	}
+	if digitRun.MatchString(password) && digitRun.FindString(password) == password {
+		return slices.Contains(digitRun.FindAllString(output, -1), password)
+	}
+	return strings.Contains(output, password)
 }
 
 // spread assigns n logins to hosts round-robin.

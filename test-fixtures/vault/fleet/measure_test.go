@@ -150,6 +150,11 @@ func (f *fleet) run(t *testing.T, m *mode) result {
 			}
 		}
 	}
+	for i, o := range outcomes {
+		if o.leaked {
+			t.Errorf("login %d (%s on host %d): the helper's output holds the password it read", i, logins[i].user, logins[i].host)
+		}
+	}
 	r.P50, r.P99, r.Max = percentile(times, 50), percentile(times, 99), percentile(times, 100)
 
 	if r.Failed > 0 {

@@ -85,3 +85,22 @@ func TestFleetSkipsWithoutItsVariable(t *testing.T) {
 		t.Fatalf("TestFleet ran without %s=1", envRun)
 	}
 }
+
+func TestHoldsSecret(t *testing.T) {
+	line := "2026-12-04T17:22:04.668Z [INFO]  Vault at https://127.0.0.1:44541: code 123456 accepted"
+	for _, c := range []struct {
+		output, password string
+		want             bool
+	}{
+		{line, "123456", true},
+		{line, "044541", false}, // inside a longer number only
+		{line, "4541", false},
+		{line, "", false},
+		{"otp 0b3e2c6a-1d5f-4e8b-9a7c-2f6d8e4b1a93 used", "0b3e2c6a-1d5f-4e8b-9a7c-2f6d8e4b1a93", true},
+		{line, "0b3e2c6a-1d5f-4e8b-9a7c-2f6d8e4b1a93", false},
+	} {
+		if got := holdsSecret(c.output, c.password); got != c.want {
+			t.Errorf("holdsSecret(%q, %q) = %v, want %v", c.output, c.password, got, c.want)
+		}
+	}
+}
