@@ -12,7 +12,7 @@ FUZZTIME ?= 30s
 
 export CGO_ENABLED := 0
 
-.PHONY: all build test test-unit test-vault test-sshd test-dist dist fmt vet fuzz bench clean
+.PHONY: all build test test-unit test-vault test-sshd test-dist dist fmt vet fuzz bench bench-startup bench-fleet clean
 
 all: build
 
@@ -65,9 +65,17 @@ fuzz:
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseStamps$$' -fuzztime $(FUZZTIME)
 
-# Start-up cost against a bare Go binary doing one TLS request (prints a table).
-bench:
+# Both benchmarks; each prints a table. `make bench-startup` or `make bench-fleet` runs one.
+bench: bench-startup bench-fleet
+
+# Start-up cost against a bare Go binary doing one TLS request.
+bench-startup:
 	bash scripts/bench-startup.sh
+
+# A fleet against the real 3-node Vault cluster: login times, Vault requests per login,
+# tokens left (long: minutes; VSH_FLEET_LOGINS=100 for a quick run). Not part of `make test`.
+bench-fleet: build
+	BENCH_SKIP_BUILD=1 bash scripts/bench-fleet.sh
 
 clean:
 	rm -rf bin dist
