@@ -81,6 +81,8 @@ var reasons = map[string]string{
 	"ratelimit.ErrLimited":   ratelimit.ErrLimited.Error(),
 	"ratelimit.ErrState":     ratelimit.ErrState.Error(),
 	"ratelimit.ErrUser":      ratelimit.ErrUser.Error(),
+	"ratelimit.ErrUsed":      ratelimit.ErrUsed.Error(),
+	"totp.FoundStateDir":     totp.FoundStateDir,
 
 	"helper.ErrPasswordEmpty":   helper.ErrPasswordEmpty.Error(),
 	"helper.ErrPasswordTooLong": helper.ErrPasswordTooLong.Error(),

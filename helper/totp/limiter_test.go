@@ -12,16 +12,36 @@ import (
 // is ratelimit's, on disk: a failure counts, and past max the refusal
 // matches ErrLimited with no Attempt beside it.
 func TestTheFileLimiterCountsFailuresAndRefusesPastTheLimit(t *testing.T) {
-	l, err := openLimiter(filepath.Join(t.TempDir(), "state"), 1, 30*time.Second)
+	l, err := openLimiter(Limits{Dir: filepath.Join(t.TempDir(), "state"), MaxFailures: 1, Window: 30 * time.Second, CodeLifetime: time.Minute})
 	if err != nil {
 		t.Fatalf("openLimiter: %v", err)
 	}
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	if a, err := l.Begin(context.Background(), "alice", now); a == nil || err != nil {
+	if a, err := l.Begin(context.Background(), "alice", goodCode, now); a == nil || err != nil {
 		t.Fatalf("first attempt: %v, %v", a, err)
 	}
-	a, err := l.Begin(context.Background(), "alice", now.Add(time.Second))
+	a, err := l.Begin(context.Background(), "alice", goodCode, now.Add(time.Second))
 	if a != nil || !errors.Is(err, ErrLimited) {
 		t.Errorf("second attempt: %v, %v; want ErrLimited", a, err)
+	}
+}
+
+// TestAValidCodeIsLetInOnceOnThisHost: Vault says yes to the same code
+// twice (as it does after a leader change); the mode, with the file
+// limiter, lets it in once and refuses the replay before asking Vault.
+func TestAValidCodeIsLetInOnceOnThisHost(t *testing.T) {
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, false)
+	m.OpenLimiter = openLimiter
+	m.cfg.StateDir = filepath.Join(t.TempDir(), "state")
+	if _, err := login(m, goodCode, "alice"); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+	asked := len(stub.seen())
+	if _, err := login(m, goodCode, "alice"); !errors.Is(err, ErrUsedHere) {
+		t.Fatalf("replay: %v, want ErrUsedHere", err)
+	}
+	if n := len(stub.seen()); n != asked {
+		t.Errorf("the replay asked Vault (%d requests after %d)", n, asked)
 	}
 }

@@ -43,6 +43,7 @@ const (
 	FoundCapabilities = "capabilities of the token on %s (the key template with user %q): %s"
 	FoundCanReadCodes = "the token can read codes (%s on %s): whoever holds it can make valid codes for every user; its policy should grant only update on %s"
 	FoundEngine       = "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)"
+	FoundStateDir     = "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s"
 )
 
 // Mode is the TOTP mode for one config.
@@ -54,7 +55,7 @@ type Mode struct {
 	token string
 	// Now and OpenLimiter are replaced by tests.
 	Now         func() time.Time
-	OpenLimiter func(dir string, max int, window time.Duration) (Limiter, error)
+	OpenLimiter func(Limits) (Limiter, error)
 }
 
 // New is the TOTP mode for cfg (cfg.TOTP must be set), asking Vault through vault.
@@ -94,7 +95,7 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	attempt, err := m.begin(ctx, pamUser)
+	attempt, err := m.begin(ctx, pamUser, code)
 	if err != nil {
 		return "", err
 	}
@@ -105,22 +106,30 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	if err := m.client.Validate(ctx, key, code); err != nil {
 		return "", err
 	}
+	// The record comes before the answer: a helper that dies or cannot
+	// write it here exits non-zero, which pam_exec takes as a denial, so
+	// no path lets a code in without it being recorded first.
 	if err := attempt.Succeeded(); err != nil {
-		return "", fmt.Errorf("the code is valid, but clearing %q's failed codes failed, so denying: %w", pamUser, err)
+		return "", fmt.Errorf("the code is valid, but recording it as used for %q failed, so denying: %w", pamUser, err)
 	}
 	return fmt.Sprintf("%s (TOTP key %q)", pamUser, key), nil
 }
 
+func (m *Mode) limits() Limits {
+	return Limits{Dir: m.cfg.StateDir, MaxFailures: m.cfg.MaxFailures, Window: m.cfg.FailureWindow, CodeLifetime: m.cfg.CodeLifetime}
+}
+
 // begin counts an attempt for user, or refuses it when user has too many
-// failed codes; any problem with the counts denies.
-func (m *Mode) begin(ctx context.Context, user string) (Attempt, error) {
-	limiter, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
+// failed codes or had code accepted on this host within its lifetime; any
+// problem with the state denies.
+func (m *Mode) begin(ctx context.Context, user, code string) (Attempt, error) {
+	limiter, err := m.OpenLimiter(m.limits())
 	if err != nil {
 		return nil, fmt.Errorf("rate limit: %w", err)
 	}
-	attempt, err := limiter.Begin(ctx, user, m.Now())
+	attempt, err := limiter.Begin(ctx, user, code, m.Now())
 	switch {
-	case errors.Is(err, ErrLimited):
+	case errors.Is(err, ErrLimited), errors.Is(err, ErrUsedHere):
 		return nil, fmt.Errorf("denied before asking Vault: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("cannot count %q's failed codes, so denying: %w", user, err)
@@ -218,10 +227,10 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 		return err
 	}
 	note(false, FoundEngine, m.cfg.MountPoint)
-	if _, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow); err != nil {
+	if _, err := m.OpenLimiter(m.limits()); err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
-	note(false, "state_dir %s is usable: %d failed codes within %s stop a user", m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
+	note(false, FoundStateDir, m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
 	return nil
 }
 

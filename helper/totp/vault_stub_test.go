@@ -140,6 +140,8 @@ type memLimiter struct {
 	mu       sync.Mutex
 	max      int
 	failures map[string]int
+	// used holds user + " " + code of every accepted code.
+	used     map[string]bool
 	beginErr error
 	clearErr error
 }
@@ -147,9 +149,10 @@ type memLimiter struct {
 type memAttempt struct {
 	l    *memLimiter
 	user string
+	code string
 }
 
-func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (Attempt, error) {
+func (l *memLimiter) Begin(_ context.Context, user, code string, _ time.Time) (Attempt, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.beginErr != nil {
@@ -160,7 +163,10 @@ func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (Attempt
 		return nil, fmt.Errorf("%w (stand-in: %q reached %d)", ErrLimited, user, l.max)
 	}
 	l.failures[user]++
-	return &memAttempt{l: l, user: user}, nil
+	if l.used[user+" "+code] {
+		return nil, fmt.Errorf("%w (stand-in for %q)", ErrUsedHere, user)
+	}
+	return &memAttempt{l: l, user: user, code: code}, nil
 }
 
 func (a *memAttempt) Succeeded() error {
@@ -170,6 +176,7 @@ func (a *memAttempt) Succeeded() error {
 		return a.l.clearErr
 	}
 	delete(a.l.failures, a.user)
+	a.l.used[a.user+" "+a.code] = true
 	return nil
 }
 
@@ -182,7 +189,7 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*config.
 		t.Fatal(err)
 	}
 	c := &config.TOTP{
-		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: "/var/lib/vault-ssh-helper",
+		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: "/var/lib/vault-ssh-helper", CodeLifetime: 5 * time.Minute,
 		TokenFile: "/etc/vault-ssh-helper.d/token", Token: config.NewSecret(fileToken),
 	}
 	if approle {
@@ -198,7 +205,7 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*config.
 		t.Fatal(err)
 	}
 	m := New(cfg, client)
-	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}}
-	m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return lim, nil }
+	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}, used: map[string]bool{}}
+	m.OpenLimiter = func(Limits) (Limiter, error) { return lim, nil }
 	return m, lim
 }
