@@ -33,6 +33,8 @@ const (
 type request struct {
 	Method, Path, Token string
 	Body                map[string]string
+	// Raw is the body as sent (a KV v2 write is not flat strings).
+	Raw []byte
 }
 
 // stubVault answers as the TOTP engine, the AppRole login and
@@ -50,10 +52,13 @@ type stubVault struct {
 	caps []string
 	// fault, when set, answers every request instead.
 	fault func(w http.ResponseWriter, r request)
+	// kv is a KV v2 mount at kv/: path under kv/data/ to its versions'
+	// data (the last is current).
+	kv map[string][]json.RawMessage
 }
 
 func newStubVault(t *testing.T) *stubVault {
-	s := &stubVault{t: t, used: map[string]bool{}, keys: map[string]bool{"alice": true, "ssh-alice": true}, caps: []string{"update"}}
+	s := &stubVault{t: t, used: map[string]bool{}, keys: map[string]bool{"alice": true, "ssh-alice": true}, caps: []string{"update"}, kv: map[string][]json.RawMessage{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -61,8 +66,8 @@ func newStubVault(t *testing.T) *stubVault {
 
 func (s *stubVault) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
-	req := request{Method: r.Method, Path: r.URL.Path, Token: r.Header.Get("X-Vault-Token"), Body: map[string]string{}}
-	if len(raw) > 0 {
+	req := request{Method: r.Method, Path: r.URL.Path, Token: r.Header.Get("X-Vault-Token"), Body: map[string]string{}, Raw: raw}
+	if len(raw) > 0 && !strings.HasPrefix(r.URL.Path, "/v1/kv/") {
 		if err := json.Unmarshal(raw, &req.Body); err != nil {
 			s.t.Errorf("request body %q is not a JSON object of strings", raw)
 		}
@@ -104,6 +109,8 @@ func (s *stubVault) answer(req request) (int, string) {
 			req.Body["paths"], caps, caps, caps, req.Body["paths"], caps)
 	case strings.HasPrefix(req.Path, "/v1/totp/code/"):
 		return s.validate(strings.TrimPrefix(req.Path, "/v1/totp/code/"), req.Body["code"])
+	case strings.HasPrefix(req.Path, "/v1/kv/data/"):
+		return s.kvv2(req)
 	}
 	return 404, `{"errors":["no handler for route \"` + strings.TrimPrefix(req.Path, "/v1/") + `\". route entry not found."]}`
 }
@@ -121,6 +128,37 @@ func (s *stubVault) validate(key, code string) (int, string) {
 	}
 	s.used[key+"_"+code] = true
 	return 200, fmt.Sprintf(`{"data":{"valid":%v}}`, code == goodCode)
+}
+
+// kvv2 is KV v2's read and check-and-set write, as Vault v1.14.0 answers
+// them (404 with no message for a missing record).
+func (s *stubVault) kvv2(req request) (int, string) {
+	path := strings.TrimPrefix(req.Path, "/v1/kv/data/")
+	versions := s.kv[path]
+	switch req.Method {
+	case http.MethodGet:
+		if len(versions) == 0 {
+			return 404, `{"errors":[]}`
+		}
+		return 200, fmt.Sprintf(`{"request_id":"1","data":{"data":%s,"metadata":{"created_time":"x","version":%d}}}`, versions[len(versions)-1], len(versions))
+	case http.MethodPut, http.MethodPost:
+		var w struct {
+			Options struct {
+				CAS *int `json:"cas"`
+			} `json:"options"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(req.Raw, &w); err != nil || w.Options.CAS == nil {
+			s.t.Errorf("KV write %q is not a check-and-set write", req.Raw)
+			return 400, `{"errors":["bad write"]}`
+		}
+		if *w.Options.CAS != len(versions) {
+			return 400, `{"errors":["check-and-set parameter did not match the current version"]}`
+		}
+		s.kv[path] = append(versions, w.Data)
+		return 200, fmt.Sprintf(`{"data":{"version":%d}}`, len(versions)+1)
+	}
+	return 405, `{"errors":["unsupported operation"]}`
 }
 
 func (s *stubVault) seen() []request {
