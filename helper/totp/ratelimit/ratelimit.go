@@ -148,14 +148,14 @@ func (l *Limiter) BeginCode(ctx context.Context, user, code string, now time.Tim
 	live := state{failures: l.liveStamps(stored.failures, stamp, now), used: l.liveUsed(stored.used, stamp, now)}
 	if len(live.failures) >= l.max {
 		if !slices.Equal(live.failures, stored.failures) || len(live.used) != len(stored.used) {
-			if err := storeState(f, path, live); err != nil {
+			if err := storeState(f, path, live, false); err != nil {
 				return nil, err
 			}
 		}
 		return nil, l.limited(user, path, live.failures)
 	}
 	live.failures = append(live.failures, stamp)
-	if err := storeState(f, path, live); err != nil {
+	if err := storeState(f, path, live, false); err != nil {
 		return nil, err
 	}
 	a := &Attempt{l: l, user: user, path: path, deadline: deadline, now: now, stamp: stamp}
@@ -203,7 +203,7 @@ func (a *Attempt) Succeeded() error {
 		}
 		live.used = append(live.used, usedCode{stamp: a.stamp, sum: a.sum})
 	}
-	if err := storeState(f, a.path, live); err != nil {
+	if err := storeState(f, a.path, live, true); err != nil {
 		return err
 	}
 	a.done = true

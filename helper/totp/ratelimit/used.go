@@ -169,16 +169,20 @@ func readState(r io.ReaderAt, path string) (state, error) {
 }
 
 // storeState replaces the content in one write, then cuts what an older,
-// longer content left behind, then syncs: a code counts as recorded only
-// once it is on disk, so that a crash or power cut after the helper said
-// yes cannot forget it.
-var storeState = func(f fileWriter, path string, st state) error {
+// longer content left behind. With durable it then syncs: a code counts as
+// recorded only once it is on disk, so that a power cut after the helper
+// said yes cannot forget it. (A failure needs no sync: a helper that dies
+// leaves its write in the page cache, and only a power cut loses it.)
+var storeState = func(f fileWriter, path string, st state, durable bool) error {
 	data := formatState(st)
 	if _, err := f.WriteAt(data, 0); err != nil {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	if err := f.Truncate(int64(len(data))); err != nil {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
+	}
+	if !durable {
+		return nil
 	}
 	if err := f.Sync(); err != nil {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))

@@ -100,7 +100,7 @@ func TestRecordThatCannotBeWrittenFails(t *testing.T) {
 	}
 	real := storeState
 	t.Cleanup(func() { storeState = real })
-	storeState = func(f fileWriter, path string, st state) error {
+	storeState = func(f fileWriter, path string, st state, durable bool) error {
 		_, err := f.WriteAt(nil, 0)
 		return stateErr(errors.Join(err, syscall.ENOSPC), "state file %q cannot be written: %v", path, syscall.ENOSPC)
 	}
@@ -265,5 +265,23 @@ func TestConcurrentSameCodeOneWins(t *testing.T) {
 	wg.Wait()
 	if wins != 1 || used != 19 {
 		t.Errorf("%d let in, %d refused as used; want 1 and 19", wins, used)
+	}
+}
+
+// The record of an accepted code is synced to disk before Succeeded
+// returns; a counted failure is not (a dead helper's write survives in the
+// page cache).
+func TestAcceptedCodeIsSyncedBeforeSucceededReturns(t *testing.T) {
+	l := newLimiter(t, 3, 30*time.Second)
+	real := storeState
+	t.Cleanup(func() { storeState = real })
+	var durable []bool
+	storeState = func(f fileWriter, path string, st state, d bool) error {
+		durable = append(durable, d)
+		return real(f, path, st, d)
+	}
+	accept(t, l, "alice", code, at(0))
+	if len(durable) != 2 || durable[0] || !durable[1] {
+		t.Errorf("writes durable = %v, want [false true] (Begin, then Succeeded)", durable)
 	}
 }

@@ -254,8 +254,9 @@ func TestTOTPSharedRecordThatCannotBeWrittenDenies(t *testing.T) {
 	ver := verifyOnly(t, h.cfg, "-dev")
 	expect(t, ver, 1, vaulttest.Reason("totp.ErrCannotRecord"))
 
-	// The README's policy passes -verify-only.
-	tok = e.s.CreateToken(t, "1h", e.m.Validate, kv.Policy)
+	// The README's policy, word for word, passes -verify-only.
+	e.s.WritePolicy(t, "readme-used-codes", vaulttest.READMEBlock(t, "used-codes-policy"))
+	tok = e.s.CreateToken(t, "1h", e.m.Validate, "readme-used-codes")
 	e.keep(tok)
 	good := hostConfig(t, "rw", []string{e.s.Addr}, []string{}, vaulttest.WriteSecretFile(t, dir, "token2", tok+"\n"), kv, keyFile)
 	expect(t, verifyOnly(t, good.cfg, "-dev"), 0,
