@@ -64,6 +64,8 @@ fuzz:
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseStamps$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseState$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME)
 
 # Start-up cost against a bare Go binary doing one TLS request (prints a table).
 bench:

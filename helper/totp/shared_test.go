@@ -215,3 +215,26 @@ func TestVerifyOnlyChecksTheSharedRecord(t *testing.T) {
 		t.Errorf("findings %+v lack %+v", found, line)
 	}
 }
+
+// FuzzDecodeRecord: whatever a KV answer holds, the record is refused with
+// ErrMalformed or ErrSharedRecord (and no entries), or read as at most
+// maxSharedCodes well-formed entries and a positive version.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec, err := decodeRecord(body)
+		if err != nil {
+			if rec.entries != nil || rec.version != 0 {
+				t.Fatalf("record %+v with error %v", rec, err)
+			}
+			return
+		}
+		if rec.version < 1 || len(rec.entries) > maxSharedCodes {
+			t.Fatalf("record %+v accepted", rec)
+		}
+		for _, e := range rec.entries {
+			if e.stamp < 0 || len(e.sum) != 64 || strings.Trim(e.sum, "0123456789abcdef") != "" {
+				t.Fatalf("entry %+v accepted", e)
+			}
+		}
+	})
+}
