@@ -85,7 +85,7 @@ type bcase struct {
 	// FreshCode feeds a new 6-digit code on stdin on every run instead: the
 	// TOTP mode refuses a code it accepted before, before asking Vault.
 	FreshCode bool `json:"fresh_code"`
-	Exit  int      `json:"exit"`  // expected exit code
+	Exit      int  `json:"exit"` // expected exit code
 
 	wall, cpu []time.Duration
 	faults    []int64 // minor page faults
