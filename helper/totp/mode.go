@@ -3,8 +3,10 @@
 // the code is valid for the user's key. The host holds no seed; it proves
 // itself to Vault with a token file or an AppRole login, and limits failed
 // codes per user before Vault is asked. Reading the code (code.go), naming
-// the key (key.go), getting the token (auth.go), asking Vault (vault.go)
-// and limiting (limiter.go) all live here.
+// the key (key.go), getting the token (auth.go), asking Vault (vault.go),
+// limiting and the host's record of accepted codes (limiter.go, over
+// package ratelimit) and the shared record in KV v2 (shared.go) all live
+// here.
 package totp
 
 import (
@@ -92,9 +94,12 @@ func (m *Mode) Secret() string { return "the TOTP code" }
 // refused before any network traffic.
 func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
 
-// Login checks code for pamUser: the user's key, the failure limit, the
-// token, then Vault. It returns who logged in, for the success line. No
-// error carries the code, the token or the AppRole IDs.
+// Login checks code for pamUser: the user's key, the failure limit and
+// this host's record of accepted codes, the token, the shared record (when
+// configured), then Vault; a code Vault accepts is recorded in the shared
+// record, then on the host, before Login returns. It returns who logged
+// in, for the success line. No error carries the code, the token or the
+// AppRole IDs.
 func (m *Mode) Login(ctx context.Context, code, pamUser string) (string, error) {
 	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
 	who, err := m.login(ctx, code, pamUser)
