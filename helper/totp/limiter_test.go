@@ -3,9 +3,15 @@ package totp
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 )
 
 // TestTheFileLimiterCountsFailuresAndRefusesPastTheLimit: the mode's limiter
@@ -43,5 +49,33 @@ func TestAValidCodeIsLetInOnceOnThisHost(t *testing.T) {
 	}
 	if n := len(stub.seen()); n != asked {
 		t.Errorf("the replay asked Vault (%d requests after %d)", n, asked)
+	}
+}
+
+// TestARecordThatFailsAfterVaultSaidYesDenies: with the file limiter, the
+// user's state file is replaced (here by a symbolic link, which the
+// limiter refuses) while Vault validates; Vault said yes, the record
+// cannot be written, and the login is denied.
+func TestARecordThatFailsAfterVaultSaidYesDenies(t *testing.T) {
+	stub := newStubVault(t)
+	m, _ := testMode(t, stub, false)
+	m.OpenLimiter = openLimiter
+	m.cfg.StateDir = filepath.Join(t.TempDir(), "state")
+	stub.setFault(func(w http.ResponseWriter, r request) {
+		entries, _ := os.ReadDir(m.cfg.StateDir)
+		for _, e := range entries {
+			if e.Name() != "totp-hostkey" {
+				p := filepath.Join(m.cfg.StateDir, e.Name())
+				os.Remove(p)
+				os.Symlink("/dev/null", p)
+			}
+		}
+		status, body := stub.answer(r)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	})
+	_, err := login(m, goodCode, "alice")
+	if err == nil || !strings.HasPrefix(err.Error(), `the code is valid, but recording it as used for "alice" failed, so denying: `) || !errors.Is(err, ratelimit.ErrState) {
+		t.Fatalf("err = %v, want a denial for the record", err)
 	}
 }
