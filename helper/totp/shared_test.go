@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -237,4 +239,25 @@ func FuzzDecodeRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A key whose record already holds maxSharedCodes live codes is refused
+// after Vault's yes rather than forgetting one.
+func TestSharedRecordFullDenies(t *testing.T) {
+	stub := newStubVault(t)
+	m, lim := sharedHost(t, stub)
+	used := make([]string, maxSharedCodes)
+	for i := range used {
+		used[i] = fmt.Sprintf(`"%d %064x"`, sharedT0.Unix(), i)
+	}
+	stub.kv["vsh/used/alice"] = []json.RawMessage{json.RawMessage(`{"used":[` + strings.Join(used, ",") + `]}`)}
+	_, err := login(m, goodCode, "alice")
+	want := "the code is valid, but recording it in the shared record failed, so denying: " +
+		`the shared record of used codes is unusable: key "alice" has 100 codes accepted within 5m0s, as many as it holds; refusing rather than forgetting one`
+	if err == nil || err.Error() != want || !errors.Is(err, ErrSharedRecord) {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if lim.used["alice "+goodCode] {
+		t.Error("the code was recorded on the host")
+	}
 }
