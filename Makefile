@@ -64,6 +64,8 @@ fuzz:
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseStamps$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseState$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME)
 
 # Both benchmarks; each prints a table. `make bench-startup` or `make bench-fleet` runs one.
 bench: bench-startup bench-fleet

@@ -81,6 +81,13 @@ var reasons = map[string]string{
 	"ratelimit.ErrLimited":   ratelimit.ErrLimited.Error(),
 	"ratelimit.ErrState":     ratelimit.ErrState.Error(),
 	"ratelimit.ErrUser":      ratelimit.ErrUser.Error(),
+	"ratelimit.ErrUsed":      ratelimit.ErrUsed.Error(),
+	"totp.FoundStateDir":     totp.FoundStateDir,
+	"totp.FoundSharedRecord": totp.FoundSharedRecord,
+	"totp.ErrUsedShared":     totp.ErrUsedShared.Error(),
+	"totp.ErrSharedRace":     totp.ErrSharedRace.Error(),
+	"totp.ErrSharedRecord":   totp.ErrSharedRecord.Error(),
+	"totp.ErrCannotRecord":   totp.ErrCannotRecord.Error(),
 
 	"helper.ErrPasswordEmpty":   helper.ErrPasswordEmpty.Error(),
 	"helper.ErrPasswordTooLong": helper.ErrPasswordTooLong.Error(),

@@ -118,23 +118,38 @@ func (c *Client) URL(path string) string { return quote.URL(c.addrs[c.at] + path
 // WithSecrets). With several addresses, the first request goes to the
 // first that can serve it (failover.go), and every later one to that one.
 func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
+	return c.send(ctx, http.MethodPut, path, body)
+}
+
+// PutJSON is Put for a body that is not flat strings (a KV v2 write with
+// its options), given as any value encoding/json writes.
+func (c *Client) PutJSON(ctx context.Context, path string, body any) ([]byte, error) {
+	return c.send(ctx, http.MethodPut, path, body)
+}
+
+// Get is Put's reading twin: no body, the same answers and errors.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	return c.send(ctx, http.MethodGet, path, nil)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body any) ([]byte, error) {
 	if c.pinned || len(c.addrs) == 1 {
-		answer, _, err := c.putAt(ctx, c.at, path, body)
+		answer, _, err := c.sendAt(ctx, c.at, method, path, body)
 		c.pinned = true
 		return answer, err
 	}
-	return c.putInTurn(ctx, path, body)
+	return c.sendInTurn(ctx, method, path, body)
 }
 
-// putAt is one request to addrs[i], with its own redirect guard trail.
-func (c *Client) putAt(ctx context.Context, i int, path string, body map[string]string) ([]byte, *trail, error) {
+// sendAt is one request to addrs[i], with its own redirect guard trail.
+func (c *Client) sendAt(ctx context.Context, i int, method, path string, body any) ([]byte, *trail, error) {
 	c.at = i
 	vc, err := c.vault(i)
 	if err != nil {
 		return nil, &trail{}, err
 	}
 	hops := &trail{}
-	answer, err := c.put(withTrail(traceConnection(ctx, hops), hops), vc, path, body)
+	answer, err := c.request(withTrail(traceConnection(ctx, hops), hops), vc, method, path, body)
 	if err == nil {
 		c.noteRequestID(answer)
 	}
@@ -144,10 +159,12 @@ func (c *Client) putAt(ctx context.Context, i int, path string, body map[string]
 	return answer, hops, err
 }
 
-func (c *Client) put(ctx context.Context, vc *api.Client, path string, body map[string]string) ([]byte, error) {
-	r := vc.NewRequest(http.MethodPut, path)
-	if err := r.SetJSONBody(body); err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
+func (c *Client) request(ctx context.Context, vc *api.Client, method, path string, body any) ([]byte, error) {
+	r := vc.NewRequest(method, path)
+	if body != nil {
+		if err := r.SetJSONBody(body); err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
 	}
 	//nolint:staticcheck // the one call that keeps Obj for a redirect's ResetJSONBody
 	resp, err := vc.RawRequestWithContext(ctx, r)

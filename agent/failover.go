@@ -41,14 +41,14 @@ func (c *Client) At(i int) *Client {
 	}
 }
 
-// putInTurn asks each address in turn until one answers with something
+// sendInTurn asks each address in turn until one answers with something
 // other than "I could not have acted on this request"; that answer, or
 // the last address's, is the outcome, and that address serves every later
 // request (a TOTP login's token and the code it validates go to one node).
-func (c *Client) putInTurn(ctx context.Context, path string, body map[string]string) ([]byte, error) {
+func (c *Client) sendInTurn(ctx context.Context, method, path string, body any) ([]byte, error) {
 	last := len(c.addrs) - 1
 	for i := 0; i < last; i++ {
-		answer, hops, err := c.putAt(ctx, i, path, body)
+		answer, hops, err := c.sendAt(ctx, i, method, path, body)
 		if !unserved(ctx, hops, err) {
 			c.pinned = true
 			return answer, err
@@ -57,7 +57,7 @@ func (c *Client) putInTurn(ctx context.Context, path string, body map[string]str
 			c.onSkip(Skip{Addr: quoteAddr(c.addrs[i]), Next: quoteAddr(c.addrs[i+1]), Reason: WithoutSecrets(ctx, err)})
 		}
 	}
-	answer, _, err := c.putAt(ctx, last, path, body)
+	answer, _, err := c.sendAt(ctx, last, method, path, body)
 	c.pinned = true
 	return answer, err
 }

@@ -41,6 +41,9 @@ type rawConfig struct {
 	TOTPMaxFailures     string
 	TOTPFailureWindow   string
 	StateDir            string
+	TOTPCodeLifetime    string
+	UsedCodesPath       string
+	UsedCodesKeyFile    string
 
 	set map[string]bool
 }

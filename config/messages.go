@@ -43,4 +43,7 @@ var (
 	ErrAppRoleMountAlone  = errors.New("approle_mount_point is set but approle_role_id_file and approle_secret_id_file are not: set both")
 	ErrNoCredentials      = errors.New("a TOTP config needs vault_token_file, or approle_role_id_file and approle_secret_id_file")
 	ErrAppRoleMountUnused = errors.New("approle_mount_point is set but AppRole is not used (vault_token_file is): remove it")
+
+	ErrUsedCodesNoPrefix = errors.New("must be a KV v2 mount and a prefix under it, like \"kv/vault-ssh-helper/used\"")
+	ErrUsedCodesKeyShort = errors.New("must hold at least 32 characters: make it with openssl rand -hex 32")
 )

@@ -16,6 +16,7 @@ var sentinels = []error{
 	ErrSetBothOrNeither, ErrKeyReadable, ErrSecretReadable,
 	ErrTOTPKeyInSSHOTP, ErrSSHOTPKeyInTOTP, ErrTemplateUser, ErrNotWholeNumber,
 	ErrTokenAndAppRole, ErrRoleIDAlone, ErrSecretIDAlone, ErrAppRoleMountAlone, ErrNoCredentials, ErrAppRoleMountUnused,
+	ErrUsedCodesNoPrefix, ErrUsedCodesKeyShort,
 }
 
 // TestMessages is the one place the full text of each config message is
@@ -29,6 +30,7 @@ func TestMessages(t *testing.T) {
 	role := writeFile(t, dir, "role", "r", 0o600)
 	secret := writeFile(t, dir, "secret", "s", 0o600)
 	tokenLine := `vault_token_file = "` + token + `"`
+	hmacKey := writeFile(t, dir, "hmac", strings.Repeat("ab", 32)+"\n", 0o600)
 	roleLine, secretLine := `approle_role_id_file = "`+role+`"`, `approle_secret_id_file = "`+secret+`"`
 
 	const content = "hvs.secret-content"
@@ -159,6 +161,24 @@ func TestMessages(t *testing.T) {
 			`totp_failure_window "500ms" is outside 1s to 24h0m0s`, Options{}},
 		{"window too long", totpConfigWith(tokenLine, `totp_failure_window = "25h"`),
 			`totp_failure_window "25h" is outside 1s to 24h0m0s`, Options{}},
+		{"lifetime not a duration", totpConfigWith(tokenLine, `totp_code_lifetime = "300"`),
+			`totp_code_lifetime "300" is not a duration like "5m"`, Options{}},
+		{"lifetime too short", totpConfigWith(tokenLine, `totp_code_lifetime = "500ms"`),
+			`totp_code_lifetime "500ms" is outside 1s to 24h0m0s`, Options{}},
+		{"lifetime too long", totpConfigWith(tokenLine, `totp_code_lifetime = "25h"`),
+			`totp_code_lifetime "25h" is outside 1s to 24h0m0s`, Options{}},
+		{"used codes path without key", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/vsh"`),
+			`totp_used_codes_path is set but totp_used_codes_key_file is not: set both or neither`, Options{}},
+		{"used codes key without path", totpConfigWith(tokenLine, `totp_used_codes_key_file = "`+hmacKey+`"`),
+			`totp_used_codes_key_file is set but totp_used_codes_path is not: set both or neither`, Options{}},
+		{"used codes path without prefix", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/"`, `totp_used_codes_key_file = "`+hmacKey+`"`),
+			`totp_used_codes_path "kv/" must be a KV v2 mount and a prefix under it, like "kv/vault-ssh-helper/used"`, Options{}},
+		{"used codes path with a bad segment", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/../x"`, `totp_used_codes_key_file = "`+hmacKey+`"`),
+			`totp_used_codes_path "kv/../x" has an empty, '.' or '..' path segment`, Options{}},
+		{"used codes key short", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/vsh"`, `totp_used_codes_key_file = "`+token+`"`),
+			`totp_used_codes_key_file "` + token + `" must hold at least 32 characters: make it with openssl rand -hex 32`, Options{}},
+		{"used codes key readable", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/vsh"`, `totp_used_codes_key_file = "`+groupReadable+`"`),
+			`totp_used_codes_key_file "` + groupReadable + `" is readable by group or others (mode 0640); run: chmod go-r ` + groupReadable, Options{}},
 		{"relative state_dir", totpConfigWith(tokenLine, `state_dir = "var/lib/vsh"`),
 			`state_dir "var/lib/vsh" is not an absolute path`, Options{}},
 		{"empty state_dir", totpConfigWith(tokenLine, `state_dir = ""`),

@@ -20,6 +20,23 @@ const (
 	MinFailureWindow = time.Second
 	MaxFailureWindow = 24 * time.Hour
 
+	// DefaultCodeLifetime is how long an accepted code stays refused when
+	// totp_code_lifetime is not set. Vault's own record of a used code
+	// lasts period × (2 + skew): 90s for its defaults (30s, skew 1). The
+	// helper cannot read a key's period and skew with its least-privilege
+	// policy, so the default covers every key with a period up to 100s
+	// (skew 1); refusing a code longer than it can be valid costs nothing
+	// but the rare chance (about one in a million per recorded code) that
+	// a new code of the same user equals one accepted minutes ago.
+	DefaultCodeLifetime = 5 * time.Minute
+	MinCodeLifetime     = time.Second
+	MaxCodeLifetime     = 24 * time.Hour
+
+	// minUsedCodesKeySize: the shared HMAC key must hold at least 256
+	// bits when written as 64 hex digits (or as any printable text of
+	// that length).
+	minUsedCodesKeySize = 32
+
 	// UsernamePlaceholder is what totp_key_template replaces with PAM_USER.
 	UsernamePlaceholder = "{{username}}"
 
@@ -45,9 +62,26 @@ type TOTP struct {
 	// until the window passes.
 	MaxFailures   int
 	FailureWindow time.Duration
-	// StateDir holds the failure counts.
+	// StateDir holds the failure counts and the host's accepted codes.
 	StateDir string
+	// CodeLifetime is how long an accepted code stays refused.
+	CodeLifetime time.Duration
+	// UsedCodes is set when accepted codes are also recorded in Vault's
+	// KV v2, shared by every host.
+	UsedCodes *UsedCodes
 }
+
+// UsedCodes is totp_used_codes_path and its key: accepted codes go to
+// <Mount>/data/<Prefix>/<key name>.
+type UsedCodes struct {
+	Mount, Prefix string
+	// KeyFile and Key: the HMAC key every host sharing the record holds.
+	KeyFile string
+	Key     Secret
+}
+
+// Path is totp_used_codes_path as configured (mount and prefix).
+func (u *UsedCodes) Path() string { return u.Mount + "/" + u.Prefix }
 
 // AppRole is how the host logs in when it has no token file.
 type AppRole struct {
@@ -90,6 +124,7 @@ var (
 	totpOnlyKeys = []string{
 		"totp_mount_point", "totp_key_template", "vault_token_file", "approle_role_id_file",
 		"approle_secret_id_file", "approle_mount_point", "totp_max_failures", "totp_failure_window", "state_dir",
+		"totp_code_lifetime", "totp_used_codes_path", "totp_used_codes_key_file",
 	}
 	sshOTPOnlyKeys = []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"}
 )
@@ -115,6 +150,12 @@ func (r *rawConfig) totpField(key string) any {
 		return &r.TOTPFailureWindow
 	case "state_dir":
 		return &r.StateDir
+	case "totp_code_lifetime":
+		return &r.TOTPCodeLifetime
+	case "totp_used_codes_path":
+		return &r.UsedCodesPath
+	case "totp_used_codes_key_file":
+		return &r.UsedCodesKeyFile
 	}
 	return nil
 }
@@ -155,6 +196,10 @@ func parseTOTP(raw *rawConfig) (*TOTP, []error) {
 	t.FailureWindow, err = parseFailureWindow(raw.TOTPFailureWindow, raw.set["totp_failure_window"])
 	add(err)
 	t.StateDir, err = parseStateDir(raw.StateDir, raw.set["state_dir"])
+	add(err)
+	t.CodeLifetime, err = parseCodeLifetime(raw.TOTPCodeLifetime, raw.set["totp_code_lifetime"])
+	add(err)
+	t.UsedCodes, err = parseUsedCodes(raw)
 	add(err)
 	problems = append(problems, parseCredentials(raw, t)...)
 	return t, problems
@@ -321,4 +366,49 @@ func parseStateDir(s string, set bool) (string, error) {
 		return "", fmt.Errorf("state_dir %q is not an absolute path", s)
 	}
 	return filepath.Clean(dir), nil
+}
+
+func parseCodeLifetime(s string, set bool) (time.Duration, error) {
+	if !set {
+		return DefaultCodeLifetime, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("totp_code_lifetime %q %w like %q", s, ErrNotDuration, "5m")
+	}
+	if d < MinCodeLifetime || d > MaxCodeLifetime {
+		return 0, fmt.Errorf("totp_code_lifetime %q %w %s to %s", s, ErrOutside, MinCodeLifetime, MaxCodeLifetime)
+	}
+	return d, nil
+}
+
+// parseUsedCodes reads the shared record's two keys: both or neither. The
+// path's first segment is the KV v2 mount, the rest the prefix under it.
+func parseUsedCodes(raw *rawConfig) (*UsedCodes, error) {
+	pathSet, keySet := raw.set["totp_used_codes_path"], raw.set["totp_used_codes_key_file"]
+	switch {
+	case !pathSet && !keySet:
+		return nil, nil
+	case pathSet && !keySet:
+		return nil, fmt.Errorf("totp_used_codes_path is set but totp_used_codes_key_file is not: %w", ErrSetBothOrNeither)
+	case keySet && !pathSet:
+		return nil, fmt.Errorf("totp_used_codes_key_file is set but totp_used_codes_path is not: %w", ErrSetBothOrNeither)
+	}
+	path, err := parseVaultPath("totp_used_codes_path", raw.UsedCodesPath)
+	if err != nil {
+		return nil, err
+	}
+	mount, prefix, ok := strings.Cut(path, "/")
+	if !ok {
+		return nil, fmt.Errorf("totp_used_codes_path %q %w", raw.UsedCodesPath, ErrUsedCodesNoPrefix)
+	}
+	u := &UsedCodes{Mount: mount, Prefix: prefix}
+	u.KeyFile, u.Key, err = readSecret(raw.UsedCodesKeyFile, "totp_used_codes_key_file", "key")
+	if err != nil {
+		return nil, err
+	}
+	if len(u.Key.Reveal()) < minUsedCodesKeySize {
+		return nil, fmt.Errorf("totp_used_codes_key_file %q %w", u.KeyFile, ErrUsedCodesKeyShort)
+	}
+	return u, nil
 }

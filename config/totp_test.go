@@ -31,7 +31,7 @@ func TestTOTPConfigGetsDefaults(t *testing.T) {
 	}
 	if got.MountPoint != "totp" || got.KeyTemplate != (KeyTemplate{}) || got.KeyTemplate.String() != "{{username}}" ||
 		got.MaxFailures != 3 || got.FailureWindow != 30*time.Second || got.StateDir != "/var/lib/vault-ssh-helper" ||
-		got.AppRole != nil || got.Token.Reveal() != testToken {
+		got.AppRole != nil || got.Token.Reveal() != testToken || got.CodeLifetime != 5*time.Minute || got.UsedCodes != nil {
 		t.Errorf("defaults wrong: %+v", got)
 	}
 	if cfg.MountPoint != "" || cfg.AnyRole || cfg.AllowedRoles != nil || cfg.Timeout != DefaultTimeout {
@@ -60,6 +60,21 @@ func TestTOTPConfigKeysAreRead(t *testing.T) {
 	}
 	if cfg := mustParse(t, totpConfig(t, `totp_max_failures = "7"`), Options{}); cfg.TOTP.MaxFailures != 7 {
 		t.Errorf("totp_max_failures as a string = %d", cfg.TOTP.MaxFailures)
+	}
+}
+
+func TestUsedCodesKeysAreRead(t *testing.T) {
+	key := writeFile(t, t.TempDir(), "hmac", strings.Repeat("0f", 32)+"\n", 0o400)
+	cfg := mustParse(t, totpConfig(t,
+		`totp_code_lifetime = "10m"`,
+		`totp_used_codes_path = "/kv/vault-ssh-helper/used/"`,
+		`totp_used_codes_key_file = "`+key+`"`,
+	), Options{})
+	got := cfg.TOTP
+	u := got.UsedCodes
+	if got.CodeLifetime != 10*time.Minute || u == nil || u.Mount != "kv" || u.Prefix != "vault-ssh-helper/used" ||
+		u.Path() != "kv/vault-ssh-helper/used" || u.KeyFile != key || u.Key.Reveal() != strings.Repeat("0f", 32) {
+		t.Errorf("got %+v, %+v", got, u)
 	}
 }
 

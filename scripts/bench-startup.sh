@@ -16,6 +16,8 @@
 #   (d) vault-ssh-helper -version                  -- start-up only
 #   (t) TOTP mode login, token from vault_token_file (one round trip)
 #   (u) TOTP mode login with AppRole (two round trips: login, then validate)
+#   (v) TOTP mode login, token file, with the shared record of used codes
+#       (three round trips: read the record, validate, write the record)
 #
 # Knobs (environment):
 #   BENCH_RUNS=200 BENCH_WARMUP=10   interleaved rounds / warm-up rounds
@@ -115,18 +117,24 @@ otp="$work/cfg/otp"
 printf '%s' 0b3e2c6a-1d5f-4e8b-9a7c-2f6d8e4b1a93 >"$otp"
 chmod 0600 "$otp"
 
-# The TOTP mode: the same server, one config with a token file and one with
-# AppRole. Their failure counts live in a state_dir of their own.
+# The TOTP mode: the same server, one config with a token file, one with
+# AppRole, one with a token file and the shared record of used codes. Their
+# failure counts and accepted codes live in a state_dir of their own. Every
+# run types a fresh code (the runner's fresh_code), as the helper refuses a
+# code it accepted; a lifetime of 1s and one user per case keep each user's
+# record at a few dozen codes, far from its bound of 100.
 secret_file() { printf '%s\n' "$2" >"$work/cfg/$1"; chmod 0600 "$work/cfg/$1"; }
 secret_file token hvs.bench-token-file
 secret_file role_id 6f1b2c3d-bench-role
 secret_file secret_id 9a8b7c6d-bench-secret
+secret_file used_key 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a
 totp_cfg() {
 	cat <<EOT
 vault_addr = "https://$addr"
 ca_cert = "$work/tls/ca.pem"
 totp_mount_point = "totp"
 state_dir = "$work/state"
+totp_code_lifetime = "1s"
 timeout = "60s"
 EOT
 }
@@ -138,9 +146,14 @@ cfg_approle="$work/cfg/totp-approle.hcl"
 	echo "approle_role_id_file = \"$work/cfg/role_id\""
 	echo "approle_secret_id_file = \"$work/cfg/secret_id\""
 } >"$cfg_approle"
-chmod 0600 "$cfg_token" "$cfg_approle"
-code="$work/cfg/code"
-printf '123456\n' >"$code"
+cfg_shared="$work/cfg/totp-shared.hcl"
+{
+	totp_cfg
+	echo "vault_token_file = \"$work/cfg/token\""
+	echo "totp_used_codes_path = \"kv/vsh/used\""
+	echo "totp_used_codes_key_file = \"$work/cfg/used_key\""
+} >"$cfg_shared"
+chmod 0600 "$cfg_token" "$cfg_approle" "$cfg_shared"
 
 candidate_cases="" cand="" clabel=""
 if [[ -n "${BENCH_CANDIDATE:-}" ]]; then
@@ -153,9 +166,11 @@ if [[ -n "${BENCH_CANDIDATE:-}" ]]; then
      \"env\": [\"PAM_USER=u\", \"PAM_RHOST=127.0.0.1\"], \"stdin\": \"$otp\"},
     {\"id\": \"d'\", \"label\": \"$clabel -version\", \"argv\": [\"$cand\", \"-version\"]},
     {\"id\": \"t'\", \"label\": \"$clabel TOTP login, token file\", \"argv\": [\"$cand\", \"-config=$cfg_token\"],
-     \"env\": [\"PAM_USER=u\", \"PAM_RHOST=127.0.0.1\"], \"stdin\": \"$code\"},
+     \"env\": [\"PAM_USER=ct\", \"PAM_RHOST=127.0.0.1\"], \"fresh_code\": true},
     {\"id\": \"u'\", \"label\": \"$clabel TOTP login, AppRole\", \"argv\": [\"$cand\", \"-config=$cfg_approle\"],
-     \"env\": [\"PAM_USER=u\", \"PAM_RHOST=127.0.0.1\"], \"stdin\": \"$code\"}"
+     \"env\": [\"PAM_USER=cu\", \"PAM_RHOST=127.0.0.1\"], \"fresh_code\": true},
+    {\"id\": \"v'\", \"label\": \"$clabel TOTP login, token file + shared record\", \"argv\": [\"$cand\", \"-config=$cfg_shared\"],
+     \"env\": [\"PAM_USER=cv\", \"PAM_RHOST=127.0.0.1\"], \"fresh_code\": true}"
 fi
 
 cat >"$work/spec.json" <<EOF
@@ -175,9 +190,11 @@ cat >"$work/spec.json" <<EOF
      "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$otp"},
     {"id": "d", "label": "helper -version", "argv": ["$helper", "-version"]},
     {"id": "t", "label": "helper TOTP login, token file", "argv": ["$helper", "-config=$cfg_token"],
-     "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$code"},
+     "env": ["PAM_USER=t", "PAM_RHOST=127.0.0.1"], "fresh_code": true},
     {"id": "u", "label": "helper TOTP login, AppRole (2 round trips)", "argv": ["$helper", "-config=$cfg_approle"],
-     "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$code"}$candidate_cases
+     "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "fresh_code": true},
+    {"id": "v", "label": "helper TOTP login, token file + shared record (3 round trips)", "argv": ["$helper", "-config=$cfg_shared"],
+     "env": ["PAM_USER=v", "PAM_RHOST=127.0.0.1"], "fresh_code": true}$candidate_cases
   ]
 }
 EOF

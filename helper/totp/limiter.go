@@ -8,11 +8,13 @@ import (
 )
 
 // Limiter is what the mode needs of helper/totp/ratelimit: Begin records an
-// attempt for user, counted as a failure until Succeeded, or refuses one
-// when user already has too many failures within the window. Tests put an
-// in-memory one in its place.
+// attempt for user with code, counted as a failure until Succeeded, or
+// refuses one when user already has too many failures within the window
+// or had code accepted on this host within its lifetime. Succeeded records
+// code as accepted and clears the failures. Tests put an in-memory one in
+// its place.
 type Limiter interface {
-	Begin(ctx context.Context, user string, now time.Time) (Attempt, error)
+	Begin(ctx context.Context, user, code string, now time.Time) (Attempt, error)
 }
 
 // Attempt is one recorded attempt.
@@ -24,9 +26,21 @@ type Attempt interface {
 // attempt is refused before Vault is asked.
 var ErrLimited = ratelimit.ErrLimited
 
-// openLimiter opens the failure counts under dir.
-func openLimiter(dir string, max int, window time.Duration) (Limiter, error) {
-	l, err := ratelimit.Open(dir, max, window)
+// ErrUsedHere: the code was accepted for the user on this host within its
+// lifetime; it is refused before Vault is asked.
+var ErrUsedHere = ratelimit.ErrUsed
+
+// Limits is what opening the limiter takes from the config.
+type Limits struct {
+	Dir          string
+	MaxFailures  int
+	Window       time.Duration
+	CodeLifetime time.Duration
+}
+
+// openLimiter opens the failure counts and accepted codes under dir.
+func openLimiter(lim Limits) (Limiter, error) {
+	l, err := ratelimit.Open(lim.Dir, lim.MaxFailures, lim.Window, lim.CodeLifetime)
 	if err != nil {
 		return nil, err
 	}
@@ -36,8 +50,8 @@ func openLimiter(dir string, max int, window time.Duration) (Limiter, error) {
 // fileLimiter gives ratelimit's concrete attempt type the mode's interface.
 type fileLimiter struct{ l *ratelimit.Limiter }
 
-func (f fileLimiter) Begin(ctx context.Context, user string, now time.Time) (Attempt, error) {
-	a, err := f.l.Begin(ctx, user, now)
+func (f fileLimiter) Begin(ctx context.Context, user, code string, now time.Time) (Attempt, error) {
+	a, err := f.l.BeginCode(ctx, user, code, now)
 	if err != nil {
 		return nil, err
 	}

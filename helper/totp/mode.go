@@ -3,8 +3,10 @@
 // the code is valid for the user's key. The host holds no seed; it proves
 // itself to Vault with a token file or an AppRole login, and limits failed
 // codes per user before Vault is asked. Reading the code (code.go), naming
-// the key (key.go), getting the token (auth.go), asking Vault (vault.go)
-// and limiting (limiter.go) all live here.
+// the key (key.go), getting the token (auth.go), asking Vault (vault.go),
+// limiting and the host's record of accepted codes (limiter.go, over
+// package ratelimit) and the shared record in KV v2 (shared.go) all live
+// here.
 package totp
 
 import (
@@ -36,6 +38,10 @@ const ProbeUser = "vault-ssh-helper-probe"
 // ErrCannotUpdate: -verify-only found that the token cannot validate codes.
 var ErrCannotUpdate = errors.New("the token cannot validate codes")
 
+// ErrCannotRecord: -verify-only found that the token cannot keep the
+// shared record of used codes.
+var ErrCannotRecord = errors.New("the token cannot keep the shared record of used codes")
+
 // What -verify-only reports finding (formats for fmt), named so that tests
 // outside this package can look for them without spelling them again.
 const (
@@ -43,6 +49,8 @@ const (
 	FoundCapabilities = "capabilities of the token on %s (the key template with user %q): %s"
 	FoundCanReadCodes = "the token can read codes (%s on %s): whoever holds it can make valid codes for every user; its policy should grant only update on %s"
 	FoundEngine       = "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)"
+	FoundSharedRecord = "shared record of used codes: capabilities of the token on %s: %s; reading it: OK"
+	FoundStateDir     = "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s"
 )
 
 // Mode is the TOTP mode for one config.
@@ -50,22 +58,28 @@ type Mode struct {
 	cfg    *config.TOTP
 	vault  *agent.Client
 	client *Client
+	// shared is the KV v2 record of used codes, nil when not configured.
+	shared *sharedRecord
 	// token is this run's token once known, kept to mask it in errors.
 	token string
 	// Now and OpenLimiter are replaced by tests.
 	Now         func() time.Time
-	OpenLimiter func(dir string, max int, window time.Duration) (Limiter, error)
+	OpenLimiter func(Limits) (Limiter, error)
 }
 
 // New is the TOTP mode for cfg (cfg.TOTP must be set), asking Vault through vault.
 func New(cfg *config.Config, vault *agent.Client) *Mode {
-	return &Mode{
+	m := &Mode{
 		cfg:         cfg.TOTP,
 		vault:       vault,
 		client:      NewClient(vault, cfg.TOTP.MountPoint),
 		Now:         time.Now,
 		OpenLimiter: openLimiter,
 	}
+	if u := cfg.TOTP.UsedCodes; u != nil {
+		m.shared = &sharedRecord{vault: vault, cfg: u, lifetime: cfg.TOTP.CodeLifetime}
+	}
+	return m
 }
 
 // Announce is the info line that says what this mode checks against.
@@ -80,9 +94,12 @@ func (m *Mode) Secret() string { return "the TOTP code" }
 // refused before any network traffic.
 func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
 
-// Login checks code for pamUser: the user's key, the failure limit, the
-// token, then Vault. It returns who logged in, for the success line. No
-// error carries the code, the token or the AppRole IDs.
+// Login checks code for pamUser: the user's key, the failure limit and
+// this host's record of accepted codes, the token, the shared record (when
+// configured), then Vault; a code Vault accepts is recorded in the shared
+// record, then on the host, before Login returns. It returns who logged
+// in, for the success line. No error carries the code, the token or the
+// AppRole IDs.
 func (m *Mode) Login(ctx context.Context, code, pamUser string) (string, error) {
 	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
 	who, err := m.login(ctx, code, pamUser)
@@ -94,7 +111,8 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	attempt, err := m.begin(ctx, pamUser)
+	now := m.Now()
+	attempt, err := m.begin(ctx, pamUser, code, now)
 	if err != nil {
 		return "", err
 	}
@@ -102,25 +120,48 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 		return "", err
 	}
 	ctx = agent.WithSecrets(ctx, m.issuedToken()...)
+	var shared keyRecord
+	if m.shared != nil {
+		if shared, err = m.shared.read(ctx, key); err != nil {
+			return "", fmt.Errorf("cannot check the shared record of used codes, so denying: %w", err)
+		}
+		if err := m.shared.check(shared, key, code, now); err != nil {
+			return "", fmt.Errorf("denied before asking Vault: %w", err)
+		}
+	}
 	if err := m.client.Validate(ctx, key, code); err != nil {
 		return "", err
 	}
+	// The records come before the answer, the shared one first (its
+	// check-and-set decides a race between hosts): a helper that dies or
+	// cannot write one here exits non-zero, which pam_exec takes as a
+	// denial, so no path lets a code in without it being recorded first.
+	if m.shared != nil {
+		if err := m.shared.record(ctx, shared, key, code, now); err != nil {
+			return "", fmt.Errorf("the code is valid, but recording it in the shared record failed, so denying: %w", err)
+		}
+	}
 	if err := attempt.Succeeded(); err != nil {
-		return "", fmt.Errorf("the code is valid, but clearing %q's failed codes failed, so denying: %w", pamUser, err)
+		return "", fmt.Errorf("the code is valid, but recording it as used for %q failed, so denying: %w", pamUser, err)
 	}
 	return fmt.Sprintf("%s (TOTP key %q)", pamUser, key), nil
 }
 
+func (m *Mode) limits() Limits {
+	return Limits{Dir: m.cfg.StateDir, MaxFailures: m.cfg.MaxFailures, Window: m.cfg.FailureWindow, CodeLifetime: m.cfg.CodeLifetime}
+}
+
 // begin counts an attempt for user, or refuses it when user has too many
-// failed codes; any problem with the counts denies.
-func (m *Mode) begin(ctx context.Context, user string) (Attempt, error) {
-	limiter, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
+// failed codes or had code accepted on this host within its lifetime; any
+// problem with the state denies.
+func (m *Mode) begin(ctx context.Context, user, code string, now time.Time) (Attempt, error) {
+	limiter, err := m.OpenLimiter(m.limits())
 	if err != nil {
 		return nil, fmt.Errorf("rate limit: %w", err)
 	}
-	attempt, err := limiter.Begin(ctx, user, m.Now())
+	attempt, err := limiter.Begin(ctx, user, code, now)
 	switch {
-	case errors.Is(err, ErrLimited):
+	case errors.Is(err, ErrLimited), errors.Is(err, ErrUsedHere):
 		return nil, fmt.Errorf("denied before asking Vault: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("cannot count %q's failed codes, so denying: %w", user, err)
@@ -172,10 +213,14 @@ func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
 
 // CheckStep says what Check sends, for the debug line before it.
 func (m *Mode) CheckStep() string {
+	step := "sending sys/capabilities-self and an empty code"
 	if m.cfg.AppRole != nil {
-		return "sending an AppRole login, sys/capabilities-self and an empty code"
+		step = "sending an AppRole login, sys/capabilities-self and an empty code"
 	}
-	return "sending sys/capabilities-self and an empty code"
+	if m.shared != nil {
+		step += ", then reading the shared record of used codes"
+	}
+	return step
 }
 
 // Check is -verify-only: it proves the token, the policy, the mount and
@@ -218,10 +263,34 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 		return err
 	}
 	note(false, FoundEngine, m.cfg.MountPoint)
-	if _, err := m.OpenLimiter(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow); err != nil {
+	if m.shared != nil {
+		if err := m.checkShared(ctx, key, note); err != nil {
+			return err
+		}
+	}
+	if _, err := m.OpenLimiter(m.limits()); err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
-	note(false, "state_dir %s is usable: %d failed codes within %s stop a user", m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow)
+	note(false, FoundStateDir, m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
+	return nil
+}
+
+// checkShared proves that the token can read and write the shared record
+// (read, create and update on the probe key's record) and reads it.
+func (m *Mode) checkShared(ctx context.Context, key string, note func(bool, string, ...any)) error {
+	path := m.shared.Path(key)
+	caps, err := m.client.capabilitiesOn(ctx, path)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(caps, "root") && !(slices.Contains(caps, "read") && slices.Contains(caps, "create") && slices.Contains(caps, "update")) {
+		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs read, create and update on %s",
+			ErrCannotRecord, path, strings.Join(caps, ", "), m.shared.policyPath())
+	}
+	if _, err := m.shared.read(ctx, key); err != nil {
+		return err
+	}
+	note(false, FoundSharedRecord, path, strings.Join(caps, ", "))
 	return nil
 }
 

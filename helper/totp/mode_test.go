@@ -143,15 +143,17 @@ func TestDenialsBeforeAnyTraffic(t *testing.T) {
 		{"no user", "", nil, ErrNoUser.Error(), ErrNoUser},
 		{"limited", "alice", func(_ *Mode, l *memLimiter) { l.failures["alice"] = 3 },
 			"denied before asking Vault: " + ErrLimited.Error() + ` (stand-in: "alice" reached 3)`, ErrLimited},
+		{"used here", "alice", func(_ *Mode, l *memLimiter) { l.used["alice "+goodCode] = true },
+			"denied before asking Vault: " + ErrUsedHere.Error() + ` (stand-in for "alice")`, ErrUsedHere},
 		{"counts unreadable", "alice", func(_ *Mode, l *memLimiter) { l.beginErr = errors.New("state_dir /x: permission denied") },
 			`cannot count "alice"'s failed codes, so denying: state_dir /x: permission denied`, nil},
 		{"state dir unusable", "alice", func(m *Mode, _ *memLimiter) {
-			m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) {
+			m.OpenLimiter = func(Limits) (Limiter, error) {
 				return nil, errors.New("a stand-in limiter error")
 			}
 		}, "rate limit: a stand-in limiter error", nil},
 		{"limiter without attempt", "alice", func(m *Mode, _ *memLimiter) {
-			m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return nilAttempts{}, nil }
+			m.OpenLimiter = func(Limits) (Limiter, error) { return nilAttempts{}, nil }
 		}, `cannot count "alice"'s failed codes, so denying: the limiter recorded no attempt`, nil},
 	}
 	for _, c := range cases {
@@ -177,7 +179,9 @@ func TestDenialsBeforeAnyTraffic(t *testing.T) {
 
 type nilAttempts struct{}
 
-func (nilAttempts) Begin(context.Context, string, time.Time) (Attempt, error) { return nil, nil }
+func (nilAttempts) Begin(context.Context, string, string, time.Time) (Attempt, error) {
+	return nil, nil
+}
 
 func TestBadUserDeniesWithoutCountingAnAttempt(t *testing.T) {
 	stub := newStubVault(t)
@@ -195,7 +199,7 @@ func TestValidCodeWhoseFailuresCannotBeClearedDenies(t *testing.T) {
 	m, lim := testMode(t, stub, false)
 	lim.clearErr = errors.New("state_dir: read-only file system")
 	_, err := login(m, goodCode, "alice")
-	want := `the code is valid, but clearing "alice"'s failed codes failed, so denying: state_dir: read-only file system`
+	want := `the code is valid, but recording it as used for "alice" failed, so denying: state_dir: read-only file system`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
@@ -270,7 +274,7 @@ func TestSecretsNeverReachAnError(t *testing.T) {
 // of them are warnings.
 func TestVerifyOnlyFindings(t *testing.T) {
 	const (
-		stateLine  = "state_dir /var/lib/vault-ssh-helper is usable: 3 failed codes within 30s stop a user"
+		stateLine  = "state_dir /var/lib/vault-ssh-helper is usable: 3 failed codes within 30s stop a user; an accepted code is refused on this host for 5m0s"
 		fileLine   = "token: read from vault_token_file /etc/vault-ssh-helper.d/token"
 		loginLine  = "AppRole login at auth/approle: OK (token policies: default, totp-host)"
 		probePath  = "totp/code/ssh-vault-ssh-helper-probe"
@@ -373,7 +377,7 @@ func TestVerifyOnlyFailures(t *testing.T) {
 		{"capabilities missing", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{"capabilities":[]}}`)) },
 			"capabilities at $URL/v1/sys/capabilities-self: " + agent.ErrMalformed.Error() + ": data.capabilities is missing or empty"},
 		{"state dir unusable", false, func(_ *stubVault, m *Mode) {
-			m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) {
+			m.OpenLimiter = func(Limits) (Limiter, error) {
 				return nil, errors.New("a stand-in limiter error")
 			}
 		}, "rate limit: a stand-in limiter error"},

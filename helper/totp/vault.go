@@ -102,8 +102,13 @@ func decodeValid(body []byte) error {
 // Capabilities asks Vault what the client's token may do on key's code
 // path (sys/capabilities-self), without touching the key.
 func (c *Client) Capabilities(ctx context.Context, key string) ([]string, error) {
+	return c.capabilitiesOn(ctx, c.CodePath(key))
+}
+
+// capabilitiesOn asks what the token may do on apiPath.
+func (c *Client) capabilitiesOn(ctx context.Context, apiPath string) ([]string, error) {
 	const path = "/v1/sys/capabilities-self"
-	body, err := c.vault.Put(ctx, path, map[string]string{"paths": c.CodePath(key)})
+	body, err := c.vault.Put(ctx, path, map[string]string{"paths": apiPath})
 	var caps []string
 	if err == nil {
 		caps, err = decodeCapabilities(body)

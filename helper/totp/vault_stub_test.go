@@ -33,6 +33,8 @@ const (
 type request struct {
 	Method, Path, Token string
 	Body                map[string]string
+	// Raw is the body as sent (a KV v2 write is not flat strings).
+	Raw []byte
 }
 
 // stubVault answers as the TOTP engine, the AppRole login and
@@ -50,10 +52,13 @@ type stubVault struct {
 	caps []string
 	// fault, when set, answers every request instead.
 	fault func(w http.ResponseWriter, r request)
+	// kv is a KV v2 mount at kv/: path under kv/data/ to its versions'
+	// data (the last is current).
+	kv map[string][]json.RawMessage
 }
 
 func newStubVault(t *testing.T) *stubVault {
-	s := &stubVault{t: t, used: map[string]bool{}, keys: map[string]bool{"alice": true, "ssh-alice": true}, caps: []string{"update"}}
+	s := &stubVault{t: t, used: map[string]bool{}, keys: map[string]bool{"alice": true, "ssh-alice": true}, caps: []string{"update"}, kv: map[string][]json.RawMessage{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -61,8 +66,8 @@ func newStubVault(t *testing.T) *stubVault {
 
 func (s *stubVault) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
-	req := request{Method: r.Method, Path: r.URL.Path, Token: r.Header.Get("X-Vault-Token"), Body: map[string]string{}}
-	if len(raw) > 0 {
+	req := request{Method: r.Method, Path: r.URL.Path, Token: r.Header.Get("X-Vault-Token"), Body: map[string]string{}, Raw: raw}
+	if len(raw) > 0 && !strings.HasPrefix(r.URL.Path, "/v1/kv/") {
 		if err := json.Unmarshal(raw, &req.Body); err != nil {
 			s.t.Errorf("request body %q is not a JSON object of strings", raw)
 		}
@@ -104,6 +109,8 @@ func (s *stubVault) answer(req request) (int, string) {
 			req.Body["paths"], caps, caps, caps, req.Body["paths"], caps)
 	case strings.HasPrefix(req.Path, "/v1/totp/code/"):
 		return s.validate(strings.TrimPrefix(req.Path, "/v1/totp/code/"), req.Body["code"])
+	case strings.HasPrefix(req.Path, "/v1/kv/data/"):
+		return s.kvv2(req)
 	}
 	return 404, `{"errors":["no handler for route \"` + strings.TrimPrefix(req.Path, "/v1/") + `\". route entry not found."]}`
 }
@@ -123,6 +130,37 @@ func (s *stubVault) validate(key, code string) (int, string) {
 	return 200, fmt.Sprintf(`{"data":{"valid":%v}}`, code == goodCode)
 }
 
+// kvv2 is KV v2's read and check-and-set write, as Vault v1.14.0 answers
+// them (404 with no message for a missing record).
+func (s *stubVault) kvv2(req request) (int, string) {
+	path := strings.TrimPrefix(req.Path, "/v1/kv/data/")
+	versions := s.kv[path]
+	switch req.Method {
+	case http.MethodGet:
+		if len(versions) == 0 {
+			return 404, `{"errors":[]}`
+		}
+		return 200, fmt.Sprintf(`{"request_id":"1","data":{"data":%s,"metadata":{"created_time":"x","version":%d}}}`, versions[len(versions)-1], len(versions))
+	case http.MethodPut, http.MethodPost:
+		var w struct {
+			Options struct {
+				CAS *int `json:"cas"`
+			} `json:"options"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(req.Raw, &w); err != nil || w.Options.CAS == nil {
+			s.t.Errorf("KV write %q is not a check-and-set write", req.Raw)
+			return 400, `{"errors":["bad write"]}`
+		}
+		if *w.Options.CAS != len(versions) {
+			return 400, `{"errors":["check-and-set parameter did not match the current version"]}`
+		}
+		s.kv[path] = append(versions, w.Data)
+		return 200, fmt.Sprintf(`{"data":{"version":%d}}`, len(versions)+1)
+	}
+	return 405, `{"errors":["unsupported operation"]}`
+}
+
 func (s *stubVault) seen() []request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,6 +178,8 @@ type memLimiter struct {
 	mu       sync.Mutex
 	max      int
 	failures map[string]int
+	// used holds user + " " + code of every accepted code.
+	used     map[string]bool
 	beginErr error
 	clearErr error
 }
@@ -147,9 +187,10 @@ type memLimiter struct {
 type memAttempt struct {
 	l    *memLimiter
 	user string
+	code string
 }
 
-func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (Attempt, error) {
+func (l *memLimiter) Begin(_ context.Context, user, code string, _ time.Time) (Attempt, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.beginErr != nil {
@@ -160,7 +201,10 @@ func (l *memLimiter) Begin(_ context.Context, user string, _ time.Time) (Attempt
 		return nil, fmt.Errorf("%w (stand-in: %q reached %d)", ErrLimited, user, l.max)
 	}
 	l.failures[user]++
-	return &memAttempt{l: l, user: user}, nil
+	if l.used[user+" "+code] {
+		return nil, fmt.Errorf("%w (stand-in for %q)", ErrUsedHere, user)
+	}
+	return &memAttempt{l: l, user: user, code: code}, nil
 }
 
 func (a *memAttempt) Succeeded() error {
@@ -170,6 +214,7 @@ func (a *memAttempt) Succeeded() error {
 		return a.l.clearErr
 	}
 	delete(a.l.failures, a.user)
+	a.l.used[a.user+" "+a.code] = true
 	return nil
 }
 
@@ -182,7 +227,7 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*config.
 		t.Fatal(err)
 	}
 	c := &config.TOTP{
-		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: "/var/lib/vault-ssh-helper",
+		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: "/var/lib/vault-ssh-helper", CodeLifetime: 5 * time.Minute,
 		TokenFile: "/etc/vault-ssh-helper.d/token", Token: config.NewSecret(fileToken),
 	}
 	if approle {
@@ -198,7 +243,7 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*config.
 		t.Fatal(err)
 	}
 	m := New(cfg, client)
-	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}}
-	m.OpenLimiter = func(string, int, time.Duration) (Limiter, error) { return lim, nil }
+	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}, used: map[string]bool{}}
+	m.OpenLimiter = func(Limits) (Limiter, error) { return lim, nil }
 	return m, lim
 }

@@ -34,7 +34,7 @@ const (
 func TestConcurrentBegin(t *testing.T) {
 	widenLockedGap(t)
 	dir := filepath.Join(t.TempDir(), "state")
-	l, err := Open(dir, concMax, time.Hour)
+	l, err := Open(dir, concMax, time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestConcurrentBeginHelper(t *testing.T) {
 		t.Skip("run by TestConcurrentBegin")
 	}
 	widenLockedGap(t)
-	l, err := Open(dir, concMax, time.Hour)
+	l, err := Open(dir, concMax, time.Hour, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,52 @@ func TestMessages(t *testing.T) {
 		want: ErrState,
 		msg:  `state_dir "DIR/sub": directory "DIR" is owned by uid 65534, not by root; run: chown root DIR`,
 	}, {
+		name: "lifetime not positive",
+		run: func(t *testing.T, dir string) error {
+			_, err := Open(dir, 3, time.Second, 0)
+			return err
+		},
+		msg: "code lifetime 0s is not positive",
+	}, {
+		name: "host key corrupt",
+		run: func(t *testing.T, dir string) error {
+			mkdir(t, dir, 0o700)
+			writeFile(t, filepath.Join(dir, hostKeyName), "not a key\n", 0o600)
+			return openErr(dir, 3, time.Second)
+		},
+		want: ErrState,
+		msg:  `host key "DIR/totp-hostkey" is corrupt: it is not 64 lowercase hex digits and a newline; remove it (every user's used codes are then forgotten): rm DIR/totp-hostkey`,
+	}, {
+		name: "code already accepted",
+		run: func(t *testing.T, dir string) error {
+			l, err := Open(dir, 3, 30*time.Second, 5*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			accept(t, l, "alice", code, at(0.5))
+			_, err = beginCode(t, l, "alice", code, at(2))
+			return err
+		},
+		want: ErrUsed,
+		msg:  `code already accepted for user "alice" on this host at 2025-11-30T02:33:21Z; it stays refused until 2025-11-30T02:38:21Z (totp_code_lifetime 5m0s); state file ALICE`,
+	}, {
+		name: "record full",
+		run: func(t *testing.T, dir string) error {
+			l, err := Open(dir, 3, 30*time.Second, 5*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			used := "\n" + strings.Repeat("used 1764470000 "+sumA+"\n", MaxUsedCodes)
+			writeFile(t, filepath.Join(dir, fileName("alice")), used, 0o600)
+			a, err := beginCode(t, l, "alice", code, at(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.Succeeded()
+		},
+		want: ErrState,
+		msg:  `state file "ALICE" already holds 100 codes accepted for user "alice" within 5m0s, as many as it can; refusing rather than forgetting one`,
+	}, {
 		name: "empty user",
 		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, "", t0) },
 		want: ErrUser,
@@ -196,7 +242,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `state file "ALICE" is corrupt: ` + whyCorrupt("1764470000 17644x0010\n") + `; remove it to reset the user's failures: rm ALICE`,
+		msg:  `state file "ALICE" is corrupt: ` + whyCorrupt("1764470000 17644x0010\n") + `; remove it to reset the user's failures and used codes: rm ALICE`,
 	}, {
 		name: "oversized",
 		run: func(t *testing.T, dir string) error {
@@ -204,7 +250,7 @@ func TestMessages(t *testing.T) {
 			return beginErr(t, dir, "alice", t0)
 		},
 		want: ErrState,
-		msg:  `state file "ALICE" is corrupt: ` + whyCorrupt(strings.Repeat("1 ", 5000)+"1\n") + `; remove it to reset the user's failures: rm ALICE`,
+		msg:  `state file "ALICE" is corrupt: ` + whyCorrupt(strings.Repeat("1 ", 5000)+"1\n") + `; remove it to reset the user's failures and used codes: rm ALICE`,
 	}, {
 		name: "clock before 1970",
 		run:  func(t *testing.T, dir string) error { return beginErr(t, dir, "alice", time.Unix(-1, 0)) },
@@ -260,7 +306,7 @@ func TestMessages(t *testing.T) {
 }
 
 func openErr(dir string, max int, window time.Duration) error {
-	_, err := Open(dir, max, window)
+	_, err := Open(dir, max, window, 5*time.Minute)
 	return err
 }
 
@@ -269,7 +315,7 @@ func beginErr(t *testing.T, dir, user string, now time.Time) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	l, err := Open(dir, 3, 30*time.Second)
+	l, err := Open(dir, 3, 30*time.Second, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +328,7 @@ func beginErr(t *testing.T, dir, user string, now time.Time) error {
 
 func beginCtxErr(t *testing.T, ctx context.Context, dir, user string) error {
 	t.Helper()
-	l, err := Open(dir, 3, 30*time.Second)
+	l, err := Open(dir, 3, 30*time.Second, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +397,7 @@ func holdLock(t *testing.T, path string) {
 
 // whyCorrupt is what the parser says of a state file holding content.
 func whyCorrupt(content string) string {
-	if _, err := parseStamps([]byte(content)); err != nil {
+	if _, err := parseState([]byte(content)); err != nil {
 		return err.Error()
 	}
 	return "(parsed)"

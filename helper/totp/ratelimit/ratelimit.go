@@ -15,10 +15,14 @@
 // real user logs in gets max fresh guesses per successful login of that
 // user, each still about 3 in a million.
 //
-// State is one file per user in a root-only directory: see format.go for the
-// file and fileName for its name. A success empties the file but keeps it,
-// so the directory holds one small file per user who ever tried a code on
-// this host. Each host counts its own failures.
+// The same file records the codes Vault accepted, so that none is accepted
+// twice on this host (used.go).
+//
+// State is one file per user in a root-only directory: see format.go and
+// used.go for the file and fileName for its name. A success clears the
+// failures but keeps the file, so the directory holds one small file per
+// user who ever tried a code on this host. Each host counts its own
+// failures.
 package ratelimit
 
 import (
@@ -58,43 +62,69 @@ var (
 	ErrUser = errors.New("user name cannot be rate-limited")
 )
 
-// Limiter counts failed codes per user in dir.
+// Limiter counts failed codes per user in dir, and remembers accepted codes
+// for lifetime.
 type Limiter struct {
-	dir    string
-	max    int
-	window time.Duration
+	dir      string
+	max      int
+	window   time.Duration
+	lifetime time.Duration
+	hostKey  []byte
 }
 
 // Attempt is one code being checked. Until Succeeded is called it is counted
 // as a failure.
 type Attempt struct {
+	l        *Limiter
+	user     string
 	path     string
 	deadline time.Time
-	done     bool
+	// now and stamp are Begin's; sum is the code's HMAC, empty when
+	// Begin was given no code.
+	now   time.Time
+	stamp int64
+	sum   string
+	done  bool
 }
 
 // Open uses dir (creating it 0700 if missing and its parent is safe); dir
 // must be owned by root (or the euid) and not accessible by group or others.
-// max must be within 1..MaxFailures, window > 0.
-func Open(dir string, max int, window time.Duration) (*Limiter, error) {
+// max must be within 1..MaxFailures, window and lifetime (how long an
+// accepted code stays refused) > 0. It reads the host key, creating it on
+// first use.
+func Open(dir string, max int, window, lifetime time.Duration) (*Limiter, error) {
 	if max < 1 || max > MaxFailures {
 		return nil, fmt.Errorf("max failures %d is outside 1..%d", max, MaxFailures)
 	}
 	if window <= 0 {
 		return nil, fmt.Errorf("failure window %s is not positive", window)
 	}
+	if lifetime <= 0 {
+		return nil, fmt.Errorf("code lifetime %s is not positive", lifetime)
+	}
 	if err := ensureDir(dir); err != nil {
 		return nil, err
 	}
-	return &Limiter{dir: dir, max: max, window: window}, nil
+	key, err := loadHostKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Limiter{dir: dir, max: max, window: window, lifetime: lifetime, hostKey: key}, nil
 }
 
-// Begin records an attempt for user (counted as a failure until Succeeded)
-// unless user already has max failures within window; then it returns an
-// error wrapping ErrLimited that says until when. It waits for the user's
-// lock at most until ctx's deadline (maxLockWait without one). Any problem
-// with the state is an error wrapping ErrState: the caller must deny.
+// Begin is BeginCode without a code: it counts the attempt only.
 func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attempt, error) {
+	return l.BeginCode(ctx, user, "", now)
+}
+
+// BeginCode records an attempt for user (counted as a failure until
+// Succeeded) unless user already has max failures within window; then it
+// returns an error wrapping ErrLimited that says until when. When code was
+// accepted for user within the lifetime, the attempt is counted and
+// refused with an error wrapping ErrUsed. It waits for the user's lock at
+// most until ctx's deadline (maxLockWait without one). Any problem with
+// the state is an error wrapping ErrState: the caller must deny.
+func (l *Limiter) BeginCode(ctx context.Context, user, code string, now time.Time) (*Attempt, error) {
 	path, err := l.pathFor(user)
 	if err != nil {
 		return nil, err
@@ -106,7 +136,7 @@ func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attem
 	}
 	defer f.Close() // closing the file releases the lock
 
-	stored, err := readStamps(f, path)
+	stored, err := readState(f, path)
 	if err != nil {
 		return nil, err
 	}
@@ -115,31 +145,42 @@ func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attem
 	if stamp < 0 || stamp > maxStamp {
 		return nil, stateErr(nil, "the clock says %s, which state file %q cannot hold", now.UTC().Format(time.RFC3339), path)
 	}
-	live := l.liveStamps(stored, stamp, now)
-	if len(live) >= l.max {
-		if !slices.Equal(live, stored) {
-			if err := writeStamps(f, path, live); err != nil {
+	live := state{failures: l.liveStamps(stored.failures, stamp, now), used: l.liveUsed(stored.used, stamp, now)}
+	if len(live.failures) >= l.max {
+		if !slices.Equal(live.failures, stored.failures) || len(live.used) != len(stored.used) {
+			if err := storeState(f, path, live, false); err != nil {
 				return nil, err
 			}
 		}
-		return nil, l.limited(user, path, live)
+		return nil, l.limited(user, path, live.failures)
 	}
-	if err := writeStamps(f, path, append(live, stamp)); err != nil {
+	live.failures = append(live.failures, stamp)
+	if err := storeState(f, path, live, false); err != nil {
 		return nil, err
 	}
-	return &Attempt{path: path, deadline: deadline}, nil
+	a := &Attempt{l: l, user: user, path: path, deadline: deadline, now: now, stamp: stamp}
+	if code != "" {
+		a.sum = l.codeSum(user, code)
+		if u, ok := findUsed(live.used, a.sum); ok {
+			return nil, l.usedErr(user, path, u)
+		}
+	}
+	return a, nil
 }
 
-// Succeeded clears the user's failures: the code was valid. Without it the
-// attempt stays a failure. It waits for the lock at most until the deadline
-// Begin had; an error leaves the failures counted. Calling it again does
-// nothing.
+// Succeeded clears the user's failures: the code was valid. With a code,
+// it first records the code as accepted, and refuses (ErrUsed) when
+// another login recorded the same code since Begin; the record is on disk
+// when it returns nil. Without it the attempt stays a failure. It waits
+// for the lock at most until the deadline Begin had; an error leaves the
+// failures counted and the code unrecorded: the caller must deny. Calling
+// it again does nothing.
 func (a *Attempt) Succeeded() error {
 	if a.done {
 		return nil
 	}
-	f, err := openLocked(context.Background(), a.path, a.deadline, false)
-	if errors.Is(err, os.ErrNotExist) {
+	f, err := openLocked(context.Background(), a.path, a.deadline, a.sum != "")
+	if a.sum == "" && errors.Is(err, os.ErrNotExist) {
 		a.done = true // removed by hand: nothing left to clear
 		return nil
 	}
@@ -147,8 +188,23 @@ func (a *Attempt) Succeeded() error {
 		return err
 	}
 	defer f.Close()
-	if err := f.Truncate(0); err != nil {
-		return stateErr(err, "state file %q cannot be cleared: %v", a.path, errText(err))
+	stored, err := readState(f, a.path)
+	if err != nil {
+		return err
+	}
+	live := state{used: a.l.liveUsed(stored.used, a.stamp, a.now)}
+	if a.sum != "" {
+		if u, ok := findUsed(live.used, a.sum); ok {
+			return a.l.usedErr(a.user, a.path, u)
+		}
+		if len(live.used) >= MaxUsedCodes {
+			return stateErr(nil, "state file %q already holds %d codes accepted for user %q within %s, as many as it can; refusing rather than forgetting one",
+				a.path, len(live.used), a.user, a.l.lifetime)
+		}
+		live.used = append(live.used, usedCode{stamp: a.stamp, sum: a.sum})
+	}
+	if err := storeState(f, a.path, live, true); err != nil {
+		return err
 	}
 	a.done = true
 	return nil

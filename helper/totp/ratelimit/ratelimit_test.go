@@ -22,7 +22,7 @@ func at(seconds float64) time.Time {
 // newLimiter opens a limiter on a fresh state_dir that Open itself creates.
 func newLimiter(t *testing.T, max int, window time.Duration) *Limiter {
 	t.Helper()
-	l, err := Open(filepath.Join(t.TempDir(), "state"), max, window)
+	l, err := Open(filepath.Join(t.TempDir(), "state"), max, window, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestOpenCreatesPrivateDirAndFiles(t *testing.T) {
 		}
 	}
 	// An existing safe directory is used as it is.
-	if _, err := Open(l.dir, 3, 30*time.Second); err != nil {
+	if _, err := Open(l.dir, 3, 30*time.Second, 5*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -214,7 +214,7 @@ func BenchmarkLogin(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "state")
 	ctx := context.Background()
 	for b.Loop() {
-		l, err := Open(dir, 3, 30*time.Second)
+		l, err := Open(dir, 3, 30*time.Second, 5*time.Minute)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -73,7 +73,7 @@ func TestStateSurvivesReopen(t *testing.T) {
 	l := newLimiter(t, 2, 30*time.Second)
 	mustBegin(t, l, "alice", t0)
 	mustBegin(t, l, "alice", t0)
-	again, err := Open(l.dir, 2, 30*time.Second)
+	again, err := Open(l.dir, 2, 30*time.Second, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,10 @@ type bcase struct {
 	Argv  []string `json:"argv"`
 	Env   []string `json:"env"`   // the whole environment of the run
 	Stdin string   `json:"stdin"` // file fed on stdin; empty = /dev/null
-	Exit  int      `json:"exit"`  // expected exit code
+	// FreshCode feeds a new 6-digit code on stdin on every run instead: the
+	// TOTP mode refuses a code it accepted before, before asking Vault.
+	FreshCode bool `json:"fresh_code"`
+	Exit      int  `json:"exit"` // expected exit code
 
 	wall, cpu []time.Duration
 	faults    []int64 // minor page faults
@@ -173,6 +176,9 @@ type measure struct {
 	stderr    []byte
 }
 
+// codes counts the fresh codes handed out, so no two runs share one.
+var codes int
+
 // runOnce runs c once; extraEnv is added to the case's environment.
 func runOnce(c *bcase, extraEnv []string) (measure, error) {
 	return runArgv(c, c.Argv, extraEnv)
@@ -186,7 +192,10 @@ func runArgv(c *bcase, argv []string, extraEnv []string) (measure, error) {
 	if cmd.Env == nil {
 		cmd.Env = []string{} // nil would mean "inherit the runner's"
 	}
-	if c.Stdin != "" {
+	if c.FreshCode {
+		codes++
+		cmd.Stdin = strings.NewReader(fmt.Sprintf("%06d\n", codes%1_000_000))
+	} else if c.Stdin != "" {
 		f, err := os.Open(c.Stdin)
 		if err != nil {
 			return measure{}, err

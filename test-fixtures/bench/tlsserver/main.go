@@ -67,6 +67,7 @@ func main() {
 	mux.HandleFunc("/v1/"+*mount+"/verify", st.serve(answer))
 	mux.HandleFunc("/v1/"+*totpMount+"/code/", st.serve(answerCode))
 	mux.HandleFunc("/v1/auth/approle/login", st.serve(answerAppRole))
+	mux.HandleFunc("/v1/kv/data/", st.serve(answerKV))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -211,6 +212,17 @@ func answerAppRole(r *http.Request) (kind string, status int, body string) {
 	}
 	return "approle-login", http.StatusOK, `{"request_id":"bench","lease_id":"","renewable":false,"lease_duration":0,"data":null,"wrap_info":null,"warnings":null,` +
 		`"auth":{"client_token":"hvs.bench-approle-token","accessor":"bench","policies":["default","totp-validate"],"token_policies":["default","totp-validate"],"metadata":{"role_name":"bench"},"lease_duration":300,"renewable":true,"entity_id":"","token_type":"service","orphan":true}}`
+}
+
+// answerKV is KV v2 at kv/ as the shared record of used codes meets it on
+// every login of the bench: no record yet (404), then a check-and-set
+// write of version 1 that succeeds.
+func answerKV(r *http.Request) (kind string, status int, body string) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	if r.Method == http.MethodGet {
+		return "kv-read", http.StatusNotFound, `{"errors":[]}`
+	}
+	return "kv-write", http.StatusOK, `{"request_id":"bench","lease_id":"","renewable":false,"lease_duration":0,"data":{"created_time":"2026-01-01T00:00:00Z","custom_metadata":null,"deletion_time":"","destroyed":false,"version":1},"wrap_info":null,"warnings":null,"auth":null}`
 }
 
 // FloorOTP is what the floor program sends, so the report can tell its

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
+	kv "github.com/hashicorp/vault-plugin-secrets-kv"
 	"github.com/hashicorp/vault/audit"
 	auditfile "github.com/hashicorp/vault/builtin/audit/file"
 	"github.com/hashicorp/vault/builtin/credential/approle"
@@ -103,6 +104,8 @@ func Backends() map[string]logical.Factory {
 	return map[string]logical.Factory{
 		"ssh":  ssh.Factory,
 		"totp": totp.Factory,
+		// KV v2 holds the helper's shared record of used TOTP codes.
+		"kv": kv.Factory,
 	}
 }
 
