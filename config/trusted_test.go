@@ -276,16 +276,22 @@ func recordFailure(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("state_dir holds %v (%v), want one state file", entries, err)
+	var files []string
+	for _, e := range entries {
+		if e.Name() != hostKeyName {
+			files = append(files, e.Name())
+		}
 	}
-	return filepath.Join(dir, entries[0].Name())
+	if err != nil || len(files) != 1 {
+		t.Fatalf("state_dir holds %v (%v), want the host key and one state file", entries, err)
+	}
+	return filepath.Join(dir, files[0])
 }
 
 // beginAttempt is what a TOTP login does with the state: open the limiter
 // on dir, then count an attempt of alice's.
 func beginAttempt(dir string) (*ratelimit.Attempt, error) {
-	l, err := ratelimit.Open(dir, 3, time.Minute)
+	l, err := ratelimit.Open(dir, 3, time.Minute, 5*time.Minute)
 	if err != nil {
 		return nil, err
 	}
@@ -326,14 +332,22 @@ var trustedKinds = []struct {
 	{what: "approle_role_id_file", item: func(l trustedLayout) string { return l.roleID }, use: func(l trustedLayout) error { return loadConfig(l.appRoleConfig)() }},
 	{what: "approle_secret_id_file", item: func(l trustedLayout) string { return l.secretID }, use: func(l trustedLayout) error { return loadConfig(l.appRoleConfig)() }},
 	{what: "state_dir", item: func(l trustedLayout) string { return l.stateDir }, use: func(l trustedLayout) error {
-		_, err := ratelimit.Open(l.stateDir, 3, time.Minute)
+		_, err := ratelimit.Open(l.stateDir, 3, time.Minute, 5*time.Minute)
 		return err
 	}},
 	{what: "state file", item: func(l trustedLayout) string { return l.stateFile }, use: func(l trustedLayout) error {
 		_, err := beginAttempt(l.stateDir)
 		return err
 	}, linkRefused: true, holder: func(l trustedLayout) (string, string) { return "state_dir", l.stateDir }},
+	// The record's host key is held, and named, as a state file.
+	{what: "state file", item: func(l trustedLayout) string { return filepath.Join(l.stateDir, hostKeyName) }, use: func(l trustedLayout) error {
+		_, err := beginAttempt(l.stateDir)
+		return err
+	}, linkRefused: true, holder: func(l trustedLayout) (string, string) { return "state_dir", l.stateDir }},
 }
+
+// hostKeyName is the TOTP record's host key in state_dir (ratelimit's).
+const hostKeyName = "totp-hostkey"
 
 func caPathHolds(l trustedLayout) (string, string) { return "ca_path", l.caPath }
 
@@ -452,7 +466,7 @@ func TestStateDirBelowAWorldWritableDirectoryIsRefused(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err := ratelimit.Open(dir, 3, time.Minute)
+	_, err := ratelimit.Open(dir, 3, time.Minute, 5*time.Minute)
 	want := `state_dir "` + dir + `": directory "` + open + `" is writable by group or others (mode 0777); run: chmod go-w ` + open
 	if !errors.Is(err, ratelimit.ErrState) || !errors.Is(err, ErrUnsafePermissions) || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)

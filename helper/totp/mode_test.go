@@ -471,7 +471,9 @@ func TestLoginsLastPassDropsEverySecretFromAnyError(t *testing.T) {
 	m, lim = testMode(t, stub, true)
 	lim.clearErr = fmt.Errorf("state holds %s, %s and %s", approleToken, roleID, secretID)
 	_, err = login(m, goodCode, "alice")
-	if want := `the code is valid, but clearing "alice"'s failed codes failed, so denying: state holds ` + TokenMark + ", " + RoleIDMark + " and " + SecretIDMark; err == nil || err.Error() != want {
-		t.Errorf("err = %v\nwant  %s", err, want)
+	// The wrapper's words are pinned with the record's messages; here only
+	// what the last pass leaves of the limiter's error.
+	if want := ": state holds " + TokenMark + ", " + RoleIDMark + " and " + SecretIDMark; err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to end %s", err, want)
 	}
 }

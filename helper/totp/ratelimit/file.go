@@ -3,7 +3,6 @@ package ratelimit
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"syscall"
 	"time"
@@ -100,29 +99,4 @@ func lockUntil(ctx context.Context, f *os.File, path string, deadline time.Time)
 		case <-t.C:
 		}
 	}
-}
-
-func readStamps(f *os.File, path string) ([]int64, error) {
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, maxFileSize+1))
-	if err != nil {
-		return nil, stateErr(err, "state file %q cannot be read: %v", path, errText(err))
-	}
-	stamps, err := parseStamps(data)
-	if err != nil {
-		return nil, stateErr(err, "state file %q is corrupt: %v; remove it to reset the user's failures: rm %s", path, err, path)
-	}
-	return stamps, nil
-}
-
-// writeStamps replaces the content in one write, then cuts what an older,
-// longer content left behind. The lock keeps other logins out meanwhile.
-func writeStamps(f *os.File, path string, stamps []int64) error {
-	data := formatStamps(stamps)
-	if _, err := f.WriteAt(data, 0); err != nil {
-		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
-	}
-	if err := f.Truncate(int64(len(data))); err != nil {
-		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
-	}
-	return nil
 }
