@@ -402,25 +402,9 @@ else
 	set -euo pipefail
 	cd "$(dirname "${BASH_SOURCE[0]}")/.."
 	LC_ROOT=$PWD
-	PASS=0 FAIL=0 SKIP=0
-	ok() { echo "ok   - $*"; PASS=$((PASS + 1)); }
-	bad() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-	skip() { echo "skip - $*"; SKIP=$((SKIP + 1)); }
-	expect() {
-		if [[ $2 == "$3" ]]; then ok "$1"; else
-			bad "$1"
-			diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/       /' || true
-		fi
-	}
-	check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
-	# What -version prints, in the format pinned once in testdata/reasons.json.
-	version_line() {
-		local format
-		format=$(sed -n 's/^  "main\.version": "\(.*\)",\{0,1\}$/\1/p' "$LC_ROOT/testdata/reasons.json")
-		[[ -n $format ]] || { echo "no main.version in testdata/reasons.json"; return 1; }
-		# shellcheck disable=SC2059 # the pinned text is the format
-		printf "$format" "$1" "$2"
-	}
+	VSH_ROOT=$PWD
+	# shellcheck source=scripts/tap.sh
+	source scripts/tap.sh
 	if [[ $EUID -ne 0 ]]; then
 		lc_main ""
 		echo "test-dist-lifecycle: $PASS passed, $FAIL failed, $SKIP skipped"

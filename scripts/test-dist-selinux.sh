@@ -22,15 +22,9 @@
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	set -euo pipefail
 	cd "$(dirname "${BASH_SOURCE[0]}")/.."
-	PASS=0 FAIL=0
-	ok() { echo "ok   - $*"; PASS=$((PASS + 1)); }
-	bad() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-	expect() {
-		if [[ $2 == "$3" ]]; then ok "$1"; else
-			bad "$1"
-			diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/       /' || true
-		fi
-	}
+	VSH_ROOT=$PWD
+	# shellcheck source=scripts/tap.sh
+	source scripts/tap.sh
 	SEL_ALONE=1
 else
 	SEL_ALONE=0

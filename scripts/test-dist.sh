@@ -39,28 +39,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 START=$SECONDS
 
-PASS=0 FAIL=0 SKIP=0
-ok() { echo "ok   - $*"; PASS=$((PASS + 1)); }
-bad() { echo "FAIL - $*"; FAIL=$((FAIL + 1)); }
-skip() { echo "skip - $*"; SKIP=$((SKIP + 1)); }
 die() { echo "test-dist: $*" >&2; exit 1; }
-# expect DESC WANT GOT
-expect() {
-	if [[ $2 == "$3" ]]; then ok "$1"; else
-		bad "$1"
-		diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | sed 's/^/       /' || true
-	fi
-}
-# check DESC CMD...: passes when CMD succeeds
-check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
-# version_line VERSION COMMIT: what -version prints, in the format pinned
-# once, in the product's reasons table (testdata/reasons.json, main.version)
-version_line() {
-	local format
-	format=$(sed -n 's/^  "main\.version": "\(.*\)",\{0,1\}$/\1/p' "$ROOT/testdata/reasons.json")
-	[[ -n $format ]] || die "no main.version in testdata/reasons.json"
-	printf "$format" "$1" "$2"
-}
+VSH_ROOT=$ROOT
+# shellcheck source=scripts/tap.sh
+source scripts/tap.sh
 
 # --- what the checks need
 need=()
