@@ -127,72 +127,57 @@ func topMember(body []byte, name string) (json.RawMessage, error) {
 	return pick(members, name, name)
 }
 
-// decodeInto decodes the JSON object raw into dst, a pointer to a struct.
-// readable picks the keys dst reads out of the bytes, refusing what a map
-// would hide (a key twice, or in another case); mapstructure fills dst
-// from them, matching names exactly, and fitKind refuses a value of the
-// wrong JSON kind. path names raw for the operator.
+// decodeInto decodes the JSON object raw into dst, a pointer to a struct:
+// readable reads what dst's fields read out of the bytes, strictly, and
+// mapstructure fills dst from that, matching names exactly. path names raw
+// for the operator.
 func decodeInto(raw json.RawMessage, dst any, path string) error {
-	if kind := jsonKind(raw); kind != "object" {
-		return fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, path, kind, errNotObject)
-	}
 	data, err := readable(raw, reflect.TypeOf(dst), path)
 	if err != nil {
 		return err
 	}
-	var misfits []misfit
 	decoder, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		TagName: "json",
 		// mapstructure's default matches names in any case.
 		MatchName: func(key, field string) bool { return key == field },
 		// Keys we do not read are left alone: Vault adds keys over versions.
 		ErrorUnused: false,
-		DecodeHook: mapstructure.DecodeHookFuncValue(func(from, to reflect.Value) (any, error) {
-			return fitKind(from, to, &misfits)
-		}),
-		Result: dst,
+		Result:      dst,
 	})
-	if err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
+	if err == nil {
+		err = decoder.Decode(data)
 	}
-	if err := decoder.Decode(data); err != nil {
-		return describeMisfit(err, misfits, path)
+	if err != nil {
+		// Only a value readable let through that the field cannot hold
+		// (a map's values): mapstructure's words would quote it.
+		return fmt.Errorf("%w: cannot decode %s", ErrMalformed, path)
 	}
 	return nil
 }
 
-// readable is the valid JSON raw as mapstructure reads it into t. Where t
-// is a struct (or an array of them) and raw an object, it is a map of the
-// keys t's fields read, each picked with pick's rules, at every depth;
-// keys t does not read are left out unread. Anything else is raw decoded
-// whole, numbers as their text (json.Number), for fitKind to judge.
+// readable is the valid JSON raw as mapstructure is to read it into t, or
+// the reason it is not what t holds, in the operator's terms. For a struct,
+// it is a map of the keys t's fields read, each picked with pick's rules,
+// field by field and depth first; keys t does not read are left unread.
+// Numbers stay their text (json.Number): mapstructure converts them.
 func readable(raw json.RawMessage, t reflect.Type, path string) (any, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	kind := jsonKind(raw)
-	switch {
-	case t.Kind() == reflect.Struct && kind == "object":
-		members, err := membersOf(raw, path)
-		if err != nil {
-			return nil, err
+	if kind == "null" {
+		return nil, nil
+	}
+	if !fits(kind, raw, t) {
+		if t.Kind() == reflect.Struct {
+			return nil, fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, path, kind, errNotObject)
 		}
-		picked := make(map[string]any, t.NumField())
-		for i := 0; i < t.NumField(); i++ {
-			if !t.Field(i).IsExported() {
-				continue
-			}
-			name := jsonName(t.Field(i))
-			value, err := pick(members, name, path+"."+name)
-			if err == nil && value != nil {
-				picked[name], err = readable(value, t.Field(i).Type, path+"."+name)
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		return picked, nil
-	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && kind == "array":
+		return nil, fmt.Errorf("%w: %s is a JSON %s where %s belongs", ErrMalformed, path, kind, article(t))
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return readFields(raw, t, path)
+	case reflect.Slice, reflect.Array:
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
 			return nil, fmt.Errorf("%w: %s cannot be read", ErrMalformed, path)
@@ -205,17 +190,18 @@ func readable(raw json.RawMessage, t reflect.Type, path string) (any, error) {
 			}
 		}
 		return out, nil
-	case kind == "number":
-		return json.Number(raw), nil
-	case kind == "string":
-		var v string
-		err := json.Unmarshal(raw, &v)
-		return v, err
-	case kind == "bool":
-		return raw[0] == 't', nil
-	case kind == "null":
-		return nil, nil
 	}
+	switch kind {
+	case "number":
+		return json.Number(raw), nil
+	case "bool":
+		return raw[0] == 't', nil
+	case "string":
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	// An object for a map or an interface, an array for an interface.
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -223,6 +209,67 @@ func readable(raw json.RawMessage, t reflect.Type, path string) (any, error) {
 		return nil, fmt.Errorf("%w: %s cannot be read", ErrMalformed, path)
 	}
 	return v, nil
+}
+
+// readFields is the map of the keys the struct t reads out of the object raw.
+func readFields(raw json.RawMessage, t reflect.Type, path string) (map[string]any, error) {
+	members, err := membersOf(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	picked := make(map[string]any, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		if !t.Field(i).IsExported() {
+			continue
+		}
+		name := jsonName(t.Field(i))
+		value, err := pick(members, name, path+"."+name)
+		if err == nil && value != nil {
+			picked[name], err = readable(value, t.Field(i).Type, path+"."+name)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return picked, nil
+}
+
+// fits is true when a JSON value of kind has a place in t: a number only
+// when t's kind holds it, as encoding/json would decide.
+func fits(kind string, raw json.RawMessage, t reflect.Type) bool {
+	var err error
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.String:
+		return kind == "string"
+	case reflect.Bool:
+		return kind == "bool"
+	case reflect.Struct, reflect.Map:
+		return kind == "object"
+	case reflect.Slice, reflect.Array:
+		return kind == "array"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		_, err = strconv.ParseInt(string(raw), 10, t.Bits())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		_, err = strconv.ParseUint(string(raw), 10, t.Bits())
+	case reflect.Float32, reflect.Float64:
+		_, err = strconv.ParseFloat(string(raw), t.Bits())
+	default:
+		return false
+	}
+	return kind == "number" && err == nil
+}
+
+// article names what t holds for the operator: "a string", "an array".
+func article(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "a " + t.Kind().String()
 }
 
 // member is one key and its value, in the order the object has them.
@@ -343,19 +390,6 @@ func pick(members []member, name, path string) (json.RawMessage, error) {
 	return value, nil
 }
 
-// withoutIndexes drops the "[0]" of mapstructure's names for array elements.
-func withoutIndexes(field string) string {
-	var b strings.Builder
-	for {
-		before, rest, found := strings.Cut(field, "[")
-		b.WriteString(before)
-		if !found {
-			return b.String()
-		}
-		_, field, _ = strings.Cut(rest, "]")
-	}
-}
-
 // jsonName is the key a struct field reads, as mapstructure with TagName
 // "json" reads it: the tag's name, else the field's own name.
 func jsonName(f reflect.StructField) string {
@@ -385,115 +419,6 @@ func jsonKind(raw []byte) string {
 		return "null"
 	}
 	return "number"
-}
-
-// misfit is a value of one JSON kind where a field wants another, in the
-// operator's terms: got is the JSON kind, want what belongs ("a string").
-type misfit struct {
-	got, want string
-	object    bool // want is a struct: the answer lacks an object there
-}
-
-// errMisfit is what fitKind hands mapstructure, which keeps only its text:
-// "error decoding '<field>': " and this.
-var errMisfit = errors.New("misfit")
-
-// fitKind lets a value through to mapstructure only when its JSON kind is
-// what the field to holds: mapstructure's own refusals quote the value,
-// which may be a token. A misfit is noted, in the order mapstructure meets
-// them, for describeMisfit.
-func fitKind(from, to reflect.Value, misfits *[]misfit) (any, error) {
-	v := from.Interface()
-	t := to.Type()
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	got := kindOf(v)
-	if fits(v, got, t) {
-		return v, nil
-	}
-	want := "a " + t.Kind().String()
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		want = "an object"
-	case reflect.Slice, reflect.Array:
-		want = "an array"
-	}
-	*misfits = append(*misfits, misfit{got: got, want: want, object: t.Kind() == reflect.Struct})
-	return nil, errMisfit
-}
-
-// kindOf names the JSON kind of a value encoding/json decoded into an
-// interface with UseNumber.
-func kindOf(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case json.Number:
-		return "number"
-	case bool:
-		return "bool"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-// fits is true when the JSON value v, of kind got, has a place in t: a
-// number only when t's kind holds it, as encoding/json would decide.
-func fits(v any, got string, t reflect.Type) bool {
-	n, _ := v.(json.Number)
-	switch t.Kind() {
-	case reflect.Interface:
-		return true
-	case reflect.String:
-		return got == "string"
-	case reflect.Bool:
-		return got == "bool"
-	case reflect.Struct, reflect.Map:
-		return got == "object"
-	case reflect.Slice, reflect.Array:
-		return got == "array"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		_, err := strconv.ParseInt(string(n), 10, t.Bits())
-		return got == "number" && err == nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		_, err := strconv.ParseUint(string(n), 10, t.Bits())
-		return got == "number" && err == nil
-	case reflect.Float32, reflect.Float64:
-		_, err := strconv.ParseFloat(string(n), t.Bits())
-		return got == "number" && err == nil
-	}
-	return false
-}
-
-// describeMisfit says which field had the wrong kind of value, from the
-// first error mapstructure met: the field's name is ours (a json tag), so
-// it is read back out of mapstructure's "error decoding '<field>'". Any
-// other error is told without its text, which may quote a value.
-func describeMisfit(err error, misfits []misfit, path string) error {
-	var me *mapstructure.Error
-	if !errors.As(err, &me) || len(me.Errors) == 0 || len(misfits) == 0 {
-		return fmt.Errorf("%w: cannot decode %s", ErrMalformed, path)
-	}
-	field, ok := strings.CutPrefix(me.Errors[0], "error decoding '")
-	if ok {
-		field, ok = strings.CutSuffix(field, "': "+errMisfit.Error())
-	}
-	if !ok {
-		return fmt.Errorf("%w: cannot decode %s", ErrMalformed, path)
-	}
-	if field != "" {
-		// mapstructure names an array's element by its index, encoding/json by the array.
-		path += "." + withoutIndexes(field)
-	}
-	m := misfits[0]
-	if m.object {
-		return fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, path, m.got, errNotObject)
-	}
-	return fmt.Errorf("%w: %s is a JSON %s where %s belongs", ErrMalformed, path, m.got, m.want)
 }
 
 // decodeError turns a non-2xx body into a VaultError: Vault's "errors" read
