@@ -148,8 +148,9 @@ func decodeInto(raw json.RawMessage, dst any, path string) error {
 		err = decoder.Decode(data)
 	}
 	if err != nil {
-		// Only a value readable let through that the field cannot hold
-		// (a map's values): mapstructure's words would quote it.
+		// readable let nothing through that the field cannot hold, so this
+		// is a type it was not written for (a map with int keys, say);
+		// mapstructure's words would quote the value.
 		return fmt.Errorf("%w: cannot decode %s", ErrMalformed, path)
 	}
 	return nil
@@ -177,6 +178,17 @@ func readable(raw json.RawMessage, t reflect.Type, path string) (any, error) {
 	switch t.Kind() {
 	case reflect.Struct:
 		return readFields(raw, t, path)
+	case reflect.Map:
+		// Every value is read, each key as written, the last of a key twice,
+		// as encoding/json reads a map.
+		members, err := membersOf(raw, path)
+		out := make(map[string]any, len(members))
+		for _, m := range members {
+			if err == nil {
+				out[m.key], err = readable(m.value, t.Elem(), path)
+			}
+		}
+		return out, err
 	case reflect.Slice, reflect.Array:
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
@@ -201,7 +213,7 @@ func readable(raw json.RawMessage, t reflect.Type, path string) (any, error) {
 		err := json.Unmarshal(raw, &s)
 		return s, err
 	}
-	// An object for a map or an interface, an array for an interface.
+	// An object or an array for an interface.
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
