@@ -91,8 +91,10 @@ func DecodeData(body []byte, data any) error { return DecodeObject(body, "data",
 // another letter case, is refused in every object it reads (encoding/json
 // alone would take the last one in any case: {"username":"bob",
 // "Username":"alice"} would mean alice). Keys it does not read are left
-// alone. A number read into an interface stays a json.Number. Its errors
-// are ErrEmptyBody, ErrNoData or ErrMalformed, and never quote the body.
+// alone. Fields are read by their kind (a type's own UnmarshalJSON is not
+// called), and a number read into an interface stays a json.Number. Its
+// errors are ErrEmptyBody, ErrNoData or ErrMalformed, and never quote the
+// body.
 func DecodeObject(body []byte, name string, dst any) error {
 	target := reflect.ValueOf(dst)
 	if target.Kind() != reflect.Pointer || target.IsNil() || target.Elem().Kind() != reflect.Struct {
