@@ -60,6 +60,7 @@ fuzz:
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzMembersOf$$' -fuzztime $(FUZZTIME)
+	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
 	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)

@@ -55,10 +55,22 @@ type Client struct {
 
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
 // token from the environment takes part.
+//
+// vault/api makes every request, over go-cleanhttp's transport; where the
+// agent works against the library, it is for one of these reasons:
+//   - scrubEnvironment: NewClient reads VAULT_* (and fails on values it
+//     cannot parse), and net/http the proxy variables; the root-owned config
+//     file must be the only authority, so they go before the library looks.
+//   - MaxRetries 0: a request that may have reached Vault must never be sent
+//     again, since Vault consumes an OTP or a code as it answers.
+//   - put sends with RawRequestWithContext, not Logical().Write: Write reads
+//     the answer through a map (and an error answer's "errors" in any letter
+//     case), which hides the duplicate and case-variant keys DecodeObject and
+//     decodeError refuse; WriteRaw keeps no Obj, so the one redirect
+//     vault/api follows would re-send "null" in place of the body.
+//   - guard: vault/api follows 301 and 302 as well as Vault's 307, reads
+//     error bodies whole, and lets net/http follow further redirects.
 func New(cfg *config.Config) (*Client, error) {
-	// vault/api reads its environment inside NewClient and fails on values
-	// it cannot parse; the root-owned config file must be the only
-	// authority, so the variables go before the library can see them.
 	scrubEnvironment()
 	addrs := cfg.Addrs()
 	c := &Client{
@@ -87,9 +99,7 @@ func (c *Client) vault(i int) (*api.Client, error) {
 	vc, err := api.NewClient(&api.Config{
 		Address:    c.addrs[i],
 		HttpClient: c.http,
-		// A request that may have reached Vault must never be sent again:
-		// Vault consumes an OTP or a code as it answers.
-		MaxRetries: 0,
+		MaxRetries: 0, // never a second send (see New)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[i]), quoted(context.Background(), err))
@@ -166,7 +176,7 @@ func (c *Client) request(ctx context.Context, vc *api.Client, method, path strin
 			return nil, fmt.Errorf("encode request: %w", err)
 		}
 	}
-	//nolint:staticcheck // the one call that keeps Obj for a redirect's ResetJSONBody
+	//nolint:staticcheck // deprecated, but the one call that fits (see New)
 	resp, err := vc.RawRequestWithContext(ctx, r)
 	if resp != nil && resp.Body != nil {
 		defer resp.Body.Close()

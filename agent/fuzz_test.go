@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -178,4 +179,55 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// fuzzAuth reads a little of every shape DecodeObject is asked for.
+type fuzzAuth struct {
+	ClientToken *string  `json:"client_token"`
+	Policies    []string `json:"policies"`
+	Renewable   *bool    `json:"renewable"`
+	TTL         int32    `json:"lease_duration"`
+	Metadata    *struct {
+		RoleName string `json:"role_name"`
+	} `json:"metadata"`
+	Entities []struct {
+		Name string `json:"name"`
+	} `json:"entities"`
+	Labels map[string]string `json:"labels"`
+}
+
+// FuzzDecodeObject holds DecodeObject (readable, then mapstructure) to
+// encoding/json, the reference for what an answer means. encoding/json
+// matches keys in any case and keeps the last, so where the two differ an
+// ambiguous key got through. Taken: encoding/json reads the same struct.
+// Refused while encoding/json reads an auth object: only for a key twice
+// or in another case, or a value encoding/json also refuses somewhere.
+func FuzzDecodeObject(f *testing.F) {
+	f.Add([]byte(loginAnswer))
+	for _, seed := range []string{
+		`{"auth":{"client_token":"t","policies":["a",null],"renewable":true,"lease_duration":-0,"metadata":{"role_name":"r"}}}`,
+		`{"auth":{"entities":[{"name":"a"},{"Name":"b"}],"labels":{"a":"b","a":"c"}}}`,
+		`{"auth":{"lease_duration":2147483648}}`, `{"auth":{"lease_duration":1.0}}`, `{"auth":{"client_token":"a","Client_Token":"b"}}`,
+		`{"auth":{"uſername":1,"metadata":null}}`, `{"auth":{"labels":{"x":1}}}`, `{"auth":{"policies":"x"}}`, `{"Auth":{}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var got fuzzAuth
+		err := DecodeObject(body, "auth", &got)
+		var want struct {
+			Auth *fuzzAuth `json:"auth"`
+		}
+		refErr := json.Unmarshal(body, &want)
+		switch {
+		case err == nil:
+			if refErr != nil || want.Auth == nil || !reflect.DeepEqual(got, *want.Auth) {
+				t.Fatalf("DecodeObject(%q) = %+v; encoding/json reads %+v, %v", body, got, want.Auth, refErr)
+			}
+		case !errors.Is(err, ErrEmptyBody) && !errors.Is(err, ErrNoData) && !errors.Is(err, ErrMalformed):
+			t.Fatalf("DecodeObject(%q) error %v is none of the typed outcomes", body, err)
+		case refErr == nil && want.Auth != nil && !errors.Is(err, errTwice) && !errors.Is(err, errOtherCase):
+			t.Fatalf("DecodeObject(%q) refused with %v what encoding/json reads as %+v", body, err, *want.Auth)
+		}
+	})
 }

@@ -46,16 +46,9 @@ func requestIDOf(body []byte) (string, bool) {
 	if !json.Valid(body) {
 		return "", false
 	}
-	members, err := membersOf(body, "the answer")
-	if err != nil {
-		return "", false
-	}
-	raw, err := pick(members, "request_id", "request_id")
-	if err != nil || raw == nil {
-		return "", false
-	}
+	raw, err := topMember(body, "request_id")
 	var id string
-	if json.Unmarshal(raw, &id) != nil || !isIDShaped(id) {
+	if err != nil || raw == nil || json.Unmarshal(raw, &id) != nil || !isIDShaped(id) {
 		return "", false
 	}
 	return id, true

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -128,5 +129,17 @@ func TestDecodeObjectRefusesADestinationThatIsNotAPointerToAStruct(t *testing.T)
 		if err := agent.DecodeObject([]byte(`{"auth":{}}`), "auth", dst); err == nil {
 			t.Errorf("DecodeObject into %T succeeded", dst)
 		}
+	}
+}
+
+// A number keeps its text where the struct takes anything, and one no Go
+// number holds is left alone under a key the struct does not read.
+func TestDecodeObjectKeepsNumbersAsTheirText(t *testing.T) {
+	t.Parallel()
+	var d struct {
+		Any any `json:"any"`
+	}
+	if err := agent.DecodeData([]byte(`{"data":{"any":12345678901234567890,"unread":1e400}}`), &d); err != nil || d.Any != json.Number("12345678901234567890") {
+		t.Fatalf("DecodeData = %v, %#v", err, d.Any)
 	}
 }
