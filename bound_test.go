@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing/plumbingtest"
 )
 
 // No line leaves the process longer than quote.MaxLine, whatever PAM_USER,
@@ -31,14 +31,14 @@ func TestNoLineExceedsTheBoundWhateverComesIn(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := syslogConfig(t, verifyVault(t, c.status, c.answer), `syslog_facility = "authpriv"`)
-			for _, socket := range []string{"", filepath.Join(shortTempDir(t), "missing.sock")} {
+			for _, socket := range []string{"", filepath.Join(plumbingtest.ShortTempDir(t), "missing.sock")} {
 				received := func() []string { return nil }
 				if socket == "" {
-					socket, received = listen(t)
+					socket, received = plumbingtest.Listen(t)
 				}
 				useSyslogSocket(t, socket)
 				env := map[string]string{"PAM_TYPE": "auth", "PAM_USER": c.user, "PAM_RHOST": c.rhost}
-				var stderr syncBuffer
+				var stderr plumbingtest.SyncBuffer
 				run([]string{"-dev", "-config=" + cfg}, strings.NewReader(summaryOTP), io.Discard, &stderr,
 					func(k string) string { return env[k] }, func(int) {})
 				lines := append(received(), strings.Split(stderr.String(), "\n")...)
@@ -56,35 +56,5 @@ func TestNoLineExceedsTheBoundWhateverComesIn(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// The bound holds at the writers themselves, not only through the fields
-// that are cut before: a line of any origin, and a datagram with its header.
-func TestTheWritersCutEveryLine(t *testing.T) {
-	long := strings.Repeat("x", 3*quote.MaxLine)
-	var out syncBuffer
-	o := newOutbox()
-	o.put(&out, []byte("short\n"+long+"\n"))
-	if !o.finish(time.Second, nil, nil) {
-		t.Fatal("the outbox was not written out")
-	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if len(line) > quote.MaxLine {
-			t.Errorf("the outbox wrote a line of %d bytes", len(line))
-		}
-	}
-	if !strings.HasPrefix(out.String(), "short\n"+long[:100]) {
-		t.Errorf("the outbox lost what fits: %.200q", out.String())
-	}
-
-	socket, received := listen(t)
-	sink := &syslogSink{facility: 10, path: socket, pid: 1, now: time.Now, fallback: func(string) {}}
-	if err := sink.send(severityNotice, long); err != nil {
-		t.Fatal(err)
-	}
-	got := received()
-	if len(got) != 1 || len(got[0]) > quote.MaxLine || !strings.HasSuffix(got[0], " bytes in all]") {
-		t.Errorf("syslog got %d datagrams, not one cut to %d bytes: %.100q", len(got), quote.MaxLine, got)
 	}
 }

@@ -4,20 +4,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
-	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing"
 )
 
 // Stamped by the Makefile with -ldflags -X.
@@ -63,36 +61,27 @@ func exitCode(o outcome, err error, underPAM bool) int {
 
 // run is main without the process: it returns the exit code. exit is called
 // only by the watchdog. Nothing run prints, to stdout or stderr, is written
-// by the goroutine that decides: it goes through one outbox, and the exit
-// waits at most flushGrace for it.
+// by the goroutine that decides: it goes through the plumbing's one outbox,
+// and the exit waits a bounded time for it.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exit func(int)) int {
-	start := time.Now()
-	out := newOutbox()
-	log := newLogger(out, stderr)
-	watchdog := startWatchdog(start, log, exit)
-	defer watchdog.stop()
-
-	code := decide(args, stdin, out.to(stdout), log, getenv, start, watchdog)
-	// The flush is bounded, so the watchdog is not needed for it; stopping
-	// it first keeps a slow flush near the deadline from turning an exit 0
-	// into the watchdog's 1.
-	watchdog.stop()
-	log.finish(flushGrace)
+	p := plumbing.Start(time.Now(), stdout, stderr, exit)
+	defer p.StopWatchdog()
+	code := decide(args, stdin, p, getenv)
+	p.End()
 	return code
 }
 
 // decide runs the login (or the other modes) and logs how it ended.
-func decide(args []string, stdin io.Reader, stdout io.Writer, log *logger,
-	getenv func(string) string, start time.Time, watchdog *watchdog) int {
-	o, err := execute(args, stdin, stdout, log, getenv, start, watchdog)
+func decide(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string) string) int {
+	o, err := execute(args, stdin, p, getenv)
 	if err != nil {
-		log.Error("%v", err)
+		p.Log.Error("%v", err)
 	}
 	code := exitCode(o, err, getenv("PAM_TYPE") != "")
 	if err == nil && o != denied && code != 0 {
-		log.Error("%s", refusalUnderPAM(o))
+		p.Log.Error("%s", refusalUnderPAM(o))
 	}
-	log.sendSummary()
+	p.SendSummary()
 	return code
 }
 
@@ -103,178 +92,60 @@ func refusalUnderPAM(o outcome) string {
 	return "PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies"
 }
 
-// execute is the one straight data path: flags, config, OTP, Vault, decision.
-func execute(args []string, stdin io.Reader, stdout io.Writer, log *logger,
-	getenv func(string) string, start time.Time, watchdog *watchdog) (outcome, error) {
+// execute is the one straight data path: flags, config, password, Vault,
+// decision. Each step is one call; only a nil error from the last one is a
+// verified outcome.
+func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string) string) (outcome, error) {
 	if wantsVersion(args) {
-		fmt.Fprintf(stdout, "vault-ssh-helper v%s (%s)\n", version, commit)
+		fmt.Fprintf(p.Stdout, "vault-ssh-helper v%s (%s)\n", version, commit)
 		return versionShown, nil
 	}
-	opts, err := parseFlags(args, stdout)
+	opts, err := parseFlags(args, p.Stdout)
 	if err != nil {
 		return denied, err
 	}
-	log.setLevel(opts.level)
+	p.Log.SetLevel(opts.level)
 	if opts.dev {
-		log.Warn("Dev mode is enabled!")
+		p.Log.Warn("Dev mode is enabled!")
 	}
-	watchdog.waitingFor("the config file " + opts.configPath)
+	p.WaitingFor("the config file " + opts.configPath)
 	cfg, err := config.Load(opts.configPath, config.Options{Dev: opts.dev})
 	if err != nil {
 		return denied, err
 	}
-	watchdog.setBudget(cfg.Timeout)
-	ctx, cancel := context.WithDeadline(context.Background(), start.Add(cfg.Timeout))
+	ctx, cancel := p.Budget(cfg.Timeout)
 	defer cancel()
 
 	client, err := agent.New(cfg)
 	if err != nil {
 		return denied, err
 	}
-	client.OnSkip(func(s agent.Skip) { log.Warn("%s", s) })
+	client.OnSkip(func(s agent.Skip) { p.Log.Warn("%s", s) })
 	m := newMode(cfg, client)
-	log.Info("%s", m.Announce())
+	p.Log.Info("%s", m.Announce())
 	if cfg.Namespace != "" {
-		log.Info("using namespace: %s", cfg.Namespace)
+		p.Log.Info("using namespace: %s", cfg.Namespace)
 	}
 	if opts.verifyOnly {
-		watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
-		if len(cfg.Addrs()) > 1 {
-			return checkEvery(ctx, cfg, client, log)
+		modeAt := func(c *agent.Client) plumbing.Mode { return newMode(cfg, c) }
+		if err := p.VerifyOnly(ctx, cfg, client, m, modeAt); err != nil {
+			return denied, err
 		}
-		return check(ctx, m, cfg, log)
+		return echoVerified, nil
 	}
-	report := reportLoginsTo(cfg, m, client, getenv, log)
-	o, err := login(ctx, m, cfg, client, stdin, getenv("PAM_USER"), log, watchdog)
-	return o, report(o, err)
-}
-
-// reportLoginsTo arms the summary line when the config asks for syslog, and
-// returns what ends the login: it adds the request_id of Vault's answers to
-// the denial (the success line has it already) and records the summary,
-// which decide sends after the run's last line. It never changes the
-// outcome.
-func reportLoginsTo(cfg *config.Config, m mode, client *agent.Client, getenv func(string) string, log *logger) func(outcome, error) error {
-	ip, otpMode := m.(interface{ OTPIP() netip.Addr })
-	if cfg.Syslog != nil {
-		log.reportTo(&loginReport{
-			user:    getenv("PAM_USER"),
-			rhost:   getenv("PAM_RHOST"),
-			otpMode: otpMode,
-			sink:    newSyslogSink(cfg.Syslog.Facility, log.syslogFallback),
-		})
+	if err := p.Login(ctx, cfg, client, m, stdin, getenv); err != nil {
+		return denied, err
 	}
-	return func(o outcome, err error) error {
-		ids := client.RequestIDs()
-		if err != nil && len(ids) > 0 {
-			err = fmt.Errorf("%w%s", err, requestIDNote(ids))
-		}
-		end := loginEnd{allowed: err == nil && o == loginVerified, requestIDs: ids}
-		if otpMode {
-			end.otpIP = ip.OTPIP()
-		}
-		if err != nil {
-			end.reason = err.Error()
-		}
-		log.loginEnded(end)
-		return err
-	}
-}
-
-// mode is one way of checking a password with Vault: each reads its kind
-// of password, asks Vault and decides in its own package.
-type mode interface {
-	// Announce is the info line that says what the mode checks against.
-	Announce() string
-	// Secret names the password in log lines ("the OTP").
-	Secret() string
-	// ReadPassword reads stdin and refuses, before any network traffic,
-	// anything that is not this mode's kind of password.
-	ReadPassword(io.Reader) (string, error)
-	// Login asks Vault about the password and decides; it returns who
-	// logged in. Its errors never carry the password.
-	Login(ctx context.Context, password, pamUser string) (string, error)
-	// CheckStep says what Check sends, for the debug line before it.
-	CheckStep() string
-	// Check is -verify-only: it proves Vault is reachable and set up
-	// without a password, and returns what it found on the way, also when
-	// it fails.
-	Check(ctx context.Context) ([]helper.Finding, error)
+	return loginVerified, nil
 }
 
 // newMode chooses the mode the config file asks for: the TOTP mode when it
 // has totp_mount_point, else the SSH OTP mode.
-func newMode(cfg *config.Config, client *agent.Client) mode {
+func newMode(cfg *config.Config, client *agent.Client) plumbing.Mode {
 	if cfg.TOTP != nil {
 		return totp.New(cfg, client)
 	}
 	return sshotp.New(cfg, client)
-}
-
-func check(ctx context.Context, m mode, cfg *config.Config, log *logger) (outcome, error) {
-	log.Debug("%s to %s", m.CheckStep(), cfg.VaultAddr)
-	found, err := m.Check(ctx)
-	for _, f := range found {
-		if f.Warning {
-			log.Warn("%s", f.Text)
-		} else {
-			log.Info("%s", f.Text)
-		}
-	}
-	if err != nil {
-		return denied, explainTimeout(err, cfg)
-	}
-	log.Info("vault-ssh-helper verification successful!")
-	return echoVerified, nil
-}
-
-func login(ctx context.Context, m mode, cfg *config.Config, client *agent.Client, stdin io.Reader,
-	pamUser string, log *logger, watchdog *watchdog) (outcome, error) {
-	watchdog.waitingFor("the password on stdin")
-	password, err := readPassword(ctx, m, stdin)
-	if errors.Is(err, agent.ErrTimeout) {
-		return denied, fmt.Errorf("%w (timeout = %s)", err, cfg.Timeout)
-	}
-	if err != nil {
-		return denied, err
-	}
-	log.Debug("verifying %s with Vault at %s", m.Secret(), cfg.VaultAddr)
-	watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
-	who, err := m.Login(ctx, password, pamUser)
-	if err != nil {
-		return denied, explainTimeout(err, cfg)
-	}
-	log.Info("%s authenticated!%s", who, requestIDNote(client.RequestIDs()))
-	return loginVerified, nil
-}
-
-// readPassword reads stdin within the budget: run by hand without a pipe,
-// stdin is a terminal that may never close.
-func readPassword(ctx context.Context, m mode, stdin io.Reader) (string, error) {
-	type result struct {
-		password string
-		err      error
-	}
-	done := make(chan result, 1)
-	go func() {
-		password, err := m.ReadPassword(stdin)
-		done <- result{password, err}
-	}()
-	select {
-	case r := <-done:
-		return r.password, r.err
-	case <-ctx.Done():
-		return "", fmt.Errorf("%w waiting for the password on stdin", agent.ErrTimeout)
-	}
-}
-
-// explainTimeout adds the budget to a timeout, so the log line says both what
-// the helper waited for and for how long.
-func explainTimeout(err error, cfg *config.Config) error {
-	if errors.Is(err, agent.ErrTimeout) {
-		return fmt.Errorf("%w (timeout = %s; raise it in the config file if Vault is slow)", err, cfg.Timeout)
-	}
-	return err
 }
 
 // wantsVersion looks at every argument before flags are parsed, as the
@@ -293,7 +164,7 @@ type options struct {
 	configPath string
 	dev        bool
 	verifyOnly bool
-	level      level
+	level      plumbing.Level
 }
 
 const usageText = `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
@@ -348,7 +219,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 		fs.Usage()
 		return o, fmt.Errorf("invalid command line: unexpected argument %q (flags come as -name=value)", fs.Arg(0))
 	}
-	lvl, err := parseLevel(levelName)
+	lvl, err := plumbing.ParseLevel(levelName)
 	if err != nil {
 		return o, err
 	}

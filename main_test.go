@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,11 +14,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing/plumbingtest"
 	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/testtmp"
 )
 
@@ -177,16 +176,11 @@ func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text), 0o600))
 }
 
-// hangDetector is how long a run with a stalled log may take before a test
-// calls it hung: far beyond any budget the tests configure, so only a run
-// that waits on the sink can reach it.
-const hangDetector = 30 * time.Second
-
 // cmdStalled: stalled [-stdin FILE] CODE PROG [ARGS...] runs PROG as
 // pam_exec would with its log= file on a mount that stopped taking writes:
 // stdout and stderr both on a FIFO whose buffer is full and never read. It
 // passes PATH, PAM_TYPE and PAM_USER from the script and fails unless PROG
-// exits with CODE before hangDetector.
+// exits with CODE before plumbingtest.HangDetector.
 func cmdStalled(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! stalled (give the exit code)")
@@ -203,13 +197,13 @@ func cmdStalled(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	dir, err := os.MkdirTemp(ts.MkAbs("."), "stalled-")
 	ts.Check(err)
-	sink, release, err := fullFIFO(filepath.Join(dir, "log.fifo"))
+	sink, release, err := plumbingtest.FullFIFO(filepath.Join(dir, "log.fifo"))
 	ts.Check(err)
 	ts.Defer(release)
 	path, err := exec.LookPath(args[1])
 	ts.Check(err)
 
-	ctx, cancel := context.WithTimeout(context.Background(), hangDetector)
+	ctx, cancel := context.WithTimeout(context.Background(), plumbingtest.HangDetector)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args[2:]...)
 	cmd.Dir = ts.MkAbs(".")
@@ -225,7 +219,7 @@ func cmdStalled(ts *testscript.TestScript, neg bool, args []string) {
 	err = cmd.Run()
 	ts.Logf("exited after %s with stdout and stderr stalled: %v", time.Since(started).Round(time.Millisecond), err)
 	if ctx.Err() != nil {
-		ts.Fatalf("%s hung: not done after %s with its output stalled", args[1], hangDetector)
+		ts.Fatalf("%s hung: not done after %s with its output stalled", args[1], plumbingtest.HangDetector)
 	}
 	code := 0
 	var exitErr *exec.ExitError
@@ -237,57 +231,4 @@ func cmdStalled(ts *testscript.TestScript, neg bool, args []string) {
 	if code != want {
 		ts.Fatalf("%s exited %d, want %d", args[1], code, want)
 	}
-}
-
-// fullFIFO makes a FIFO at path and returns its write end with the pipe
-// buffer full and a reader that never reads, so every write blocks in
-// write(2) as on a stalled NFS or FUSE mount. The write end is a blocking
-// descriptor, as a log= file is, not one Go's poller parks. release closes
-// both ends; a write still blocked then fails with EPIPE.
-func fullFIFO(path string) (*os.File, func(), error) {
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		return nil, nil, fmt.Errorf("mkfifo: %w", err)
-	}
-	rfd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open the FIFO's read end: %w", err)
-	}
-	wfd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		syscall.Close(rfd)
-		return nil, nil, fmt.Errorf("open the FIFO's write end: %w", err)
-	}
-	release := func() { syscall.Close(rfd); syscall.Close(wfd) }
-	if err := fill(wfd); err != nil {
-		release()
-		return nil, nil, err
-	}
-	if err := syscall.SetNonblock(wfd, false); err != nil {
-		release()
-		return nil, nil, fmt.Errorf("make the FIFO's write end blocking: %w", err)
-	}
-	sink := os.NewFile(uintptr(wfd), path)
-	return sink, func() { syscall.Close(rfd); sink.Close() }, nil
-}
-
-// fill writes to the non-blocking fd until the pipe takes nothing more, not
-// even one byte. Pipes hold at most 1 MiB unless an administrator raised
-// /proc/sys/fs/pipe-max-size, so the loop is bounded well past that.
-func fill(fd int) error {
-	page := make([]byte, 4096)
-	for _, size := range []int{len(page), 1} {
-		for i := 0; ; i++ {
-			if i == 1<<16 {
-				return errors.New("the FIFO never filled")
-			}
-			_, err := syscall.Write(fd, page[:size])
-			if errors.Is(err, syscall.EAGAIN) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("fill the FIFO: %w", err)
-			}
-		}
-	}
-	return nil
 }

@@ -27,12 +27,14 @@ import (
 // full text is pinned once. Most entries are taken from the product's Go
 // values (sentinel errors, a mode's announce line), whose one pin is the
 // table-driven test of their package. (config.ErrUnsafeOwner is left out:
-// its text is not part of its message, which names the owner's uid.) The texts spelled here are main.go's
-// own log lines, which have no Go value: this table is their one pin, and
-// the scripts that name them check main prints them. Texts with fmt verbs
+// its text is not part of its message, which names the owner's uid.) The texts spelled here are the
+// run's own log lines, from main.go and internal/plumbing, which have no Go
+// value: this table is their one pin, and the scripts that name them check
+// the helper prints them. Their names keep the "main." prefix the real-Vault
+// tests know them by; internal/plumbing's tests read them from reasonsFile. Texts with fmt verbs
 // take arguments (see cmdReason and vaulttest.Reason).
 var reasons = map[string]string{
-	// main.go's log lines.
+	// The run's log lines (main.go and internal/plumbing).
 	"main.verified":      "vault-ssh-helper verification successful!",
 	"main.authenticated": "%s authenticated!",
 	"main.devMode":       "Dev mode is enabled!",
@@ -121,7 +123,7 @@ var reasons = map[string]string{
 	"config.ErrSSHOTPKeyInTOTP":   config.ErrSSHOTPKeyInTOTP.Error(),
 }
 
-// verifyingLine is main.go's debug line before it asks Vault (at the verb)
+// verifyingLine is the login's debug line before it asks Vault (at the verb)
 // about a mode's secret.
 func verifyingLine(secret string) string {
 	return "verifying " + secret + " with Vault at %s"

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,11 +13,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing/plumbingtest"
 )
 
-// These tests point syslogSocket (the package's only way to another socket
-// than /dev/log) at sockets of their own. They do not run in parallel: the
-// tests that do never configure syslog, so never read it.
+// These tests run whole logins and point plumbing.SyslogSocket (the only way
+// to another socket than /dev/log) at sockets of their own. They do not run
+// in parallel: the tests that do never configure syslog, so never read it.
 
 const (
 	summaryOTP   = "9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3a"
@@ -30,21 +31,9 @@ const (
 // useSyslogSocket points the helper at path for one test.
 func useSyslogSocket(t *testing.T, path string) {
 	t.Helper()
-	old := syslogSocket
-	syslogSocket = path
-	t.Cleanup(func() { syslogSocket = old })
-}
-
-// shortTempDir is a directory whose path leaves room for a socket's name
-// (108 bytes at most, where t.TempDir's paths carry the test's name).
-func shortTempDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "vsh-syslog-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
+	old := plumbing.SyslogSocket
+	plumbing.SyslogSocket = path
+	t.Cleanup(func() { plumbing.SyslogSocket = old })
 }
 
 // verifyVault is a stand-in Vault whose verify answer is status and body.
@@ -74,7 +63,7 @@ func syslogConfig(t *testing.T, addr string, extra ...string) string {
 func loginAs(t *testing.T, cfg, user, password string) (int, string) {
 	t.Helper()
 	env := map[string]string{"PAM_TYPE": "auth", "PAM_USER": user, "PAM_RHOST": summaryRHost}
-	var stderr syncBuffer
+	var stderr plumbingtest.SyncBuffer
 	code := run([]string{"-dev", "-config=" + cfg}, strings.NewReader(password), io.Discard, &stderr,
 		func(k string) string { return env[k] }, func(int) {})
 	return code, stderr.String()
@@ -103,7 +92,7 @@ func startRsyslog(t *testing.T) *rsyslog {
 		}
 		t.Skip("rsyslogd is not installed: sudo bash scripts/syslog-deps.sh")
 	}
-	dir := shortTempDir(t)
+	dir := plumbingtest.ShortTempDir(t)
 	r := &rsyslog{
 		socket:      filepath.Join(dir, "log.sock"),
 		pinned:      filepath.Join(dir, "pinned.log"),
@@ -120,7 +109,7 @@ template(name="pinned" type="string" string="%%syslogfacility-text%%.%%syslogsev
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out plumbingtest.SyncBuffer
 	cmd := exec.Command(bin, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslogd.pid"))
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -317,39 +306,13 @@ func readmeFail2banFilter(t *testing.T) string {
 	return block
 }
 
-// fullSocket is a syslog socket whose daemon has stopped reading: its
-// queue is filled until a non-blocking send is refused.
-func fullSocket(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(shortTempDir(t), "full.sock")
-	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for i := 0; i < 1_000_000; i++ {
-		if err := sendNow(c, []byte("filler")); errors.Is(err, errSyslogFull) {
-			return path
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Fatal("the socket never filled")
-	return ""
-}
-
 // A syslog that cannot take the line changes nothing about the login: the
 // exit code stands, the run does not wait, and the summary line goes to
 // stderr saying why. The fallback line's text is pinned here, once.
 func TestASyslogThatCannotTakeTheLineChangesNoOutcome(t *testing.T) {
-	full := fullSocket(t)
-	missing := filepath.Join(shortTempDir(t), "missing.sock")
-	notSocket := filepath.Join(shortTempDir(t), "file")
+	full := plumbingtest.FullSocket(t)
+	missing := filepath.Join(plumbingtest.ShortTempDir(t), "missing.sock")
+	notSocket := filepath.Join(plumbingtest.ShortTempDir(t), "file")
 	if err := os.WriteFile(notSocket, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -385,34 +348,10 @@ func TestASyslogThatCannotTakeTheLineChangesNoOutcome(t *testing.T) {
 	}
 }
 
-// listen is a syslog socket that records what it receives.
-func listen(t *testing.T) (string, func() []string) {
-	t.Helper()
-	path := filepath.Join(shortTempDir(t), "log.sock")
-	ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	received := func() []string {
-		var got []string
-		buf := make([]byte, 64<<10)
-		for {
-			ln.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-			n, err := ln.Read(buf)
-			if err != nil {
-				return got
-			}
-			got = append(got, string(buf[:n]))
-		}
-	}
-	return path, received
-}
-
 // Without syslog_facility, and in -verify-only (not a login), nothing is
 // sent: the start-up path stays as it was.
 func TestNothingGoesToSyslogUnlessALoginAsksForIt(t *testing.T) {
-	path, received := listen(t)
+	path, received := plumbingtest.Listen(t)
 	useSyslogSocket(t, path)
 	addr := verifyVault(t, 200, allowedAnswer("alice"))
 	unset := syslogConfig(t, addr)
@@ -420,7 +359,7 @@ func TestNothingGoesToSyslogUnlessALoginAsksForIt(t *testing.T) {
 		t.Errorf("exit code %d; log:\n%s", code, stderr)
 	}
 	echo := syslogConfig(t, verifyVault(t, 200, `{"data":{"message":"verify-echo-response"}}`), `syslog_facility = "authpriv"`)
-	var stderr syncBuffer
+	var stderr plumbingtest.SyncBuffer
 	if code := run([]string{"-dev", "-verify-only", "-config=" + echo}, strings.NewReader(""), io.Discard, &stderr,
 		func(string) string { return "" }, func(int) {}); code != 0 {
 		t.Errorf("-verify-only: exit code %d; log:\n%s", code, stderr.String())
@@ -436,32 +375,10 @@ func TestNothingGoesToSyslogUnlessALoginAsksForIt(t *testing.T) {
 	}
 }
 
-// The watchdog's denial is a login's end too: its summary line goes out
-// before the exit, once.
-func TestWatchdogSendsTheDenialsSummary(t *testing.T) {
-	path, received := listen(t)
-	useSyslogSocket(t, path)
-	var stderr syncBuffer
-	l := newLogger(newOutbox(), &stderr)
-	l.reportTo(&loginReport{user: "alice", rhost: summaryRHost, otpMode: true, sink: newSyslogSink(10, l.syslogFallback)})
-	exited := make(chan int, 1)
-	w := startWatchdog(time.Now().Add(-time.Hour), l, func(code int) { exited <- code })
-	defer w.stop()
-	if code := <-exited; code != 1 {
-		t.Fatalf("watchdog exit %d", code)
-	}
-	l.summarize(loginEnd{allowed: true}) // the run ending late sends nothing more
-	got := received()
-	want := ` login denied: rhost=203.0.113.7 user=alice otp_ip=- request_id=- reason="timed out after 10s waiting for the start-up; denying"`
-	if len(got) != 1 || !strings.HasPrefix(got[0], "<85>") || !strings.HasSuffix(got[0], fmt.Sprintf("vault-ssh-helper[%d]:", os.Getpid())+want) {
-		t.Errorf("syslog received %q, want one authpriv.notice line ending %q", got, want)
-	}
-}
-
 // A log= file that has stopped taking writes does not keep the summary
 // from syslog: the two are written apart, and the run still ends.
 func TestAStalledLogDoesNotKeepTheSummaryFromSyslog(t *testing.T) {
-	path, received := listen(t)
+	path, received := plumbingtest.Listen(t)
 	useSyslogSocket(t, path)
 	cfg := syslogConfig(t, verifyVault(t, 200, allowedAnswer("alice")), `syslog_facility = "authpriv"`)
 	env := map[string]string{"PAM_TYPE": "auth", "PAM_USER": "alice", "PAM_RHOST": summaryRHost}

@@ -1,5 +1,5 @@
 // Package agent is what every mode shares about talking to Vault: a
-// vault/api client built from the Config alone, TLS, the connect limit, the
+// vault/api client built from the config's Settings alone, TLS, the connect limit, the
 // redirect guard, the size bound, the error classes, and keeping the
 // password out of errors. What a mode asks and what the answer means live
 // with the mode (helper/sshotp, helper/totp).
@@ -23,7 +23,6 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 // ConnectTimeout bounds one TCP connect, so a Vault address that drops
@@ -53,6 +52,20 @@ type Client struct {
 	answers requestIDs
 }
 
+// Settings is what a Client is built from: the config file's shared keys,
+// parsed and checked. *config.Config provides it. agent does not import
+// config (config uses agent/quote), so neither package depends on the other.
+type Settings interface {
+	// Addrs is every Vault address, in the order they are tried; at
+	// least one.
+	Addrs() []*url.URL
+	// VaultNamespace is sent as X-Vault-Namespace when not empty.
+	VaultNamespace() string
+	// TLSClientConfig is the operator's TLS choices (roots, server name,
+	// skip-verify, client certificate), fresh on every call.
+	TLSClientConfig() *tls.Config
+}
+
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
 // token from the environment takes part.
 //
@@ -70,7 +83,7 @@ type Client struct {
 //     vault/api follows would re-send "null" in place of the body.
 //   - guard: vault/api follows 301 and 302 as well as Vault's 307, reads
 //     error bodies whole, and lets net/http follow further redirects.
-func New(cfg *config.Config) (*Client, error) {
+func New(cfg Settings) (*Client, error) {
 	scrubEnvironment()
 	addrs := cfg.Addrs()
 	c := &Client{
@@ -79,7 +92,7 @@ func New(cfg *config.Config) (*Client, error) {
 			// vault/api follows one redirect itself; net/http must not follow more.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		namespace: cfg.Namespace,
+		namespace: cfg.VaultNamespace(),
 		vaults:    make([]*api.Client, len(addrs)),
 	}
 	for _, u := range addrs {
@@ -273,7 +286,7 @@ func (q *quotedError) Unwrap() error { return q.err }
 // requests over the first one's connection instead of paying a second TLS
 // handshake, over a third of such a run's instructions (measured by
 // scripts/bench-startup.sh). The pool lives and dies with the process.
-func newTransport(cfg *config.Config) *http.Transport {
+func newTransport(cfg Settings) *http.Transport {
 	t := cleanhttp.DefaultPooledTransport()
 	t.Proxy = nil
 	// One request per process: HTTP/2's set-up is pure cost here
@@ -282,15 +295,8 @@ func newTransport(cfg *config.Config) *http.Transport {
 	t.DialContext = (&net.Dialer{Timeout: ConnectTimeout, KeepAlive: -1}).DialContext
 	t.TLSHandshakeTimeout = 0 // the budget's context bounds it
 	t.MaxResponseHeaderBytes = maxHeaderSize
-	t.TLSClientConfig = &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		RootCAs:            cfg.RootCAs,
-		ServerName:         cfg.TLSServerName,
-		InsecureSkipVerify: cfg.TLSSkipVerify, //nolint:gosec // the operator's explicit choice
-	}
-	if cfg.ClientCert != nil {
-		t.TLSClientConfig.Certificates = []tls.Certificate{*cfg.ClientCert}
-	}
+	t.TLSClientConfig = cfg.TLSClientConfig()
+	t.TLSClientConfig.MinVersion = tls.VersionTLS12
 	return t
 }
 

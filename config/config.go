@@ -77,6 +77,25 @@ func (c *Config) Addrs() []*url.URL {
 	return c.VaultAddrs
 }
 
+// VaultNamespace is namespace ("" for none), for agent.Settings.
+func (c *Config) VaultNamespace() string { return c.Namespace }
+
+// TLSClientConfig is what the file sets about TLS, for agent.Settings: the
+// roots of ca_cert and ca_path (nil: the system's), tls_server_name,
+// tls_skip_verify and the client pair. Each call makes a fresh one; agent
+// adds what is not the operator's to choose (the minimum version).
+func (c *Config) TLSClientConfig() *tls.Config {
+	t := &tls.Config{
+		RootCAs:            c.RootCAs,
+		ServerName:         c.TLSServerName,
+		InsecureSkipVerify: c.TLSSkipVerify, //nolint:gosec // the operator's explicit choice
+	}
+	if c.ClientCert != nil {
+		t.Certificates = []tls.Certificate{*c.ClientCert}
+	}
+	return t
+}
+
 // Options carries what the command line changes about loading.
 type Options struct {
 	// Dev allows an http:// vault_addr (and refuses https://), as the

@@ -1,4 +1,4 @@
-package main
+package plumbing
 
 import (
 	"fmt"
@@ -11,11 +11,11 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
-// level orders log lines; a logger prints lines at or above its level.
-type level int
+// Level orders log lines; a Logger prints lines at or above its level.
+type Level int
 
 const (
-	levelTrace level = iota
+	levelTrace Level = iota
 	levelDebug
 	levelInfo
 	levelWarn
@@ -25,13 +25,13 @@ const (
 
 var levelNames = []string{"trace", "debug", "info", "warn", "error", "off"}
 
-// parseLevel accepts the original's names in any case. Unlike the original,
+// ParseLevel accepts the original's names in any case. Unlike the original,
 // which quietly logged everything for a name it did not know, a typo is an
 // error: a misspelt level must not decide what reaches the log.
-func parseLevel(s string) (level, error) {
+func ParseLevel(s string) (Level, error) {
 	for i, name := range levelNames {
 		if strings.EqualFold(s, name) {
-			return level(i), nil
+			return Level(i), nil
 		}
 	}
 	return levelInfo, fmt.Errorf("invalid -log-level %q: use trace, debug, info, warn, error or off", s)
@@ -147,10 +147,10 @@ func (o *outbox) finish(grace time.Duration, last []byte, lastTo io.Writer) bool
 	}
 }
 
-// logger writes the original's line format to stderr, which pam_exec's log=
+// Logger writes the original's line format to stderr, which pam_exec's log=
 // file collects: `2006-01-02T15:04:05.000Z0700 [INFO]  message`. It holds no
 // lock and never waits on the sink: lines go through the outbox.
-type logger struct {
+type Logger struct {
 	out    *outbox
 	stderr io.Writer
 	lv     atomic.Int32 // the watchdog logs from its own goroutine
@@ -164,31 +164,31 @@ type logger struct {
 	syslogOut atomic.Pointer[outbox]
 }
 
-func newLogger(out *outbox, stderr io.Writer) *logger {
+func newLogger(out *outbox, stderr io.Writer) *Logger {
 	// Every line's time is local: the first one loads the zone. Loading it
 	// here, near the bottom of the stack, costs the zone file alone; left to
 	// the first line, deep in a login, it also makes the runtime grow and
 	// copy that deep stack (about 1% of a login's instructions, measured by
 	// scripts/bench-startup.sh).
 	_ = time.Local.String()
-	l := &logger{out: out, stderr: stderr, now: time.Now}
+	l := &Logger{out: out, stderr: stderr, now: time.Now}
 	l.lv.Store(int32(levelInfo))
 	return l
 }
 
-func (l *logger) setLevel(lv level) { l.lv.Store(int32(lv)) }
+func (l *Logger) SetLevel(lv Level) { l.lv.Store(int32(lv)) }
 
-func (l *logger) enabled(lv level) bool {
-	min := level(l.lv.Load())
+func (l *Logger) enabled(lv Level) bool {
+	min := Level(l.lv.Load())
 	return min != levelOff && lv >= min
 }
 
-func (l *logger) Debug(format string, args ...any) { l.log(levelDebug, format, args...) }
-func (l *logger) Info(format string, args ...any)  { l.log(levelInfo, format, args...) }
-func (l *logger) Warn(format string, args ...any)  { l.log(levelWarn, format, args...) }
-func (l *logger) Error(format string, args ...any) { l.log(levelError, format, args...) }
+func (l *Logger) Debug(format string, args ...any) { l.log(levelDebug, format, args...) }
+func (l *Logger) Info(format string, args ...any)  { l.log(levelInfo, format, args...) }
+func (l *Logger) Warn(format string, args ...any)  { l.log(levelWarn, format, args...) }
+func (l *Logger) Error(format string, args ...any) { l.log(levelError, format, args...) }
 
-func (l *logger) log(lv level, format string, args ...any) {
+func (l *Logger) log(lv Level, format string, args ...any) {
 	if !l.enabled(lv) {
 		return
 	}
@@ -196,14 +196,14 @@ func (l *logger) log(lv level, format string, args ...any) {
 	l.out.put(l.stderr, l.line(lv, fmt.Sprintf(format, args...)))
 }
 
-func (l *logger) line(lv level, msg string) []byte {
+func (l *Logger) line(lv Level, msg string) []byte {
 	tag := "[" + strings.ToUpper(levelNames[lv]) + "]"
 	return fmt.Appendf(nil, "%s %-7s %s\n", l.now().Format("2006-01-02T15:04:05.000Z0700"), tag, oneLine(msg))
 }
 
 // droppedNotice is said once the sink takes writes again, so a reader of the
 // log knows lines are missing and why.
-func (l *logger) droppedNotice(n int64) []byte {
+func (l *Logger) droppedNotice(n int64) []byte {
 	if !l.enabled(levelWarn) {
 		return nil
 	}
@@ -211,7 +211,7 @@ func (l *logger) droppedNotice(n int64) []byte {
 }
 
 // sayDropped queues the drop notice ahead of the next line, if there is room.
-func (l *logger) sayDropped() {
+func (l *Logger) sayDropped() {
 	n := l.out.dropped.Swap(0)
 	if n == 0 {
 		return
@@ -224,7 +224,7 @@ func (l *logger) sayDropped() {
 // finish writes out what is queued, with the drop notice if any writes were
 // lost, waiting at most grace: the process exits right after, whatever the
 // sink does.
-func (l *logger) finish(grace time.Duration) bool {
+func (l *Logger) finish(grace time.Duration) bool {
 	deadline := time.Now().Add(grace)
 	// The summary goes first: when syslog does not take it, its fallback
 	// line joins stderr's queue before that is written out. Both waits
@@ -243,21 +243,21 @@ func (l *logger) finish(grace time.Duration) bool {
 // reportTo makes this run's login end with a summary line sent to syslog
 // through sink; before it is called (no syslog_facility, or not a login)
 // summarize does nothing.
-func (l *logger) reportTo(r *loginReport) {
+func (l *Logger) reportTo(r *loginReport) {
 	l.syslogOut.Store(newOutbox())
 	l.report.Store(r)
 }
 
 // loginEnded records how the login ended; sendSummary sends it after the
 // run's last line on stderr, so both logs end the same way.
-func (l *logger) loginEnded(end loginEnd) {
+func (l *Logger) loginEnded(end loginEnd) {
 	if r := l.report.Load(); r != nil {
 		r.end.Store(&end)
 	}
 }
 
 // sendSummary queues the summary of a login that has ended.
-func (l *logger) sendSummary() {
+func (l *Logger) sendSummary() {
 	if r := l.report.Load(); r != nil {
 		if end := r.end.Load(); end != nil {
 			l.summarize(*end)
@@ -267,7 +267,7 @@ func (l *logger) sendSummary() {
 
 // summarize queues the login's summary line for syslog, once per run. The
 // decision is made already: the line only reports it.
-func (l *logger) summarize(end loginEnd) {
+func (l *Logger) summarize(end loginEnd) {
 	r := l.report.Load()
 	if r == nil || !r.sent.CompareAndSwap(false, true) {
 		return
@@ -283,7 +283,7 @@ func (l *logger) summarize(end loginEnd) {
 
 // syslogFallback queues, for stderr, a summary line that syslog did not
 // take, as a warning.
-func (l *logger) syslogFallback(msg string) {
+func (l *Logger) syslogFallback(msg string) {
 	if l.enabled(levelWarn) {
 		l.out.put(l.stderr, l.line(levelWarn, msg))
 	}

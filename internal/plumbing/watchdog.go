@@ -1,4 +1,4 @@
-package main
+package plumbing
 
 import (
 	"fmt"
@@ -8,19 +8,19 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
-// watchdogGrace is how long past the budget the process may live before the
+// WatchdogGrace is how long past the budget the process may live before the
 // watchdog ends it. The budget's context should end every wait first; the
 // watchdog is for a wait nobody foresaw (a stalled file system, say), since
 // nothing else ever kills a hung pam_exec helper. A full second leaves a
 // run that is slow to be scheduled (a loaded host) the time to end on its
 // own budget with its own reason, rather than the watchdog's.
-const watchdogGrace = time.Second
+const WatchdogGrace = time.Second
 
 // watchdog denies a run that outlives its budget, saying what it was
 // waiting for. Until the config sets the budget, the default applies.
 type watchdog struct {
 	start time.Time
-	log   *logger
+	log   *Logger
 	exit  func(int)
 	timer *time.Timer
 
@@ -29,9 +29,9 @@ type watchdog struct {
 	waiting string
 }
 
-func startWatchdog(start time.Time, log *logger, exit func(int)) *watchdog {
+func startWatchdog(start time.Time, log *Logger, exit func(int)) *watchdog {
 	w := &watchdog{start: start, log: log, exit: exit, budget: config.DefaultTimeout, waiting: "the start-up"}
-	w.timer = time.AfterFunc(time.Until(start.Add(w.budget+watchdogGrace)), w.fire)
+	w.timer = time.AfterFunc(time.Until(start.Add(w.budget+WatchdogGrace)), w.fire)
 	return w
 }
 
@@ -40,7 +40,7 @@ func (w *watchdog) setBudget(d time.Duration) {
 	w.mu.Lock()
 	w.budget = d
 	w.mu.Unlock()
-	w.timer.Reset(time.Until(w.start.Add(d + watchdogGrace)))
+	w.timer.Reset(time.Until(w.start.Add(d + WatchdogGrace)))
 }
 
 // waitingFor records what the run waits for next, for the watchdog's log line.

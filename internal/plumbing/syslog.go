@@ -1,4 +1,4 @@
-package main
+package plumbing
 
 import (
 	"errors"
@@ -11,10 +11,11 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
-// syslogSocket is the local syslog daemon's socket (rsyslog's or
-// journald's). Only tests change it, from inside the test binary; nothing
-// in the environment or the config does.
-var syslogSocket = "/dev/log"
+// SyslogSocket is the local syslog daemon's socket (rsyslog's or
+// journald's). Only tests change it, from inside the test binary (package
+// main's tests run whole logins against sockets of their own); nothing in
+// the environment or the config does.
+var SyslogSocket = "/dev/log"
 
 // syslogTag is what the daemon files the lines under.
 const syslogTag = "vault-ssh-helper"
@@ -39,7 +40,7 @@ type syslogSink struct {
 }
 
 func newSyslogSink(facility int, fallback func(string)) *syslogSink {
-	return &syslogSink{facility: facility, path: syslogSocket, pid: os.Getpid(), now: time.Now, fallback: fallback}
+	return &syslogSink{facility: facility, path: SyslogSocket, pid: os.Getpid(), now: time.Now, fallback: fallback}
 }
 
 // syslogLine is one summary line at one severity, as queued in the outbox.

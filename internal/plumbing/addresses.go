@@ -1,4 +1,4 @@
-package main
+package plumbing
 
 import (
 	"context"
@@ -14,8 +14,10 @@ import (
 // one on its own, at the same time and each within the whole budget (one
 // that hangs must not use up the others' time), then says which are
 // healthy. It succeeds only when every one is: a dead node should be
-// found before a login needs it.
-func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client, log *logger) (outcome, error) {
+// found before a login needs it. modeAt makes the mode for the client of
+// one address.
+func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client,
+	modeAt func(*agent.Client) Mode, log *Logger) error {
 	type result struct {
 		found []helper.Finding
 		err   error
@@ -24,7 +26,7 @@ func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client, l
 	results := make([]result, len(addrs))
 	var wg sync.WaitGroup
 	for i, addr := range addrs {
-		m := newMode(cfg, client.At(i))
+		m := modeAt(client.At(i))
 		log.Debug("%s to %s", m.CheckStep(), addr)
 		wg.Add(1)
 		go func() {
@@ -51,8 +53,8 @@ func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client, l
 		log.Info("Vault at %s: healthy", addrs[i])
 	}
 	if healthy < len(addrs) {
-		return denied, fmt.Errorf("%d of %d Vault addresses are healthy; -verify-only succeeds only when every one is", healthy, len(addrs))
+		return fmt.Errorf("%d of %d Vault addresses are healthy; -verify-only succeeds only when every one is", healthy, len(addrs))
 	}
 	log.Info("vault-ssh-helper verification successful!")
-	return echoVerified, nil
+	return nil
 }

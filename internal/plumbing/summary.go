@@ -1,4 +1,4 @@
-package main
+package plumbing
 
 import (
 	"fmt"
