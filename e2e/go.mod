@@ -1,4 +1,4 @@
-module github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault
+module github.com/vault-ssh-helper/vault-ssh-helper/e2e
 
 go 1.26.8
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // result is one mode's figures.

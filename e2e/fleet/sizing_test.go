@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // The README's sizing table (after <!-- fleet-sizing -->) is arithmetic on the requests per

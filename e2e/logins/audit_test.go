@@ -1,4 +1,4 @@
-package e2e
+package logins
 
 import (
 	"bufio"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // auditEntry is the part of a file audit device's line these tests read.

@@ -1,11 +1,11 @@
-package e2e
+package logins
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 func TestNamespaceIsIgnoredByOpenSourceVault(t *testing.T) {

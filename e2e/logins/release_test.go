@@ -1,4 +1,4 @@
-package e2e
+package logins
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // releaseBinariesEnv lists the release binaries to log in with, one a line:

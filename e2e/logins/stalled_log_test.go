@@ -1,4 +1,4 @@
-package e2e
+package logins
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // hangDetector is far beyond any budget these tests configure: only a run

@@ -1,10 +1,10 @@
-package e2e
+package logins
 
 import (
 	"fmt"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // tlsLogin runs the helper without -dev (production mode) for user.

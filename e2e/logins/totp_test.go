@@ -1,4 +1,4 @@
-package e2e
+package logins
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // The TOTP mode against a real Vault: the built binary run as pam_exec runs it (PAM_USER,

@@ -1,10 +1,10 @@
-package e2e
+package logins
 
 import (
 	"fmt"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // verifyOnly runs `vault-ssh-helper -verify-only` as an administrator does,

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // The README's RHEL 8/9 recipe (blocks rhel-pam, rhel-pam-totp, rhel-sshd), run as far as

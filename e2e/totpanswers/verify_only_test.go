@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 // notBuiltIn is the one error a -verify-only run may end in before

@@ -41,19 +41,19 @@ func HelperBinary(t testing.TB) string {
 }
 
 // RepoRoot walks up from the working directory to the product repository's
-// root: the directory holding test-fixtures/vault/go.mod.
+// root: the directory holding e2e/go.mod.
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "test-fixtures", "vault", "go.mod")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "e2e", "go.mod")); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("repository root (holding test-fixtures/vault/go.mod) not found above the working directory")
+			return "", errors.New("repository root (holding e2e/go.mod) not found above the working directory")
 		}
 		dir = parent
 	}

@@ -108,7 +108,7 @@ func TestWriteConfigIsPrivate(t *testing.T) {
 }
 
 // The TOTP set-up the e2e tests rely on, without the product binary (Vault's own answers to
-// the mode's requests are pinned in test-fixtures/vault/totpanswers): a generated key's secret
+// the mode's requests are pinned in e2e/totpanswers): a generated key's secret
 // gives oathtool Vault's code, each policy grants what its name says, AppRole credentials log
 // in, a revoked or expired token stops working.
 func TestTOTPHarness(t *testing.T) {

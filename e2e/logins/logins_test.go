@@ -1,7 +1,7 @@
-// Package e2e runs the built vault-ssh-helper against a real Vault, as
+// Package logins runs the built vault-ssh-helper against a real Vault, as
 // pam_exec would: OTP on stdin, PAM_USER set, no PATH, no HOME. Each test
 // asserts the exit code and the log line a user would read.
-package e2e
+package logins
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/vault/vaulttest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/e2e/vaulttest"
 )
 
 const (
