@@ -16,49 +16,21 @@ import (
 // files shaped like authselect's, and an sshd_config that reads a drop-in directory first, as
 // RHEL 9's does, next to a copy of RHEL 9's 50-redhat.conf.
 
-// rhelPasswordAuth stands in for /etc/pam.d/password-auth as `authselect select sssd` (RHEL
-// 8/9's default profile, no features) writes it, less the lines of modules Debian 12 does not
-// ship: pam_sss (auth, account, password, session) and pam_pwquality (password), and the
-// password line whose jump only skipped pam_sss.
-const rhelPasswordAuth = `auth        required                                     pam_env.so
-auth        required                                     pam_faildelay.so delay=2000000
-auth        [default=1 ignore=ignore success=ok]         pam_usertype.so isregular
-auth        [default=1 ignore=ignore success=ok]         pam_localuser.so
-auth        sufficient                                   pam_unix.so nullok
-auth        required                                     pam_deny.so
-
-account     required                                     pam_unix.so
-account     sufficient                                   pam_localuser.so
-account     sufficient                                   pam_usertype.so issystem
-account     required                                     pam_permit.so
-
-password    sufficient                                   pam_unix.so yescrypt shadow nullok use_authtok
-password    required                                     pam_deny.so
-
-session     optional                                     pam_keyinit.so revoke
-session     required                                     pam_limits.so
--session    optional                                     pam_systemd.so
-session     [success=1 default=ignore]                   pam_succeed_if.so service in crond quiet use_uid
-session     required                                     pam_unix.so
-`
-
-// rhelPostlogin stands in for authselect's /etc/pam.d/postlogin (sssd profile), whole.
-const rhelPostlogin = `session     optional                   pam_umask.so silent
-session     [success=1 default=ignore] pam_succeed_if.so service !~ gdm* service !~ su* quiet
-session     [default=1]                pam_lastlog.so nowtmp showfailed
-session     optional                   pam_lastlog.so silent noupdate showfailed
-`
-
-// rhel50Redhat is RHEL 9's /etc/ssh/sshd_config.d/50-redhat.conf without its first line,
-// `Include /etc/crypto-policies/back-ends/opensshserver.config` (no such file on Debian).
-const rhel50Redhat = `SyslogFacility AUTHPRIV
-ChallengeResponseAuthentication no
-GSSAPIAuthentication yes
-GSSAPICleanupCredentials no
-UsePAM yes
-X11Forwarding yes
-PrintMotd no
-`
+// rhelFixture returns test-fixtures/rhel9/name: RHEL's own files (authselect's password-auth
+// and postlogin, RHEL 9's 50-redhat.conf), as far as Debian 12 can run them; that directory's
+// README.md says what each is and what was left out.
+func rhelFixture(t *testing.T, name string) string {
+	t.Helper()
+	root, err := vaulttest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "test-fixtures", "rhel9", name))
+	if err != nil {
+		t.Fatalf("RHEL fixture: %v", err)
+	}
+	return string(b)
+}
 
 // README's placeholder for the SSH OTP mode's config in its PAM lines.
 const readmeOTPConfigPath = "/etc/vault-ssh-helper.d/config.hcl"
@@ -71,8 +43,8 @@ type rhelIncludes map[string]string
 func newRHELIncludes(t *testing.T, svc *Service) rhelIncludes {
 	t.Helper()
 	return rhelIncludes{
-		"password-auth": svc.AddPAMFile(t, "password-auth", rhelPasswordAuth),
-		"postlogin":     svc.AddPAMFile(t, "postlogin", rhelPostlogin),
+		"password-auth": svc.AddPAMFile(t, "password-auth", rhelFixture(t, "password-auth")),
+		"postlogin":     svc.AddPAMFile(t, "postlogin", rhelFixture(t, "postlogin")),
 	}
 }
 
@@ -148,7 +120,7 @@ func rhelDropIns(t *testing.T, name, dropIn string) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for file, body := range map[string]string{name: dropIn, "50-redhat.conf": rhel50Redhat} {
+	for file, body := range map[string]string{name: dropIn, "50-redhat.conf": rhelFixture(t, "50-redhat.conf")} {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
