@@ -19,7 +19,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing/plumbingtest"
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/testtmp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/testtmp"
 )
 
 // TestMain lets the scripts run the real main as the command
@@ -71,7 +71,7 @@ func stripGroupWrite(env *testscript.Env) error {
 }
 
 // stubVault is an httptest stand-in for the faults and answers the unit of
-// CLI behaviour needs; the real Vault is in test-fixtures/vault.
+// CLI behaviour needs; the real Vault is in e2e/ (a module of its own).
 type stubVault struct {
 	requests atomic.Int64
 }

@@ -219,7 +219,7 @@ func isLevel(s string) bool {
 
 var updateReasons = flag.Bool("update-reasons", false, "rewrite "+reasonsFile+" from the reasons table")
 
-// reasonsFile gives the reasons to the tests in test-fixtures/vault, a
+// reasonsFile gives the reasons to the harness in e2e/, a
 // separate module that cannot import the product's packages.
 const reasonsFile = "testdata/reasons.json"
 

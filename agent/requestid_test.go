@@ -26,7 +26,7 @@ func agentFor(t *testing.T, addr string) *agent.Client {
 // The request_id of an answer is kept for the log lines only when it is
 // Vault's, written once in lower case and shaped like an id; the answer is
 // taken or refused as before either way. The real Vault's ids are checked
-// against its audit log in test-fixtures/vault/e2e.
+// against its audit log in e2e/logins.
 func TestRequestIDOfAnAnswerIsKeptOnlyWhenItIsShapedLikeOne(t *testing.T) {
 	const data = `"data":{"username":"ubuntu","ip":"127.0.0.1","role_name":"r"}`
 	cases := []struct {

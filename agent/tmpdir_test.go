@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/testtmp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/testtmp"
 )
 
 // TestMain: the tests load CA and client files through config, which refuses

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/test-fixtures/testtmp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/testtmp"
 )
 
 // TestMain refuses to run the tests under a TMPDIR whose files Load would

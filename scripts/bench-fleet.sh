@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fleet bench: what a fleet of hosts costs a Vault cluster. Runs TestFleet in
-# test-fixtures/vault/fleet: the real 3-node Vault cluster (Vault v1.14.0), and
+# e2e/fleet: the real 3-node Vault cluster (Vault v1.14.0), and
 # VSH_FLEET_HOSTS hosts in parallel, each with its own config and state_dir,
 # running bin/vault-ssh-helper as pam_exec would, VSH_FLEET_LOGINS logins in all
 # per mode. Modes: ssh-otp, totp-token-file, totp-approle-service,
@@ -46,7 +46,7 @@ log "logins per mode: ${VSH_FLEET_LOGINS:-1000}, hosts: ${VSH_FLEET_HOSTS:-50}, 
 log "progress: tail -f $out/test.log"
 start=$SECONDS
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-cd test-fixtures/vault
+cd e2e
 # -v: test.log gets each mode's row as the mode ends. The bench is long; 90 minutes bounds it.
 go test -count=1 -timeout 90m -run '^TestFleet$' -v ./fleet </dev/null >"$out/test.log" 2>&1 || {
 	tail -n 80 "$out/test.log" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Wall time of one successful sshd login with bin/vault-ssh-helper against the same sshd with
-# a helper that exits 0 at once (test-fixtures/vault/sshd BenchmarkLogin), as a table of
+# a helper that exits 0 at once (e2e/sshd BenchmarkLogin), as a table of
 # medians over COUNT runs of BENCHTIME logins each. A figure, never a pass/fail.
 # Root only (like scripts/test-sshd.sh). Run from the repo root after `make`.
 set -euo pipefail
@@ -26,7 +26,7 @@ export VSH_BIN=${VSH_BIN:-$root/bin/vault-ssh-helper}
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-(cd test-fixtures/vault && go test -count="${COUNT:-5}" -run '^$' -bench '^BenchmarkLogin$' \
+(cd e2e && go test -count="${COUNT:-5}" -run '^$' -bench '^BenchmarkLogin$' \
 	-benchtime "${BENCHTIME:-20x}" ./sshd/ </dev/null) | tee "$out" | grep -E '^(Benchmark|ok|FAIL|---)' || true
 grep -q '^ok' "$out" || {
 	echo "bench-sshd.sh: benchmark failed" >&2

@@ -75,7 +75,7 @@ fi
 helper="$PWD/bin/vault-ssh-helper"
 
 # The floor is built exactly as the Makefile builds the helper.
-build() { go build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' "${@:3}" -o "$work/bin/$1" "./test-fixtures/bench/$2"; }
+build() { go build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' "${@:3}" -o "$work/bin/$1" "./internal/bench/$2"; }
 log "building the floors, the empty program, the TLS server and the runner"
 for p in floor empty tlsserver runner; do build "$p" "$p"; done
 # The same source as the floor, plus only `import _ "github.com/hashicorp/vault/api"`.
@@ -213,7 +213,7 @@ report="$out/report.md"
 	echo
 	echo "| binary | bytes | MiB | packages linked |"
 	echo "|---|---:|---:|---:|"
-	for b in "$helper:." ${cand:+"$cand:-"} "$work/bin/floorapi:-tags=vaultapi ./test-fixtures/bench/floor" "$work/bin/floor:./test-fixtures/bench/floor" "$work/bin/empty:./test-fixtures/bench/empty"; do
+	for b in "$helper:." ${cand:+"$cand:-"} "$work/bin/floorapi:-tags=vaultapi ./internal/bench/floor" "$work/bin/floor:./internal/bench/floor" "$work/bin/empty:./internal/bench/empty"; do
 		f="${b%%:*}" pkg="${b#*:}"
 		n="n/a"
 		# shellcheck disable=SC2086 # $pkg may carry -tags before the package

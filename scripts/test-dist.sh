@@ -11,7 +11,7 @@
 #  - each binary: ELF for its architecture, static (no PT_INTERP, no dynamic
 #    section), CGO_ENABLED=0 and -trimpath (go version -m), version and
 #    commit stamped; each one's -version runs, and each logs in once against
-#    the real Vault (test-fixtures/vault/e2e TestReleaseBinariesLogIn): amd64
+#    the real Vault (e2e/logins TestReleaseBinariesLogIn): amd64
 #    and 386 natively, arm, arm64 and s390x under qemu-user (qemu-i386 cannot
 #    run Go's 386 runtime, so 386 needs an x86 machine);
 #  - each zip holds the binary alone, mode 0755; SHA256SUMS covers exactly the
@@ -332,10 +332,10 @@ same_set() {
 }
 
 # --- every release binary logs in once against the real Vault, natively or
-# under qemu-user (test-fixtures/vault/e2e, TestReleaseBinariesLogIn)
+# under qemu-user (e2e/logins, TestReleaseBinariesLogIn)
 t0=$SECONDS
-if (cd test-fixtures/vault && VSH_RELEASE_BINARIES=$release_binaries CGO_ENABLED=0 \
-	go test -count=1 -timeout 15m -run '^TestReleaseBinariesLogIn$' -v ./e2e) >"$T/release-login.log" 2>&1 </dev/null; then
+if (cd e2e && VSH_RELEASE_BINARIES=$release_binaries CGO_ENABLED=0 \
+	go test -count=1 -timeout 15m -run '^TestReleaseBinariesLogIn$' -v ./logins) >"$T/release-login.log" 2>&1 </dev/null; then
 	ok "TestReleaseBinariesLogIn ran ($((SECONDS - t0))s)"
 else
 	bad "TestReleaseBinariesLogIn failed"

@@ -32,6 +32,6 @@ if [[ ! -x $VSH_BIN ]]; then
 	exit 1
 fi
 
-cd test-fixtures/vault
+cd e2e
 # -bench with one iteration keeps BenchmarkLogin working (scripts/bench-sshd.sh gives figures).
 go test -count=1 -timeout 20m -bench . -benchtime 1x ${TEST_SSHD_FLAGS:-} ./sshd/ </dev/null

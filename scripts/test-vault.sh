@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real Vault tests: bin/vault-ssh-helper against Vault v1.14.0 (MPL-2.0) started inside the
-# tests of the separate Go module test-fixtures/vault (harness: test-fixtures/vault/vaulttest).
+# tests of the separate Go module e2e/ (harness: e2e/vaulttest).
 # Runs every package of that module. Vault comes from the Go module proxy; the module cache
 # and the Go build cache keep it, so only the first run downloads (~470 MB of zips) and compiles
 # it (4-5 min with the tests, on 2 cores); later runs only link the test binaries (15-30 s).
@@ -15,7 +15,7 @@ if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH=$PATH:/usr/local/go/bin
 fi
 if ! command -v go >/dev/null 2>&1; then
-	echo "test-vault.sh: go is not installed (need the version in test-fixtures/vault/go.mod)" >&2
+	echo "test-vault.sh: go is not installed (need the version in e2e/go.mod)" >&2
 	exit 1
 fi
 
@@ -43,7 +43,7 @@ fi
 # (the Makefile exports CGO_ENABLED=0 too; no C compiler is needed).
 export CGO_ENABLED=0
 
-cd test-fixtures/vault
+cd e2e
 start=$SECONDS
 # shellcheck disable=SC2086 # TEST_VAULT_FLAGS is a list of flags
 # The ./sshd package is scripts/test-sshd.sh's: it needs root and its own packages.

@@ -26,7 +26,7 @@ var (
 )
 
 // Vault v1.14.0's messages, word for word (measured against the real
-// engine in test-fixtures/vault/totpanswers).
+// engine in e2e/totpanswers).
 const (
 	msgAlreadyUsed  = "code already used; wait until the next time period"
 	msgUnknownKey   = "unknown key: "

@@ -18,7 +18,7 @@ import (
 )
 
 // The answers below are Vault v1.14.0's own, word for word; the test in
-// test-fixtures/vault/totpanswers pins them against the real engine. Unit
+// e2e/totpanswers pins them against the real engine. Unit
 // tests replay them so that every branch runs in milliseconds; the real
 // Vault end-to-end tests run the binary against the engine itself.
 const (
