@@ -34,8 +34,11 @@ var layers = []struct {
 	{"helper/*", 4},
 	{"internal/plumbing", 4},
 	{".", 5},
-	// Test support: no product package may import it.
+	// Test support and the start-up bench's programs: no product package
+	// may import them.
 	{"internal/plumbing/plumbingtest", 6},
+	{"internal/testtmp", 6},
+	{"internal/bench/*", 6},
 }
 
 // layerOf is dir's layer, the most specific entry that holds it.
@@ -52,8 +55,8 @@ func layerOf(dir string) (int, bool) {
 }
 
 // productImports maps each product package's directory to the module's
-// packages its non-test files import. test-fixtures/ and tools/ are
-// harness, not product.
+// packages its non-test files import. e2e/ and tools/ are modules of their
+// own, test-fixtures/ holds data.
 func productImports(t *testing.T) map[string][]string {
 	t.Helper()
 	imports := map[string][]string{}
@@ -64,7 +67,7 @@ func productImports(t *testing.T) map[string][]string {
 		}
 		if d.IsDir() {
 			switch d.Name() {
-			case "test-fixtures", "tools", "testdata", "packaging", "scripts":
+			case "e2e", "test-fixtures", "tools", "testdata", "packaging", "scripts":
 				return filepath.SkipDir
 			}
 			if p != "." && strings.HasPrefix(d.Name(), ".") {
