@@ -114,15 +114,16 @@ func hideUserinfo(s string) string {
 }
 
 // isHostPort tells whether an authority without '@' can be a host with an
-// optional port: whatever follows its ':' (after an IPv6 literal's ']') is
-// digits only.
+// optional port rather than "user:password" cut short: unless a name and
+// something other than a port number stand either side of its ':' (after
+// an IPv6 literal's ']'), it is taken as a host.
 func isHostPort(authority string) bool {
 	host := authority
 	if i := strings.LastIndexByte(authority, ']'); i >= 0 {
 		host = authority[i+1:]
 	}
-	_, port, ok := strings.Cut(host, ":")
-	return !ok || strings.Trim(port, "0123456789") == ""
+	name, port, ok := strings.Cut(host, ":")
+	return !ok || name == "" || strings.Trim(port, "0123456789") == ""
 }
 
 // hideQueryValues keeps each parameter's name and hides its value. A
