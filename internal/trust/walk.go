@@ -58,7 +58,7 @@ func resolve(path, target, what string, self bool, checked string) (string, erro
 	if rel, ok := below(checked, abs); ok {
 		// "/" and every directory above checked passed with it.
 		current, todo = checked, splitPath(rel)
-	} else if err := checkDirectory(path, what, "/"); err != nil {
+	} else if err := checkRoot(path, what); err != nil {
 		return "", err
 	}
 	for len(todo) > 0 {
@@ -70,6 +70,14 @@ func resolve(path, target, what string, self bool, checked string) (string, erro
 			continue
 		}
 		next := child(current, name)
+		if (len(todo) > 0 || self) && passedBefore(next) {
+			// A directory this run checked, under directories it
+			// checked: only root or we could have changed it since.
+			// A file's last name is always looked at, as it would
+			// be without the memory.
+			current = next
+			continue
+		}
 		info, err := os.Lstat(next)
 		if err != nil {
 			return "", StatError(path, what, err)
@@ -95,6 +103,7 @@ func resolve(path, target, what string, self bool, checked string) (string, erro
 			if err := checkDirectoryInfo(path, what, next, info); err != nil {
 				return "", err
 			}
+			passed(next)
 			current = next
 		}
 	}
@@ -130,6 +139,18 @@ func splitPath(p string) []string {
 		}
 	}
 	return names
+}
+
+// checkRoot is checkDirectory for "/", once per run.
+func checkRoot(path, what string) error {
+	if passedBefore("/") {
+		return nil
+	}
+	if err := checkDirectory(path, what, "/"); err != nil {
+		return err
+	}
+	passed("/")
+	return nil
 }
 
 // checkDirectory refuses a directory on a trusted path that anyone but root
