@@ -104,15 +104,21 @@ func open(path, what, checked string) (*os.File, os.FileInfo, error) {
 	// watchdog starts, a tape rewinds), a FIFO can block, and /dev/stdin
 	// under pam_exec is the typed password. It is checked before the links
 	// are resolved too, as the kernel follows /proc's links (/dev/stdin to
-	// "pipe:[…]") where no path leads.
-	before, err := os.Stat(path)
+	// "pipe:[…]") where no path leads. A last name that is no link is
+	// looked at once, here, not again by the walk.
+	last := lastPlainFile
+	before, err := os.Lstat(path)
+	if err == nil && before.Mode()&os.ModeSymlink != 0 {
+		last = lastFile
+		before, err = os.Stat(path)
+	}
 	if err != nil {
 		return nil, nil, StatError(path, what, err)
 	}
 	if err := CheckRegular(path, what, before); err != nil {
 		return nil, nil, err
 	}
-	resolved, err := resolve(path, path, what, false, checked)
+	resolved, err := resolve(path, path, what, last, checked)
 	if err != nil {
 		return nil, nil, err
 	}
