@@ -55,10 +55,11 @@ const (
 // resolve returns target with every link resolved, once every directory it
 // went through has passed checkDirectory: each directory above the target
 // and each directory holding a link on the way (whoever can write one could
-// point the link elsewhere). last says whether target is a directory,
-// which is checked too. Resolution starts at checked when target lies under it. Only root or
-// the helper's user can then rename anything on the returned path, so what
-// is opened by it is what was checked. Messages name path with what.
+// point the link elsewhere). last says whether target is a directory, which
+// is checked too, or a file whose last name the caller has seen is no link.
+// Resolution starts at checked when target lies under it. Only root or the
+// helper's user can then rename anything on the returned path, so what is
+// opened by it is what was checked. Messages name path with what.
 //
 // filepath.EvalSymlinks is not enough: it answers where the links lead now,
 // not whether anyone else could change that.
@@ -85,14 +86,14 @@ func resolve(path, target, what string, last lastName, checked string) (string, 
 		}
 		next := child(current, name)
 		if len(todo) == 0 && last == lastPlainFile {
-			// Links before it change where it is, not what it is.
+			// Links before it change where it is, not what it is;
+			// the caller opens it with O_NOFOLLOW and compares.
 			return next, nil
 		}
 		if (len(todo) > 0 || self) && passedBefore(next) {
 			// A directory this run checked, under directories it
 			// checked: only root or we could have changed it since.
-			// A file's last name is always looked at, as it would
-			// be without the memory.
+			// A file's last name never comes from the memory.
 			current = next
 			continue
 		}
