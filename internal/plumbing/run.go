@@ -18,6 +18,7 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // Run is one run's plumbing: its outbox, logger and watchdog.
@@ -28,6 +29,9 @@ type Run struct {
 	Stdout   io.Writer
 	start    time.Time
 	watchdog *watchdog
+	// forget ends the run's memory of the directories that passed the
+	// trust rule (see trust.Remember).
+	forget func()
 }
 
 // Start sets up a run that began at start, writing to stdout and stderr.
@@ -40,6 +44,9 @@ func Start(start time.Time, stdout, stderr io.Writer, exit func(int)) *Run {
 		Stdout:   out.to(stdout),
 		start:    start,
 		watchdog: startWatchdog(start, log, exit),
+		// The config, its certificate, token files and state_dir share
+		// most of their directories: each is checked once per run.
+		forget: trust.Remember(),
 	}
 }
 
@@ -51,6 +58,7 @@ func (r *Run) StopWatchdog() { r.watchdog.stop() }
 // slow flush near the deadline from turning an exit 0 into the watchdog's 1.
 func (r *Run) End() {
 	r.watchdog.stop()
+	r.forget()
 	r.Log.finish(flushGrace)
 }
 

@@ -59,7 +59,7 @@ func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) 
 		return nil, nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	data, err := readAtMost(f, info.Size(), max)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
 	}
@@ -69,6 +69,34 @@ func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) 
 	return data, info, nil
 }
 
+// readAtMost reads f, whose size fstat(2) gave, up to max+1 bytes. The
+// buffer is sized from size, as os.ReadFile does: a file of the size it
+// had costs one read(2) and the one that finds its end, where io.ReadAll's
+// 512-byte start costs a read and a copy more for a certificate. A file
+// that grew since is read on, as far as max+1.
+func readAtMost(f io.Reader, size int64, max int) ([]byte, error) {
+	limit := int64(max) + 1
+	n := limit
+	if size >= 0 && size < limit {
+		n = size + 1 // room for the read that finds the end
+	}
+	data := make([]byte, 0, n)
+	r := io.LimitReader(f, limit)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		m, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+m]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
 // open opens path for reading once it and every directory on its way have
 // passed the rule.
 func open(path, what, checked string) (*os.File, os.FileInfo, error) {
@@ -76,15 +104,21 @@ func open(path, what, checked string) (*os.File, os.FileInfo, error) {
 	// watchdog starts, a tape rewinds), a FIFO can block, and /dev/stdin
 	// under pam_exec is the typed password. It is checked before the links
 	// are resolved too, as the kernel follows /proc's links (/dev/stdin to
-	// "pipe:[…]") where no path leads.
-	before, err := os.Stat(path)
+	// "pipe:[…]") where no path leads. A last name that is no link is
+	// looked at once, here, not again by the walk.
+	last := lastPlainFile
+	before, err := os.Lstat(path)
+	if err == nil && before.Mode()&os.ModeSymlink != 0 {
+		last = lastFile
+		before, err = os.Stat(path)
+	}
 	if err != nil {
 		return nil, nil, StatError(path, what, err)
 	}
 	if err := CheckRegular(path, what, before); err != nil {
 		return nil, nil, err
 	}
-	resolved, err := resolve(path, path, what, false, checked)
+	resolved, err := resolve(path, path, what, last, checked)
 	if err != nil {
 		return nil, nil, err
 	}

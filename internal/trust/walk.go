@@ -19,14 +19,14 @@ var errTooManyLinks = errors.New("too many levels of symbolic links")
 // itself is not looked at: the caller opens it and checks what it opened.
 // checked is as for ReadFile.
 func Resolve(path, what, checked string) (string, error) {
-	return resolve(path, path, what, false, checked)
+	return resolve(path, path, what, lastFile, checked)
 }
 
 // Directory returns dir with every link resolved once dir itself and every
 // directory above it or holding a link on the way has passed the rule. what
 // names dir in the messages.
 func Directory(what, dir string) (string, error) {
-	return resolve(dir, dir, what, true, "/")
+	return resolve(dir, dir, what, lastDirectory, "/")
 }
 
 // Parent is Directory for the directory that holds path (which need not
@@ -36,20 +36,35 @@ func Parent(what, path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s %q cannot be read: %w", what, path, err)
 	}
-	return resolve(path, filepath.Dir(abs), what, true, "/")
+	return resolve(path, filepath.Dir(abs), what, lastDirectory, "/")
 }
+
+// lastName says what resolve knows of target's last name.
+type lastName int
+
+const (
+	// lastFile: target is a file, its last name possibly a link.
+	lastFile lastName = iota
+	// lastPlainFile: target is a file whose last name the caller has
+	// seen is no link (lstat(2)); the walk does not look at it again.
+	lastPlainFile
+	// lastDirectory: target is a directory, held to the rule too.
+	lastDirectory
+)
 
 // resolve returns target with every link resolved, once every directory it
 // went through has passed checkDirectory: each directory above the target
 // and each directory holding a link on the way (whoever can write one could
-// point the link elsewhere). With self, target is a directory and is checked
-// too. Resolution starts at checked when target lies under it. Only root or
-// the helper's user can then rename anything on the returned path, so what
-// is opened by it is what was checked. Messages name path with what.
+// point the link elsewhere). last says whether target is a directory, which
+// is checked too, or a file whose last name the caller has seen is no link.
+// Resolution starts at checked when target lies under it. Only root or the
+// helper's user can then rename anything on the returned path, so what is
+// opened by it is what was checked. Messages name path with what.
 //
 // filepath.EvalSymlinks is not enough: it answers where the links lead now,
 // not whether anyone else could change that.
-func resolve(path, target, what string, self bool, checked string) (string, error) {
+func resolve(path, target, what string, last lastName, checked string) (string, error) {
+	self := last == lastDirectory
 	abs, err := filepath.Abs(target)
 	if err != nil {
 		return "", fmt.Errorf("%s %q cannot be read: %w", what, path, err)
@@ -58,7 +73,7 @@ func resolve(path, target, what string, self bool, checked string) (string, erro
 	if rel, ok := below(checked, abs); ok {
 		// "/" and every directory above checked passed with it.
 		current, todo = checked, splitPath(rel)
-	} else if err := checkDirectory(path, what, "/"); err != nil {
+	} else if err := checkRoot(path, what); err != nil {
 		return "", err
 	}
 	for len(todo) > 0 {
@@ -70,6 +85,18 @@ func resolve(path, target, what string, self bool, checked string) (string, erro
 			continue
 		}
 		next := child(current, name)
+		if len(todo) == 0 && last == lastPlainFile {
+			// Links before it change where it is, not what it is;
+			// the caller opens it with O_NOFOLLOW and compares.
+			return next, nil
+		}
+		if (len(todo) > 0 || self) && passedBefore(next) {
+			// A directory this run checked, under directories it
+			// checked: only root or we could have changed it since.
+			// A file's last name never comes from the memory.
+			current = next
+			continue
+		}
 		info, err := os.Lstat(next)
 		if err != nil {
 			return "", StatError(path, what, err)
@@ -95,6 +122,7 @@ func resolve(path, target, what string, self bool, checked string) (string, erro
 			if err := checkDirectoryInfo(path, what, next, info); err != nil {
 				return "", err
 			}
+			passed(next)
 			current = next
 		}
 	}
@@ -130,6 +158,18 @@ func splitPath(p string) []string {
 		}
 	}
 	return names
+}
+
+// checkRoot is checkDirectory for "/", once per run.
+func checkRoot(path, what string) error {
+	if passedBefore("/") {
+		return nil
+	}
+	if err := checkDirectory(path, what, "/"); err != nil {
+		return err
+	}
+	passed("/")
+	return nil
 }
 
 // checkDirectory refuses a directory on a trusted path that anyone but root
