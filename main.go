@@ -13,10 +13,15 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp"
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing"
 )
+
+// modes is every mode the binary offers, one line each; config reads each
+// mode's keys through it and refuses a key of a mode the file did not select.
+var modes = helper.Registry{sshotp.Plugin, totp.Plugin}
 
 // Stamped by the Makefile with -ldflags -X.
 var (
@@ -109,7 +114,7 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 		p.Log.Warn("Dev mode is enabled!")
 	}
 	p.WaitingFor("the config file " + opts.configPath)
-	cfg, err := config.Load(opts.configPath, config.Options{Dev: opts.dev})
+	cfg, err := config.Load(opts.configPath, config.Options{Dev: opts.dev, Modes: modes.Modes()})
 	if err != nil {
 		return denied, err
 	}
@@ -121,13 +126,19 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 		return denied, err
 	}
 	client.OnSkip(func(s agent.Skip) { p.Log.Warn("%s", s) })
-	m := newMode(cfg, client)
+	m, err := modes.New(cfg, client)
+	if err != nil {
+		return denied, err
+	}
 	p.Log.Info("%s", m.Announce())
 	if cfg.Namespace != "" {
 		p.Log.Info("using namespace: %s", cfg.Namespace)
 	}
 	if opts.verifyOnly {
-		modeAt := func(c *agent.Client) plumbing.Mode { return newMode(cfg, c) }
+		modeAt := func(c *agent.Client) plumbing.Mode {
+			m, _ := modes.New(cfg, c) // cannot fail: it did above, for this cfg
+			return m
+		}
 		if err := p.VerifyOnly(ctx, cfg, client, m, modeAt); err != nil {
 			return denied, err
 		}
@@ -137,15 +148,6 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 		return denied, err
 	}
 	return loginVerified, nil
-}
-
-// newMode chooses the mode the config file asks for: the TOTP mode when it
-// has totp_mount_point, else the SSH OTP mode.
-func newMode(cfg *config.Config, client *agent.Client) plumbing.Mode {
-	if cfg.TOTP != nil {
-		return totp.New(cfg, client)
-	}
-	return sshotp.New(cfg, client)
 }
 
 // wantsVersion looks at every argument before flags are parsed, as the

@@ -11,12 +11,17 @@ import (
 // sentinels are the fixed words of the config's messages (messages.go).
 var sentinels = []error{
 	ErrMissing, ErrEmpty, ErrNotURL, ErrAddrCarries, ErrDevHTTPS, ErrNeedsHTTPS, ErrAddrTwice,
-	ErrPathChars, ErrPathSegment, ErrControlChar, ErrNotHostName, ErrEmptyEntry, ErrStarAlone,
-	ErrNotCIDR, ErrNotDuration, ErrOutside, ErrDuplicateKey, ErrInvalidKey, ErrNotFacility,
-	ErrSetBothOrNeither, ErrKeyReadable, ErrSecretReadable,
-	ErrTOTPKeyInSSHOTP, ErrSSHOTPKeyInTOTP, ErrTemplateUser, ErrNotWholeNumber,
-	ErrTokenAndAppRole, ErrRoleIDAlone, ErrSecretIDAlone, ErrAppRoleMountAlone, ErrNoCredentials, ErrAppRoleMountUnused,
-	ErrUsedCodesNoPrefix, ErrUsedCodesKeyShort,
+	ErrPathChars, ErrPathSegment, ErrControlChar, ErrNotHostName, ErrEmptyEntry,
+	ErrNotDuration, ErrOutside, ErrDuplicateKey, ErrInvalidKey, ErrNotFacility,
+	ErrSetBothOrNeither, ErrKeyReadable, ErrSecretReadable, ErrOtherModesKey,
+}
+
+const testToken = "hvs.CAESIJ-test-token-value"
+
+// totpConfigWith is a config of the TOTP mode with credentials and extra lines.
+func totpConfigWith(credentials string, extra ...string) string {
+	lines := append([]string{`vault_addr = "https://vault.example.com:8200"`, `totp_mount_point = "totp"`, credentials}, extra...)
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // TestMessages is the one place the full text of each config message is
@@ -212,7 +217,7 @@ func TestMessages(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse([]byte(c.text), c.opts)
+			_, err := parse([]byte(c.text), c.opts)
 			problem := problemNamed(err, c.want)
 			if problem == nil {
 				t.Fatalf("no problem reads\n %s\nin\n %v", c.want, err)
@@ -220,7 +225,11 @@ func TestMessages(t *testing.T) {
 			if strings.Contains(problem.Error(), content) {
 				t.Errorf("message quotes a secret file's content: %s", problem)
 			}
-			for _, s := range sentinels {
+			all := append([]error{}, sentinels...)
+			for _, s := range modeSentinels {
+				all = append(all, s)
+			}
+			for _, s := range all {
 				if holds := strings.Contains(c.want, s.Error()); errors.Is(problem, s) != holds {
 					t.Errorf("errors.Is(%q, %q) = %v, want %v", problem, s, !holds, holds)
 				}

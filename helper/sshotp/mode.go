@@ -12,7 +12,6 @@ import (
 	"net/netip"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
@@ -21,7 +20,7 @@ const OTPMark = "<the OTP>"
 
 // Mode is the SSH OTP mode for one config.
 type Mode struct {
-	cfg    *config.Config
+	cfg    *Settings
 	client *Client
 	// Local lists this host's addresses; tests replace it.
 	Local func() ([]netip.Addr, error)
@@ -29,8 +28,8 @@ type Mode struct {
 	otpIP netip.Addr
 }
 
-// New is the SSH OTP mode for cfg, asking Vault through vault.
-func New(cfg *config.Config, vault *agent.Client) *Mode {
+// New is the SSH OTP mode for the settings cfg, asking Vault through vault.
+func New(cfg *Settings, vault *agent.Client) *Mode {
 	return &Mode{cfg: cfg, client: NewClient(vault, cfg.MountPoint), Local: InterfaceAddrs}
 }
 

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
@@ -55,7 +54,7 @@ const (
 
 // Mode is the TOTP mode for one config.
 type Mode struct {
-	cfg    *config.TOTP
+	cfg    *Settings
 	vault  *agent.Client
 	client *Client
 	// shared is the KV v2 record of used codes, nil when not configured.
@@ -67,17 +66,17 @@ type Mode struct {
 	OpenLimiter func(Limits) (Limiter, error)
 }
 
-// New is the TOTP mode for cfg (cfg.TOTP must be set), asking Vault through vault.
-func New(cfg *config.Config, vault *agent.Client) *Mode {
+// New is the TOTP mode for the settings cfg, asking Vault through vault.
+func New(cfg *Settings, vault *agent.Client) *Mode {
 	m := &Mode{
-		cfg:         cfg.TOTP,
+		cfg:         cfg,
 		vault:       vault,
-		client:      NewClient(vault, cfg.TOTP.MountPoint),
+		client:      NewClient(vault, cfg.MountPoint),
 		Now:         time.Now,
 		OpenLimiter: openLimiter,
 	}
-	if u := cfg.TOTP.UsedCodes; u != nil {
-		m.shared = &sharedRecord{vault: vault, cfg: u, lifetime: cfg.TOTP.CodeLifetime}
+	if u := cfg.UsedCodes; u != nil {
+		m.shared = &sharedRecord{vault: vault, cfg: u, lifetime: cfg.CodeLifetime}
 	}
 	return m
 }

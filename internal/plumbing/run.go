@@ -71,26 +71,8 @@ func (r *Run) Budget(timeout time.Duration) (context.Context, context.CancelFunc
 // way.
 func (r *Run) SendSummary() { r.Log.sendSummary() }
 
-// Mode is one way of checking a password with Vault: each reads its kind
-// of password, asks Vault and decides in its own package.
-type Mode interface {
-	// Announce is the info line that says what the mode checks against.
-	Announce() string
-	// Secret names the password in log lines ("the OTP").
-	Secret() string
-	// ReadPassword reads stdin and refuses, before any network traffic,
-	// anything that is not this mode's kind of password.
-	ReadPassword(io.Reader) (string, error)
-	// Login asks Vault about the password and decides; it returns who
-	// logged in. Its errors never carry the password.
-	Login(ctx context.Context, password, pamUser string) (string, error)
-	// CheckStep says what Check sends, for the debug line before it.
-	CheckStep() string
-	// Check is -verify-only: it proves Vault is reachable and set up
-	// without a password, and returns what it found on the way, also when
-	// it fails.
-	Check(ctx context.Context) ([]helper.Finding, error)
-}
+// Mode is what the plumbing needs of a mode (package helper defines it).
+type Mode = helper.Mode
 
 // VerifyOnly is -verify-only: it checks Vault with m, or, when the config
 // lists several addresses, every one of them with a mode modeAt makes for

@@ -84,7 +84,7 @@ func TestStdinThatNeverClosesDeniesAtTheBudget(t *testing.T) {
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := readPassword(ctx, sshotp.New(&config.Config{}, nil), r)
+	_, err := readPassword(ctx, sshotp.New(&sshotp.Settings{}, nil), r)
 	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin") {
 		t.Errorf("err = %v", err)
 	}

@@ -1,0 +1,71 @@
+package helper
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+)
+
+// Mode is one way of checking a password with Vault: each reads its kind
+// of password, asks Vault and decides in its own package.
+type Mode interface {
+	// Announce is the info line that says what the mode checks against.
+	Announce() string
+	// Secret names the password in log lines ("the OTP").
+	Secret() string
+	// ReadPassword reads stdin and refuses, before any network traffic,
+	// anything that is not this mode's kind of password.
+	ReadPassword(io.Reader) (string, error)
+	// Login asks Vault about the password and decides; it returns who
+	// logged in. Its errors never carry the password.
+	Login(ctx context.Context, password, pamUser string) (string, error)
+	// CheckStep says what Check sends, for the debug line before it.
+	CheckStep() string
+	// Check is -verify-only: it proves Vault is reachable and set up
+	// without a password, and returns what it found on the way, also when
+	// it fails.
+	Check(ctx context.Context) ([]Finding, error)
+}
+
+// Plugin is one mode as main registers it: what config needs to read its
+// keys, and how to make the mode for a loaded config and a Vault client.
+type Plugin struct {
+	config.Mode
+	// New makes the mode from cfg, whose ModeSettings the mode's Parse made.
+	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
+}
+
+// Registry is every mode the binary offers, the default (no selector) among them.
+type Registry []Plugin
+
+// Modes is what config needs of the registry.
+func (r Registry) Modes() []config.Mode {
+	modes := make([]config.Mode, len(r))
+	for i, p := range r {
+		modes[i] = p.Mode
+	}
+	return modes
+}
+
+// New makes the mode cfg selected, asking Vault through vault.
+func (r Registry) New(cfg *config.Config, vault *agent.Client) (Mode, error) {
+	for _, p := range r {
+		if p.Name == cfg.Mode {
+			return p.New(cfg, vault)
+		}
+	}
+	return nil, fmt.Errorf("no mode %q is registered", cfg.Mode)
+}
+
+// SettingsOf is cfg's ModeSettings as the mode's own type T: it fails only
+// when cfg was not loaded with that mode selected.
+func SettingsOf[T any](cfg *config.Config) (*T, error) {
+	s, ok := cfg.ModeSettings.(*T)
+	if !ok || s == nil {
+		return nil, fmt.Errorf("the config was not loaded for the %s mode", cfg.Mode)
+	}
+	return s, nil
+}
