@@ -130,7 +130,7 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 	if err != nil {
 		return denied, err
 	}
-	p.Log.Info("%s", m.Announce())
+	p.Log.Info("%s", m.About().Announce)
 	if cfg.Namespace != "" {
 		p.Log.Info("using namespace: %s", cfg.Namespace)
 	}

@@ -47,15 +47,15 @@ var reasons = map[string]string{
 	// have them as $VERSION and $COMMIT; test-dist.sh reads this entry).
 	"main.version": "vault-ssh-helper v%s (%s)",
 	// The debug line before Vault is asked, naming each mode's secret.
-	"main.verifyingOTP":  verifyingLine(sshotp.New(&sshotp.Settings{}, nil).Secret()),
-	"main.verifyingTOTP": verifyingLine(totp.New(&totp.Settings{}, nil).Secret()),
+	"main.verifyingOTP":  verifyingLine(sshotp.New(&sshotp.Settings{}, nil).About().Secret),
+	"main.verifyingTOTP": verifyingLine(totp.New(&totp.Settings{}, nil).About().Secret),
 
 	// The marks that stand in for what a message must not carry whole.
 	"sshotp.OTPMark": sshotp.OTPMark,
 	"quote.Hidden":   quote.Hidden,
 	"quote.CutMark":  quote.CutMark,
 
-	"sshotp.announce":            sshotp.New(&sshotp.Settings{MountPoint: "%s"}, nil).Announce(),
+	"sshotp.announce":            sshotp.New(&sshotp.Settings{MountPoint: "%s"}, nil).About().Announce,
 	"sshotp.ErrNoPAMUser":        sshotp.ErrNoPAMUser.Error(),
 	"sshotp.ErrUsernameMismatch": sshotp.ErrUsernameMismatch.Error(),
 	"sshotp.ErrIPNotLocal":       sshotp.ErrIPNotLocal.Error(),
@@ -67,7 +67,7 @@ var reasons = map[string]string{
 	"sshotp.ErrBadEcho":          sshotp.ErrBadEcho.Error(),
 	"sshotp.ErrNotCIDR":          sshotp.ErrNotCIDR.Error(),
 
-	"totp.announce":          totp.New(&totp.Settings{MountPoint: "%s", KeyTemplate: totp.KeyTemplate{Prefix: "%s"}}, nil).Announce(),
+	"totp.announce":          totp.New(&totp.Settings{MountPoint: "%s", KeyTemplate: totp.KeyTemplate{Prefix: "%s"}}, nil).About().Announce,
 	"totp.FoundTokenFile":    totp.FoundTokenFile,
 	"totp.FoundCapabilities": totp.FoundCapabilities,
 	"totp.FoundCanReadCodes": totp.FoundCanReadCodes,

@@ -12,22 +12,42 @@ import (
 // Mode is one way of checking a password with Vault: each reads its kind
 // of password, asks Vault and decides in its own package.
 type Mode interface {
-	// Announce is the info line that says what the mode checks against.
-	Announce() string
-	// Secret names the password in log lines ("the OTP").
-	Secret() string
+	// About is what the run's log lines say about the mode.
+	About() About
 	// ReadPassword reads stdin and refuses, before any network traffic,
 	// anything that is not this mode's kind of password.
 	ReadPassword(io.Reader) (string, error)
-	// Login asks Vault about the password and decides; it returns who
-	// logged in. Its errors never carry the password.
-	Login(ctx context.Context, password, pamUser string) (string, error)
-	// CheckStep says what Check sends, for the debug line before it.
-	CheckStep() string
+	// Login asks Vault about the password and decides. Only a nil error
+	// lets pamUser in; the Result carries what Vault said also when it
+	// denies. Its errors never carry the password.
+	Login(ctx context.Context, password, pamUser string) (Result, error)
 	// Check is -verify-only: it proves Vault is reachable and set up
 	// without a password, and returns what it found on the way, also when
 	// it fails.
 	Check(ctx context.Context) ([]Finding, error)
+}
+
+// About holds the mode's words in the run's log lines; the lines
+// themselves are the plumbing's.
+type About struct {
+	// Announce is the info line that says what the mode checks against.
+	Announce string
+	// Secret names the password ("the OTP").
+	Secret string
+	// CheckStep says what Check sends, for the debug line before it.
+	CheckStep string
+	// SummaryFields name the fields the mode adds to a login's summary
+	// line, in order (the SSH OTP mode's otp_ip); each is there, "-" when
+	// the Result has no value for it.
+	SummaryFields []string
+}
+
+// Result is what a login found out, allowed or not.
+type Result struct {
+	// Who logged in, for the success line.
+	Who string
+	// Fields are the values of About.SummaryFields that Vault's answer gave.
+	Fields map[string]string
 }
 
 // Plugin is one mode as main registers it: what config needs to read its

@@ -81,13 +81,15 @@ func New(cfg *Settings, vault *agent.Client) *Mode {
 	return m
 }
 
-// Announce is the info line that says what this mode checks against.
-func (m *Mode) Announce() string {
-	return fmt.Sprintf("using TOTP mount point: %s, key template: %s", m.cfg.MountPoint, m.cfg.KeyTemplate)
+// About is what the run's log lines say about this mode. Its summary line
+// has no field of its own: Vault's answer names no IP.
+func (m *Mode) About() helper.About {
+	return helper.About{
+		Announce:  fmt.Sprintf("using TOTP mount point: %s, key template: %s", m.cfg.MountPoint, m.cfg.KeyTemplate),
+		Secret:    "the TOTP code",
+		CheckStep: m.checkStep(),
+	}
 }
-
-// Secret names what the password is, for the log.
-func (m *Mode) Secret() string { return "the TOTP code" }
 
 // ReadPassword reads the code from stdin; anything not shaped like one is
 // refused before any network traffic.
@@ -99,10 +101,10 @@ func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
 // record, then on the host, before Login returns. It returns who logged
 // in, for the success line. No error carries the code, the token or the
 // AppRole IDs.
-func (m *Mode) Login(ctx context.Context, code, pamUser string) (string, error) {
+func (m *Mode) Login(ctx context.Context, code, pamUser string) (helper.Result, error) {
 	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
 	who, err := m.login(ctx, code, pamUser)
-	return who, m.withoutSecrets(ctx, err)
+	return helper.Result{Who: who}, m.withoutSecrets(ctx, err)
 }
 
 func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) {
@@ -210,8 +212,8 @@ func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
 	return agent.WithoutSecrets(agent.WithSecrets(ctx, m.issuedToken()...), err)
 }
 
-// CheckStep says what Check sends, for the debug line before it.
-func (m *Mode) CheckStep() string {
+// checkStep says what Check sends, for the debug line before it.
+func (m *Mode) checkStep() string {
 	step := "sending sys/capabilities-self and an empty code"
 	if m.cfg.AppRole != nil {
 		step = "sending an AppRole login, sys/capabilities-self and an empty code"

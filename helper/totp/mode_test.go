@@ -18,7 +18,8 @@ import (
 func login(m *Mode, code, user string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return m.Login(ctx, code, user)
+	r, err := m.Login(ctx, code, user)
+	return r.Who, err
 }
 
 func TestValidCodeLogsInWithTheFileToken(t *testing.T) {
@@ -397,17 +398,17 @@ func TestVerifyOnlyFailures(t *testing.T) {
 func TestModeDescribesItself(t *testing.T) {
 	stub := newStubVault(t)
 	m, _ := testMode(t, stub, false, func(c *Settings) { c.KeyTemplate = KeyTemplate{Prefix: "ssh-", Suffix: "@h"} })
-	if got, want := m.Announce(), "using TOTP mount point: totp, key template: ssh-{{username}}@h"; got != want {
+	if got, want := m.About().Announce, "using TOTP mount point: totp, key template: ssh-{{username}}@h"; got != want {
 		t.Errorf("Announce = %q, want %q", got, want)
 	}
-	if got, want := m.Secret(), "the TOTP code"; got != want {
+	if got, want := m.About().Secret, "the TOTP code"; got != want {
 		t.Errorf("Secret = %q, want %q", got, want)
 	}
-	if got, want := m.CheckStep(), "sending sys/capabilities-self and an empty code"; got != want {
+	if got, want := m.About().CheckStep, "sending sys/capabilities-self and an empty code"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
 	m, _ = testMode(t, stub, true)
-	if got, want := m.CheckStep(), "sending an AppRole login, sys/capabilities-self and an empty code"; got != want {
+	if got, want := m.About().CheckStep, "sending an AppRole login, sys/capabilities-self and an empty code"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
 }

@@ -193,7 +193,7 @@ func TestSharedRecordHoldsNoCheapFormOfTheCode(t *testing.T) {
 func TestVerifyOnlyChecksTheSharedRecord(t *testing.T) {
 	stub := newStubVault(t)
 	m, _ := sharedHost(t, stub)
-	if got, want := m.CheckStep(), "sending sys/capabilities-self and an empty code, then reading the shared record of used codes"; got != want {
+	if got, want := m.About().CheckStep, "sending sys/capabilities-self and an empty code, then reading the shared record of used codes"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
 	stub.caps = []string{"update"}

@@ -27,7 +27,7 @@ func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client,
 	var wg sync.WaitGroup
 	for i, addr := range addrs {
 		m := modeAt(client.At(i))
-		log.Debug("%s to %s", m.CheckStep(), addr)
+		log.Debug("%s to %s", m.About().CheckStep, addr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -46,12 +46,12 @@ type findingMode struct {
 	err   error
 }
 
-func (findingMode) Announce() string                                      { return "" }
-func (findingMode) Secret() string                                        { return "" }
-func (findingMode) ReadPassword(io.Reader) (string, error)                { return "", nil }
-func (findingMode) Login(context.Context, string, string) (string, error) { return "", nil }
-func (findingMode) CheckStep() string                                     { return "checking" }
-func (m findingMode) Check(context.Context) ([]helper.Finding, error)     { return m.found, m.err }
+func (findingMode) About() helper.About                    { return helper.About{CheckStep: "checking"} }
+func (findingMode) ReadPassword(io.Reader) (string, error) { return "", nil }
+func (findingMode) Login(context.Context, string, string) (helper.Result, error) {
+	return helper.Result{}, nil
+}
+func (m findingMode) Check(context.Context) ([]helper.Finding, error) { return m.found, m.err }
 
 func TestVerifyOnlyLogsWhatItFoundWarningsAtWarn(t *testing.T) {
 	addr, _ := url.Parse("https://vault.example.com")
