@@ -23,32 +23,21 @@ import (
 
 // demoPlugin lets in the user demo_user with the password demo_word; it
 // never asks Vault.
-var demoPlugin = helper.Plugin{
-	Mode: config.Mode{
-		Name:     "demo",
-		Selector: "demo_user",
-		Keys:     []string{"demo_user", "demo_word"},
-		Parse: func(k config.Keys) (any, []error) {
-			s := &demoSettings{}
-			var problems []error
-			s.user, _ = k.Get("demo_user")
-			if s.user == "" {
-				problems = append(problems, errors.New("demo_user is empty"))
-			}
-			s.word, _ = k.Get("demo_word")
-			if len(s.word) < 4 {
-				problems = append(problems, errors.New("demo_word is shorter than 4 characters"))
-			}
-			return s, problems
-		},
-	},
-	New: func(cfg *config.Config, _ *agent.Client) (helper.Mode, error) {
-		s, err := helper.SettingsOf[demoSettings](cfg)
-		if err != nil {
-			return nil, err
-		}
-		return demoMode{s}, nil
-	},
+var demoPlugin = helper.NewPlugin("demo", "demo_user", []string{"demo_user", "demo_word"}, parseDemo,
+	func(s *demoSettings, _ *agent.Client) demoMode { return demoMode{s} })
+
+func parseDemo(k config.Keys) (*demoSettings, []error) {
+	s := &demoSettings{}
+	var problems []error
+	s.user, _ = k.Get("demo_user")
+	if s.user == "" {
+		problems = append(problems, errors.New("demo_user is empty"))
+	}
+	s.word, _ = k.Get("demo_word")
+	if len(s.word) < 4 {
+		problems = append(problems, errors.New("demo_word is shorter than 4 characters"))
+	}
+	return s, problems
 }
 
 type demoSettings struct{ user, word string }

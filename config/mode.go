@@ -3,29 +3,28 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
-// Mode is what config knows of one mode: its name, the keys it owns, the
-// key whose presence selects it, and how it reads those keys. config owns
-// only the keys every mode shares; the modes are handed to it (Options.Modes)
-// by the one registry in main, so "this key belongs to mode X" is computed
-// from that list, never written per pair.
+// Mode is what config knows of one mode. config owns only the keys every
+// mode shares; main's one registry hands it the modes (Options.Modes), so
+// "this key belongs to mode X" is computed from that list.
 type Mode struct {
 	// Name is the mode's name in messages ("SSH OTP").
 	Name string
 	// Selector is the key whose presence selects the mode; "" for the
-	// default mode, selected when no other mode's selector is present.
+	// default mode, selected when no other mode's selector is set.
 	Selector string
 	// Keys are the mode's own keys, Selector included, in the order
 	// problems about them are reported. Their values are strings.
 	Keys []string
-	// Parse decodes and validates the mode's keys, reporting every problem
-	// (each naming its key). What it returns is Config.ModeSettings.
+	// Parse validates the mode's keys, reporting every problem (each
+	// naming its key); what it returns becomes Config.ModeSettings.
 	Parse func(Keys) (any, []error)
 }
 
-// Keys are the values of the selected mode's keys that the file sets.
+// Keys are the values of the keys of the selected mode that the file sets.
 type Keys map[string]string
 
 // Has says whether the file sets key.
@@ -40,96 +39,64 @@ func (k Keys) Get(key string) (string, bool) {
 	return v, ok
 }
 
-// ErrOtherModesKey starts the refusal of a key that belongs to a mode the
-// file does not select: left there, it would suggest a check that is not made.
+// ErrOtherModesKey starts the refusal of a key of a mode the file does not
+// select: left there, it would suggest a check that is not made.
 var ErrOtherModesKey = errors.New("belongs to the")
 
-// selectMode is the mode the file's keys select: the first whose selector
-// is set, else the default (the one without a selector); nil when none is.
+// selectMode is the mode whose selector the file sets, else the default
+// one; nil when neither is offered.
 func selectMode(modes []Mode, set map[string]bool) *Mode {
 	var fallback *Mode
-	for i := range modes {
-		m := &modes[i]
-		if m.Selector == "" {
-			if fallback == nil {
-				fallback = m
-			}
-		} else if set[m.Selector] {
-			return m
+	for i, m := range modes {
+		if m.Selector != "" && set[m.Selector] {
+			return &modes[i]
+		}
+		if m.Selector == "" && fallback == nil {
+			fallback = &modes[i]
 		}
 	}
 	return fallback
 }
 
-// parseMode refuses every set key of a mode other than selected, then
-// hands the selected mode its keys.
+// parseMode refuses every key of a mode other than selected that the file
+// sets, then hands selected its keys.
 func parseMode(modes []Mode, selected *Mode, raw *rawConfig) (any, []error) {
+	mine := Mode{Name: "mode-less", Parse: func(Keys) (any, []error) { return nil, nil }}
+	if selected != nil {
+		mine = *selected
+	}
 	var problems []error
 	for _, other := range modes {
-		if selected != nil && other.Name == selected.Name {
-			continue
-		}
 		for _, key := range other.Keys {
-			if _, set := raw.modeKeys[key]; set && !owns(selected, key) {
+			if _, set := raw.modeKeys[key]; set && !slices.Contains(mine.Keys, key) {
 				problems = append(problems, fmt.Errorf("%s %w %s mode%s; remove it from %s config%s",
-					key, ErrOtherModesKey, other.Name, needs(other), withArticle(modeName(selected)), selectedBy(selected)))
+					key, ErrOtherModesKey, other.Name, when(", which needs ", other.Selector, ""),
+					withArticle(mine.Name), when(" (one with ", mine.Selector, ")")))
 			}
 		}
 	}
-	if selected == nil || selected.Parse == nil {
-		return nil, problems
-	}
 	keys := Keys{}
-	for _, key := range selected.Keys {
+	for _, key := range mine.Keys {
 		if v, set := raw.modeKeys[key]; set {
 			keys[key] = v
 		}
 	}
-	settings, more := selected.Parse(keys)
+	settings, more := mine.Parse(keys)
 	return settings, append(problems, more...)
 }
 
-func owns(m *Mode, key string) bool {
-	if m == nil {
-		return false
-	}
-	for _, k := range m.Keys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
-
-func modeName(m *Mode) string {
-	if m == nil {
-		return "this"
-	}
-	return m.Name
-}
-
-// needs tells how a mode with a selector is chosen.
-func needs(m Mode) string {
-	if m.Selector == "" {
+// when is selector between before and after, or nothing for no selector.
+func when(before, selector, after string) string {
+	if selector == "" {
 		return ""
 	}
-	return ", which needs " + m.Selector
+	return before + selector + after
 }
 
-// selectedBy tells how the file chose its mode.
-func selectedBy(m *Mode) string {
-	if m == nil || m.Selector == "" {
-		return ""
-	}
-	return " (one with " + m.Selector + ")"
-}
-
-// withArticle puts "a" or "an" before a mode's name by how it is said: a
-// vowel, or an acronym whose first letter's name starts with one ("an SSH").
+// withArticle puts "a" or "an" before a mode's name as it is said: "an"
+// before a vowel or an acronym whose first letter's name starts with one
+// ("an SSH OTP").
 func withArticle(name string) string {
-	if name == "this" {
-		return name
-	}
 	acronym := len(name) > 1 && name[1] >= 'A' && name[1] <= 'Z'
 	if name != "" && (strings.ContainsRune("AEIOUaeiou", rune(name[0])) || acronym && strings.ContainsRune("FHLMNRSX", rune(name[0]))) {
 		return "an " + name

@@ -58,6 +58,24 @@ type Plugin struct {
 	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
 }
 
+// NewPlugin declares a mode: its name, the key that selects it ("" for
+// the default mode), its keys, how it reads them into its settings S
+// (every problem, each naming its key) and how it is made from them.
+func NewPlugin[S any, M Mode](name, selector string, keys []string,
+	parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
+	return Plugin{
+		Mode: config.Mode{Name: name, Selector: selector, Keys: keys,
+			Parse: func(k config.Keys) (any, []error) { return parse(k) }},
+		New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
+			s, ok := cfg.ModeSettings.(*S)
+			if !ok || s == nil {
+				return nil, fmt.Errorf("the config was not loaded for the %s mode", name)
+			}
+			return newMode(s, vault), nil
+		},
+	}
+}
+
 // Registry is every mode the binary offers, the default (no selector) among them.
 type Registry []Plugin
 
@@ -78,14 +96,4 @@ func (r Registry) New(cfg *config.Config, vault *agent.Client) (Mode, error) {
 		}
 	}
 	return nil, fmt.Errorf("no mode %q is registered", cfg.Mode)
-}
-
-// SettingsOf is cfg's ModeSettings as the mode's own type T: it fails only
-// when cfg was not loaded with that mode selected.
-func SettingsOf[T any](cfg *config.Config) (*T, error) {
-	s, ok := cfg.ModeSettings.(*T)
-	if !ok || s == nil {
-		return nil, fmt.Errorf("the config was not loaded for the %s mode", cfg.Mode)
-	}
-	return s, nil
 }

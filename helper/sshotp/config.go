@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
@@ -22,20 +21,8 @@ var (
 
 // Plugin registers the SSH OTP mode: the default, selected by no key, so
 // that every config written for the original keeps working.
-var Plugin = helper.Plugin{
-	Mode: config.Mode{
-		Name:  "SSH OTP",
-		Keys:  []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"},
-		Parse: func(k config.Keys) (any, []error) { return ParseSettings(k) },
-	},
-	New: func(cfg *config.Config, vault *agent.Client) (helper.Mode, error) {
-		s, err := helper.SettingsOf[Settings](cfg)
-		if err != nil {
-			return nil, err
-		}
-		return New(s, vault), nil
-	},
-}
+var Plugin = helper.NewPlugin("SSH OTP", "", []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"},
+	ParseSettings, New)
 
 // Settings are the SSH OTP mode's keys, validated.
 type Settings struct {

@@ -22,9 +22,9 @@ func settings(t *testing.T, text string) *Settings {
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	s, err := helper.SettingsOf[Settings](cfg)
-	if err != nil {
-		t.Fatal(err)
+	s, ok := cfg.ModeSettings.(*Settings)
+	if !ok {
+		t.Fatalf("config of the %s mode", cfg.Mode)
 	}
 	return s
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
@@ -144,25 +143,11 @@ type KeyTemplate struct {
 func (t KeyTemplate) String() string { return t.Prefix + UsernamePlaceholder + t.Suffix }
 
 // Plugin registers the TOTP mode, selected by totp_mount_point.
-var Plugin = helper.Plugin{
-	Mode: config.Mode{
-		Name:     "TOTP",
-		Selector: "totp_mount_point",
-		Keys: []string{
-			"totp_mount_point", "totp_key_template", "vault_token_file", "approle_role_id_file",
-			"approle_secret_id_file", "approle_mount_point", "totp_max_failures", "totp_failure_window", "state_dir",
-			"totp_code_lifetime", "totp_used_codes_path", "totp_used_codes_key_file",
-		},
-		Parse: func(k config.Keys) (any, []error) { return ParseSettings(k) },
-	},
-	New: func(cfg *config.Config, vault *agent.Client) (helper.Mode, error) {
-		s, err := helper.SettingsOf[Settings](cfg)
-		if err != nil {
-			return nil, err
-		}
-		return New(s, vault), nil
-	},
-}
+var Plugin = helper.NewPlugin("TOTP", "totp_mount_point", []string{
+	"totp_mount_point", "totp_key_template", "vault_token_file", "approle_role_id_file",
+	"approle_secret_id_file", "approle_mount_point", "totp_max_failures", "totp_failure_window", "state_dir",
+	"totp_code_lifetime", "totp_used_codes_path", "totp_used_codes_key_file",
+}, ParseSettings, New)
 
 // ParseSettings validates the TOTP mode's keys, reporting every problem.
 func ParseSettings(k config.Keys) (*Settings, []error) {
