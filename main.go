@@ -169,15 +169,12 @@ type options struct {
 	level      plumbing.Level
 }
 
-const usageText = `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
+// usage is -h: the modes' paragraphs (modes.Usage) go between its first
+// line and the PAM example.
+func usage() string {
+	return `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
 
-vault-ssh-helper reads a Vault SSH one-time password (OTP) from stdin, asks
-Vault's SSH secrets engine to verify it, and exits 0 only when Vault confirms
-the OTP was issued for this user (PAM_USER), this host and an allowed role.
-A config file with totp_mount_point selects the TOTP mode instead: it reads
-a 6- or 8-digit code and exits 0 only when Vault's TOTP engine says the code
-is valid for the user's key (a second factor after sshd's publickey).
-sshd runs it through pam_exec, for example in /etc/pam.d/sshd:
+` + modes.Usage() + `sshd runs it through pam_exec, for example in /etc/pam.d/sshd:
 
   auth requisite pam_exec.so quiet expose_authtok log=/var/log/vault-ssh.log /usr/local/bin/vault-ssh-helper -config=/etc/vault-ssh-helper.d/config.hcl
 
@@ -186,10 +183,9 @@ Options:
                       writable by group or others.
   -dev                Development mode: allow an http:// vault_addr (refuse
                       https://) and ignore ca_cert and ca_path. Never in production.
-  -verify-only        Check vault_addr, TLS and ssh_mount_point without an OTP
-                      and exit 0 when Vault answers (TOTP mode: the token,
-                      its policy and totp_mount_point, without a code). Run
-                      it by hand; under pam_exec it always denies.
+  -verify-only        Check Vault for the config's mode without a password
+                      (see above) and exit 0 when Vault answers. Run it by
+                      hand; under pam_exec it always denies.
   -log-level=<level>  trace, debug, info (default), warn, error or off.
   -version            Print the version and exit 0 (under pam_exec: exit 1).
   -h, -help           Print this text and exit 1.
@@ -197,6 +193,7 @@ Options:
 Exit status: 0 only for a verified login (or a successful -verify-only run by
 hand); 1 for everything else.
 `
+}
 
 // errUsage marks a run that printed the usage text; it still denies.
 var errUsage = errors.New("usage printed; nothing verified")
@@ -206,7 +203,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	var levelName string
 	fs := flag.NewFlagSet("vault-ssh-helper", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	fs.Usage = func() { fmt.Fprint(stdout, usageText) }
+	fs.Usage = func() { fmt.Fprint(stdout, usage()) }
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.BoolVar(&o.dev, "dev", false, "")
 	fs.BoolVar(&o.verifyOnly, "verify-only", false, "")

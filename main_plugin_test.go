@@ -23,8 +23,10 @@ import (
 
 // demoPlugin lets in the user demo_user with the password demo_word; it
 // never asks Vault.
-var demoPlugin = helper.NewPlugin("demo", "demo_user", []string{"demo_user", "demo_word"}, parseDemo,
-	func(s *demoSettings, _ *agent.Client) demoMode { return demoMode{s} })
+var demoPlugin = helper.NewPlugin(helper.Declaration{
+	Name: "demo", Selector: "demo_user", Keys: []string{"demo_user", "demo_word"},
+	Usage: "A config file with demo_user selects the demo mode.\n",
+}, parseDemo, func(s *demoSettings, _ *agent.Client) demoMode { return demoMode{s} })
 
 func parseDemo(k config.Keys) (*demoSettings, []error) {
 	s := &demoSettings{}
@@ -145,5 +147,17 @@ func TestATestOnlyModesKeysAreItsOwn(t *testing.T) {
 		if code != 1 || !strings.Contains(log, c.want) {
 			t.Errorf("config\n%s\nexit %d, log lacks %q:\n%s", c.text, code, c.want, log)
 		}
+	}
+}
+
+func TestATestOnlyModesParagraphIsInTheUsage(t *testing.T) {
+	withDemoMode(t)
+	var stdout plumbingtest.SyncBuffer
+	code := run([]string{"-h"}, strings.NewReader(""), &stdout, io.Discard, func(string) string { return "" }, func(int) {})
+	if want := "is valid for the user's key (a second factor after sshd's publickey);\n" +
+		"-verify-only checks the token, its policy and totp_mount_point, without a code.\n" +
+		"A config file with demo_user selects the demo mode.\n" +
+		"sshd runs it through pam_exec"; code != 1 || !strings.Contains(stdout.String(), want) {
+		t.Errorf("exit %d, -h lacks the demo mode's paragraph after the others:\n%s", code, stdout.String())
 	}
 }

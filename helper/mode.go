@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
@@ -51,25 +52,37 @@ type Result struct {
 }
 
 // Plugin is one mode as main registers it: what config needs to read its
-// keys, and how to make the mode for a loaded config and a Vault client.
+// keys, its paragraph of -h, and how to make the mode for a loaded config
+// and a Vault client.
 type Plugin struct {
 	config.Mode
+	// Usage is the mode's paragraph in -h: what it reads and when it
+	// exits 0, how a file selects it and what -verify-only checks.
+	Usage string
 	// New makes the mode from cfg, whose ModeSettings the mode's Parse made.
 	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
 }
 
-// NewPlugin declares a mode: its name, the key that selects it ("" for
-// the default mode), its keys, how it reads them into its settings S
+// Declaration is what a mode says about itself.
+type Declaration struct {
+	// Name, Selector and Keys are config.Mode's.
+	Name, Selector string
+	Keys           []string
+	// Usage is Plugin.Usage.
+	Usage string
+}
+
+// NewPlugin declares a mode: d, how it reads its keys into its settings S
 // (every problem, each naming its key) and how it is made from them.
-func NewPlugin[S any, M Mode](name, selector string, keys []string,
-	parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
+func NewPlugin[S any, M Mode](d Declaration, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
 	return Plugin{
-		Mode: config.Mode{Name: name, Selector: selector, Keys: keys,
+		Mode: config.Mode{Name: d.Name, Selector: d.Selector, Keys: d.Keys,
 			Parse: func(k config.Keys) (any, []error) { return parse(k) }},
+		Usage: d.Usage,
 		New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
 			s, ok := cfg.ModeSettings.(*S)
 			if !ok || s == nil {
-				return nil, fmt.Errorf("the config was not loaded for the %s mode", name)
+				return nil, fmt.Errorf("the config was not loaded for the %s mode", d.Name)
 			}
 			return newMode(s, vault), nil
 		},
@@ -86,6 +99,15 @@ func (r Registry) Modes() []config.Mode {
 		modes[i] = p.Mode
 	}
 	return modes
+}
+
+// Usage is every mode's paragraph of -h, in order.
+func (r Registry) Usage() string {
+	var b strings.Builder
+	for _, p := range r {
+		b.WriteString(p.Usage)
+	}
+	return b.String()
 }
 
 // New makes the mode cfg selected, asking Vault through vault.

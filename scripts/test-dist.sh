@@ -416,13 +416,13 @@ same_set "man page OPTIONS name exactly the flags of -h" "-h" \
 	"$(sed -n 's/^  \(-[a-z][^ ]*\(, -[a-z][^ ]*\)*\)  .*/\1/p' <<<"$usage" | sed 's/, /\n/g; s/=.*//')" \
 	"the man page" "$(man_tags OPTIONS | grep -E '^-[a-z][a-z-]*$')"
 # The keys: config's shared ones (the cases of rawConfig.field) and each
-# mode's, declared in its helper.NewPlugin(name, selector, keys, ...) call.
+# mode's, the Keys of the helper.Declaration in its helper.NewPlugin call.
 shared_keys() {
 	awk '/^func \(r \*rawConfig\) field\(/ {f = 1} f && /^}/ {f = 0} f' config/decode.go | grep -o 'case "[^:]*:' | grep -o '"[a-z_]*"' | tr -d '"'
 }
 mode_keys() {
 	grep -l 'helper\.NewPlugin(' helper/*/*.go | grep -v '_test\.go$' | while IFS= read -r f; do
-		sed -n '/helper\.NewPlugin(/,/ParseSettings/p' "$f" | grep -o '"[a-z_]*"' | tr -d '"' | grep .
+		sed -n '/helper\.NewPlugin(/,/^}/p' "$f" | sed -n '/Keys: *\[\]string{/,/}/p' | grep -o '"[a-z_]*"' | tr -d '"' | grep .
 	done | sort -u
 }
 same_set "man page CONFIGURATION names exactly the keys config/ and the modes accept" "config/decode.go and helper/*" \

@@ -21,8 +21,15 @@ var (
 
 // Plugin registers the SSH OTP mode: the default, selected by no key, so
 // that every config written for the original keeps working.
-var Plugin = helper.NewPlugin("SSH OTP", "", []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"},
-	ParseSettings, New)
+var Plugin = helper.NewPlugin(helper.Declaration{
+	Name: "SSH OTP",
+	Keys: []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"},
+	Usage: `vault-ssh-helper reads a Vault SSH one-time password (OTP) from stdin, asks
+Vault's SSH secrets engine to verify it, and exits 0 only when Vault confirms
+the OTP was issued for this user (PAM_USER), this host and an allowed role;
+-verify-only checks vault_addr, TLS and ssh_mount_point, without an OTP.
+`,
+}, ParseSettings, New)
 
 // Settings are the SSH OTP mode's keys, validated.
 type Settings struct {

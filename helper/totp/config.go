@@ -143,10 +143,19 @@ type KeyTemplate struct {
 func (t KeyTemplate) String() string { return t.Prefix + UsernamePlaceholder + t.Suffix }
 
 // Plugin registers the TOTP mode, selected by totp_mount_point.
-var Plugin = helper.NewPlugin("TOTP", "totp_mount_point", []string{
-	"totp_mount_point", "totp_key_template", "vault_token_file", "approle_role_id_file",
-	"approle_secret_id_file", "approle_mount_point", "totp_max_failures", "totp_failure_window", "state_dir",
-	"totp_code_lifetime", "totp_used_codes_path", "totp_used_codes_key_file",
+var Plugin = helper.NewPlugin(helper.Declaration{
+	Name:     "TOTP",
+	Selector: "totp_mount_point",
+	Keys: []string{
+		"totp_mount_point", "totp_key_template", "vault_token_file", "approle_role_id_file",
+		"approle_secret_id_file", "approle_mount_point", "totp_max_failures", "totp_failure_window", "state_dir",
+		"totp_code_lifetime", "totp_used_codes_path", "totp_used_codes_key_file",
+	},
+	Usage: `A config file with totp_mount_point selects the TOTP mode instead: it reads
+a 6- or 8-digit code and exits 0 only when Vault's TOTP engine says the code
+is valid for the user's key (a second factor after sshd's publickey);
+-verify-only checks the token, its policy and totp_mount_point, without a code.
+`,
 }, ParseSettings, New)
 
 // ParseSettings validates the TOTP mode's keys, reporting every problem.
