@@ -118,30 +118,6 @@ func TestJSONConfigLoads(t *testing.T) {
 	}
 }
 
-func TestEveryProblemIsReportedAtOnce(t *testing.T) {
-	text := `
-vault_addr = "ftp://x"
-bogus = 1
-ssh_mount_point = "a/../b"
-allowed_cidr_list = "10.0.0.0/8, nonsense, 1.2.3.4"
-timeout = "1h"
-`
-	for _, c := range []struct {
-		reason  error
-		subject string
-	}{
-		{ErrNotURL, `vault_addr "ftp://x"`},
-		{ErrInvalidKey, ErrInvalidKey.Error() + ` "bogus"`},
-		{ErrPathSegment, `ssh_mount_point "a/../b"`},
-		{modeSentinel("sshotp.ErrNotCIDR"), `allowed_cidr_list entry "nonsense"`},
-		{modeSentinel("sshotp.ErrNotCIDR"), `allowed_cidr_list entry "1.2.3.4"`},
-		{ErrOutside, `timeout "1h"`},
-		{ErrMissing, ErrMissing.Error() + ` "allowed_roles"`},
-	} {
-		wantRefusedFor(t, text, Options{}, c.reason, c.subject)
-	}
-}
-
 func TestPasswordInVaultAddrIsNotEchoed(t *testing.T) {
 	msg := parseError(t, `vault_addr = "https://u:hunter2@v"`+"\nallowed_roles=\"*\"", Options{})
 	if strings.Contains(msg, "hunter2") {

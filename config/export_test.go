@@ -4,16 +4,8 @@ package config
 // own tests cannot import them; the external test package (main_test.go)
 // hands them over before any test runs.
 var (
-	Registered    = &registered
-	ModeSentinels = &modeSentinels
-)
-
-// modeSentinel is the sentinel of a mode's message, by its name.
-func modeSentinel(name string) error { return modeSentinels[name] }
-
-var (
-	registered    []Mode
-	modeSentinels map[string]error
+	Registered = &registered
+	registered []Mode
 )
 
 // parse is Parse with the binary's modes offered when opts names none.

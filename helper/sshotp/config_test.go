@@ -1,6 +1,7 @@
 package sshotp
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -95,4 +96,91 @@ func TestIPv4MappedCIDRIsItsIPv4Block(t *testing.T) {
 	if len(s.AllowedCIDRs) != 2 || s.AllowedCIDRs[0] != want[0] || s.AllowedCIDRs[1] != want[1] {
 		t.Errorf("cidrs = %v, want %v", s.AllowedCIDRs, want)
 	}
+}
+
+// TestConfigMessages is the one place the full text of each of this mode's
+// config messages is written (config's TestMessages holds the shared ones):
+// each want is one problem of the refusal, word for word, and wraps exactly
+// the sentinels whose words it holds.
+func TestConfigMessages(t *testing.T) {
+	sentinels := []error{config.ErrMissing, config.ErrEmptyEntry, ErrStarAlone, ErrNotCIDR}
+	for _, c := range []struct{ name, text, want string }{
+		{"missing roles", `vault_addr = "https://v"`, `missing config "allowed_roles"`},
+		{"empty roles", `vault_addr = "https://v"` + "\n" + `allowed_roles = " "`, `missing config "allowed_roles"`},
+		{"empty role entry", `vault_addr = "https://v"` + "\n" + `allowed_roles = "a,,b"`, `allowed_roles "a,,b" has an empty entry`},
+		{"star in list", `vault_addr = "https://v"` + "\n" + `allowed_roles = "a,*"`, `allowed_roles "a,*": "*" allows any role and must stand alone`},
+		{"CIDR entry not a block", minimal + "\nallowed_cidr_list = \"10.0.0.0/8, 10.0.0.1\"", `allowed_cidr_list entry "10.0.0.1" is not a CIDR block like 192.0.2.0/24 or 2001:db8::/32`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(c.text), config.Options{Modes: helper.Registry{Plugin, totp.Plugin}.Modes()})
+			problem := problemNamed(err, c.want)
+			if problem == nil {
+				t.Fatalf("no problem reads\n %s\nin\n %v", c.want, err)
+			}
+			for _, s := range sentinels {
+				if holds := strings.Contains(c.want, s.Error()); errors.Is(problem, s) != holds {
+					t.Errorf("errors.Is(%q, %q) = %v, want %v", problem, s, !holds, holds)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryProblemIsReportedAtOnce: config's problems and this mode's come
+// in one refusal.
+func TestEveryProblemIsReportedAtOnce(t *testing.T) {
+	_, err := config.Parse([]byte(`
+vault_addr = "ftp://x"
+bogus = 1
+ssh_mount_point = "a/../b"
+allowed_cidr_list = "10.0.0.0/8, nonsense, 1.2.3.4"
+timeout = "1h"
+`), config.Options{Modes: helper.Registry{Plugin, totp.Plugin}.Modes()})
+	for _, c := range []struct {
+		reason  error
+		subject string
+	}{
+		{config.ErrNotURL, `vault_addr "ftp://x"`},
+		{config.ErrInvalidKey, config.ErrInvalidKey.Error() + ` "bogus"`},
+		{config.ErrPathSegment, `ssh_mount_point "a/../b"`},
+		{ErrNotCIDR, `allowed_cidr_list entry "nonsense"`},
+		{ErrNotCIDR, `allowed_cidr_list entry "1.2.3.4"`},
+		{config.ErrOutside, `timeout "1h"`},
+		{config.ErrMissing, config.ErrMissing.Error() + ` "allowed_roles"`},
+	} {
+		found := false
+		for _, p := range problemsOf(err) {
+			named := p.Error() == c.subject || strings.HasPrefix(p.Error(), c.subject+" ")
+			found = found || named && errors.Is(p, c.reason)
+		}
+		if !found {
+			t.Errorf("error %v: no problem naming %s for %q", err, c.subject, c.reason)
+		}
+	}
+}
+
+// problemNamed is the problem of err whose text is want, or nil.
+func problemNamed(err error, want string) error {
+	for _, p := range problemsOf(err) {
+		if p.Error() == want {
+			return p
+		}
+	}
+	return nil
+}
+
+// problemsOf flattens the errors config.Parse joins.
+func problemsOf(err error) []error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		if err == nil {
+			return nil
+		}
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, problemsOf(e)...)
+	}
+	return out
 }

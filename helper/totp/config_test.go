@@ -333,3 +333,142 @@ func FuzzParseSettings(f *testing.F) {
 		checkTOTPConfig(t, cfg, data)
 	})
 }
+
+// TestConfigMessages is the one place the full text of each of this mode's
+// config messages is written (config's TestMessages holds the shared ones):
+// each want is one problem of the refusal, word for word, wraps exactly the
+// sentinels whose words it holds, and quotes no secret file's content.
+func TestConfigMessages(t *testing.T) {
+	sentinels := []error{config.ErrEmpty, config.ErrPathChars, config.ErrPathSegment, config.ErrNotDuration,
+		config.ErrOutside, config.ErrSetBothOrNeither, config.ErrSecretReadable, ErrTemplateUser, ErrNotWholeNumber,
+		ErrTokenAndAppRole, ErrRoleIDAlone, ErrSecretIDAlone, ErrAppRoleMountAlone, ErrNoCredentials, ErrAppRoleMountUnused,
+		ErrUsedCodesNoPrefix, ErrUsedCodesKeyShort}
+	dir := t.TempDir()
+	token := writeFile(t, dir, "token", testToken, 0o600)
+	role := writeFile(t, dir, "role", "r", 0o600)
+	secret := writeFile(t, dir, "secret", "s", 0o600)
+	tokenLine := `vault_token_file = "` + token + `"`
+	hmacKey := writeFile(t, dir, "hmac", strings.Repeat("ab", 32)+"\n", 0o600)
+	roleLine, secretLine := `approle_role_id_file = "`+role+`"`, `approle_secret_id_file = "`+secret+`"`
+
+	const content = "hvs.secret-content"
+	groupReadable := writeFile(t, dir, "group", content, 0o640)
+	othersReadable := writeFile(t, dir, "others", content, 0o604)
+	empty := writeFile(t, dir, "empty", " \n\t", 0o600)
+	twoLines := writeFile(t, dir, "two", content+"\n"+content+"\n", 0o600)
+	spaced := writeFile(t, dir, "spaced", content+" x", 0o600)
+	nonASCII := writeFile(t, dir, "nonascii", content+"é", 0o600)
+	long := writeFile(t, dir, "long", strings.Repeat("a", 4097), 0o600)
+	tokenFile := func(path string) string { return totpConfigWith(`vault_token_file = "` + path + `"`) }
+	appRole := func(roleID, secretID string) string {
+		return totpConfigWith(fmt.Sprintf("approle_role_id_file = %q\napprole_secret_id_file = %q", roleID, secretID))
+	}
+	for _, c := range []struct{ name, text, want string }{
+		{"empty mount", strings.Replace(totpConfigWith(tokenLine), `"totp"`, `" / "`, 1), `totp_mount_point " / " is empty`},
+		{"mount with a query", strings.Replace(totpConfigWith(tokenLine), `"totp"`, `"totp?x"`, 1),
+			`totp_mount_point "totp?x" must not contain '?', '#', '%', '\' or white space`},
+		{"mount with dot-dot", strings.Replace(totpConfigWith(tokenLine), `"totp"`, `"a/../totp"`, 1),
+			`totp_mount_point "a/../totp" has an empty, '.' or '..' path segment`},
+		{"template without username", totpConfigWith(tokenLine, `totp_key_template = "shared"`),
+			`totp_key_template "shared" must contain {{username}} exactly once`},
+		{"template with username twice", totpConfigWith(tokenLine, `totp_key_template = "{{username}}-{{username}}"`),
+			`totp_key_template "{{username}}-{{username}}" must contain {{username}} exactly once`},
+		{"template with a slash", totpConfigWith(tokenLine, `totp_key_template = "ssh/{{username}}"`),
+			`totp_key_template "ssh/{{username}}" would give names Vault refuses: around {{username}} only ASCII letters, digits, '_', '-', '.' and '@' may appear, and a name starts and ends with a letter, digit or '_'`},
+		{"template starting with a dash", totpConfigWith(tokenLine, `totp_key_template = "-{{username}}"`),
+			`totp_key_template "-{{username}}" would give names Vault refuses: around {{username}} only ASCII letters, digits, '_', '-', '.' and '@' may appear, and a name starts and ends with a letter, digit or '_'`},
+		{"template ending with a dot", totpConfigWith(tokenLine, `totp_key_template = "{{username}}."`),
+			`totp_key_template "{{username}}." would give names Vault refuses: around {{username}} only ASCII letters, digits, '_', '-', '.' and '@' may appear, and a name starts and ends with a letter, digit or '_'`},
+		{"template with another placeholder", totpConfigWith(tokenLine, `totp_key_template = "{{host}}-{{username}}"`),
+			`totp_key_template "{{host}}-{{username}}" would give names Vault refuses: around {{username}} only ASCII letters, digits, '_', '-', '.' and '@' may appear, and a name starts and ends with a letter, digit or '_'`},
+		{"token and AppRole", totpConfigWith(tokenLine, roleLine, secretLine),
+			`vault_token_file and approle_role_id_file/approle_secret_id_file are both set: use one way to get a token`},
+		{"role_id without secret_id", totpConfigWith(roleLine),
+			`approle_role_id_file is set but approle_secret_id_file is not: set both`},
+		{"secret_id without role_id", totpConfigWith(secretLine),
+			`approle_secret_id_file is set but approle_role_id_file is not: set both`},
+		{"no credentials", totpConfigWith(""),
+			`a TOTP config needs vault_token_file, or approle_role_id_file and approle_secret_id_file`},
+		{"AppRole mount alone", totpConfigWith(`approle_mount_point = "approle"`),
+			`approle_mount_point is set but approle_role_id_file and approle_secret_id_file are not: set both`},
+		{"AppRole mount with a token", totpConfigWith(tokenLine, `approle_mount_point = "approle"`),
+			`approle_mount_point is set but AppRole is not used (vault_token_file is): remove it`},
+		{"AppRole mount with a space", totpConfigWith(roleLine, secretLine, `approle_mount_point = "app role"`),
+			`approle_mount_point "app role" must not contain '?', '#', '%', '\' or white space`},
+		{"max failures zero", totpConfigWith(tokenLine, `totp_max_failures = 0`),
+			`totp_max_failures "0" is not a whole number from 1 to 100`},
+		{"max failures too many", totpConfigWith(tokenLine, `totp_max_failures = "101"`),
+			`totp_max_failures "101" is not a whole number from 1 to 100`},
+		{"max failures a fraction", totpConfigWith(tokenLine, `totp_max_failures = 2.5`),
+			`totp_max_failures "2.5" is not a whole number from 1 to 100`},
+		{"max failures a word", totpConfigWith(tokenLine, `totp_max_failures = "three"`),
+			`totp_max_failures "three" is not a whole number from 1 to 100`},
+		{"window not a duration", totpConfigWith(tokenLine, `totp_failure_window = "30"`),
+			`totp_failure_window "30" is not a duration like "30s"`},
+		{"window too short", totpConfigWith(tokenLine, `totp_failure_window = "500ms"`),
+			`totp_failure_window "500ms" is outside 1s to 24h0m0s`},
+		{"window too long", totpConfigWith(tokenLine, `totp_failure_window = "25h"`),
+			`totp_failure_window "25h" is outside 1s to 24h0m0s`},
+		{"lifetime not a duration", totpConfigWith(tokenLine, `totp_code_lifetime = "300"`),
+			`totp_code_lifetime "300" is not a duration like "5m"`},
+		{"lifetime too short", totpConfigWith(tokenLine, `totp_code_lifetime = "500ms"`),
+			`totp_code_lifetime "500ms" is outside 1s to 24h0m0s`},
+		{"lifetime too long", totpConfigWith(tokenLine, `totp_code_lifetime = "25h"`),
+			`totp_code_lifetime "25h" is outside 1s to 24h0m0s`},
+		{"used codes path without key", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/vsh"`),
+			`totp_used_codes_path is set but totp_used_codes_key_file is not: set both or neither`},
+		{"used codes key without path", totpConfigWith(tokenLine, `totp_used_codes_key_file = "`+hmacKey+`"`),
+			`totp_used_codes_key_file is set but totp_used_codes_path is not: set both or neither`},
+		{"used codes path without prefix", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/"`, `totp_used_codes_key_file = "`+hmacKey+`"`),
+			`totp_used_codes_path "kv/" must be a KV v2 mount and a prefix under it, like "kv/vault-ssh-helper/used"`},
+		{"used codes path with a bad segment", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/../x"`, `totp_used_codes_key_file = "`+hmacKey+`"`),
+			`totp_used_codes_path "kv/../x" has an empty, '.' or '..' path segment`},
+		{"used codes key short", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/vsh"`, `totp_used_codes_key_file = "`+token+`"`),
+			`totp_used_codes_key_file "` + token + `" must hold at least 32 characters: make it with openssl rand -hex 32`},
+		{"used codes key readable", totpConfigWith(tokenLine, `totp_used_codes_path = "kv/vsh"`, `totp_used_codes_key_file = "`+groupReadable+`"`),
+			`totp_used_codes_key_file "` + groupReadable + `" is readable by group or others (mode 0640); run: chmod go-r ` + groupReadable},
+		{"relative state_dir", totpConfigWith(tokenLine, `state_dir = "var/lib/vsh"`),
+			`state_dir "var/lib/vsh" is not an absolute path`},
+		{"empty state_dir", totpConfigWith(tokenLine, `state_dir = ""`),
+			`state_dir "" is not an absolute path`},
+		{"state_dir with a newline", totpConfigWith(tokenLine, `state_dir = "/var/lib/a\nb"`),
+			`state_dir "/var/lib/a\nb" is not an absolute path`},
+		{"token file readable by group", tokenFile(groupReadable),
+			`vault_token_file "` + groupReadable + `" is readable by group or others (mode 0640); run: chmod go-r ` + groupReadable},
+		{"token file readable by others", tokenFile(othersReadable),
+			`vault_token_file "` + othersReadable + `" is readable by group or others (mode 0604); run: chmod go-r ` + othersReadable},
+		{"token file only white space", tokenFile(empty), `vault_token_file "` + empty + `" is empty`},
+		{"token file of two lines", tokenFile(twoLines), `vault_token_file "` + twoLines + `" must hold the token alone, on one line of printable ASCII`},
+		{"token file with a space inside", tokenFile(spaced), `vault_token_file "` + spaced + `" must hold the token alone, on one line of printable ASCII`},
+		{"token file not ASCII", tokenFile(nonASCII), `vault_token_file "` + nonASCII + `" must hold the token alone, on one line of printable ASCII`},
+		{"token file too long", tokenFile(long), `vault_token_file "` + long + `" is longer than 4096 bytes`},
+		{"token file without a path", tokenFile(" "), `vault_token_file is empty`},
+		{"role_id file of two lines", appRole(twoLines, secret),
+			`approle_role_id_file "` + twoLines + `" must hold the role_id alone, on one line of printable ASCII`},
+		{"secret_id file readable by group", appRole(role, groupReadable),
+			`approle_secret_id_file "` + groupReadable + `" is readable by group or others (mode 0640); run: chmod go-r ` + groupReadable},
+		{"secret_id file with a space inside", appRole(role, spaced),
+			`approle_secret_id_file "` + spaced + `" must hold the secret_id alone, on one line of printable ASCII`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := parse(c.text, config.Options{})
+			var problem error
+			for _, p := range problemsOf(err) {
+				if p.Error() == c.want {
+					problem = p
+				}
+			}
+			if problem == nil {
+				t.Fatalf("no problem reads\n %s\nin\n %v", c.want, err)
+			}
+			if strings.Contains(problem.Error(), content) {
+				t.Errorf("message quotes a secret file's content: %s", problem)
+			}
+			for _, s := range sentinels {
+				if holds := strings.Contains(c.want, s.Error()); errors.Is(problem, s) != holds {
+					t.Errorf("errors.Is(%q, %q) = %v, want %v", problem, s, !holds, holds)
+				}
+			}
+		})
+	}
+}
