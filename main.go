@@ -135,10 +135,7 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 		p.Log.Info("using namespace: %s", cfg.Namespace)
 	}
 	if opts.verifyOnly {
-		modeAt := func(c *agent.Client) plumbing.Mode {
-			m, _ := modes.New(cfg, c) // cannot fail: it did above, for this cfg
-			return m
-		}
+		modeAt := func(c *agent.Client) (helper.Mode, error) { return modes.New(cfg, c) }
 		if err := p.VerifyOnly(ctx, cfg, client, m, modeAt); err != nil {
 			return denied, err
 		}

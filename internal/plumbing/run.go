@@ -78,7 +78,7 @@ type Mode = helper.Mode
 // the client of that address. It returns nil only when Vault (every
 // address) is healthy.
 func (r *Run) VerifyOnly(ctx context.Context, cfg *config.Config, client *agent.Client, m Mode,
-	modeAt func(*agent.Client) Mode) error {
+	modeAt func(*agent.Client) (Mode, error)) error {
 	r.watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
 	if len(cfg.Addrs()) > 1 {
 		return checkEvery(ctx, cfg, client, modeAt, r.Log)
