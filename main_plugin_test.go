@@ -31,11 +31,11 @@ var demoPlugin = helper.NewPlugin(helper.Declaration{
 func parseDemo(k config.Keys) (*demoSettings, []error) {
 	s := &demoSettings{}
 	var problems []error
-	s.user, _ = k.Get("demo_user")
+	s.user = k["demo_user"]
 	if s.user == "" {
 		problems = append(problems, errors.New("demo_user is empty"))
 	}
-	s.word, _ = k.Get("demo_word")
+	s.word = k["demo_word"]
 	if len(s.word) < 4 {
 		problems = append(problems, errors.New("demo_word is shorter than 4 characters"))
 	}

@@ -24,19 +24,14 @@ type Mode struct {
 	Parse func(Keys) (any, []error)
 }
 
-// Keys are the values of the keys of the selected mode that the file sets.
+// Keys are the values of the keys of the selected mode that the file sets
+// (k[key] is "" for a key it does not set).
 type Keys map[string]string
 
 // Has says whether the file sets key.
 func (k Keys) Has(key string) bool {
 	_, ok := k[key]
 	return ok
-}
-
-// Get is key's value and whether the file sets it.
-func (k Keys) Get(key string) (string, bool) {
-	v, ok := k[key]
-	return v, ok
 }
 
 // ErrOtherModesKey starts the refusal of a key of a mode the file does not

@@ -53,20 +53,18 @@ func ParseSettings(k config.Keys) (*Settings, []error) {
 		}
 	}
 	var err error
-	s.MountPoint, err = parseMountPoint(k.Get("ssh_mount_point"))
+	s.MountPoint, err = parseMountPoint(k["ssh_mount_point"])
 	add(err)
-	roles, _ := k.Get("allowed_roles")
-	s.AnyRole, s.AllowedRoles, err = parseRoles(roles)
+	s.AnyRole, s.AllowedRoles, err = parseRoles(k["allowed_roles"])
 	add(err)
-	cidrs, _ := k.Get("allowed_cidr_list")
-	s.AllowedCIDRs, err = parseCIDRList(cidrs)
+	s.AllowedCIDRs, err = parseCIDRList(k["allowed_cidr_list"])
 	add(err)
 	return s, problems
 }
 
-func parseMountPoint(s string, set bool) (string, error) {
-	// An empty value means the default, as in the original.
-	if !set || strings.TrimSpace(s) == "" {
+func parseMountPoint(s string) (string, error) {
+	// No value, or an empty one, means the default, as in the original.
+	if strings.TrimSpace(s) == "" {
 		return DefaultMountPoint, nil
 	}
 	return config.VaultPath("ssh_mount_point", s)
