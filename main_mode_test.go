@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
@@ -35,5 +36,28 @@ func TestTheConfigChoosesTheMode(t *testing.T) {
 		if cfg.Mode != want || isSSH != (want == sshotp.Plugin.Name) || isTOTP != (want == totp.Plugin.Name) {
 			t.Errorf("config %q gave mode %q (%T), want %s", text, cfg.Mode, m, want)
 		}
+	}
+}
+
+// TestModesKeysAreTheirsAlone: no key belongs to two modes, each selector
+// is among its mode's keys, and exactly one mode (the default) has none.
+func TestModesKeysAreTheirsAlone(t *testing.T) {
+	owner := map[string]string{}
+	defaults := 0
+	for _, p := range modes {
+		if p.Selector == "" {
+			defaults++
+		} else if !slices.Contains(p.Keys, p.Selector) {
+			t.Errorf("the %s mode's selector %s is not among its keys", p.Name, p.Selector)
+		}
+		for _, k := range p.Keys {
+			if o, taken := owner[k]; taken {
+				t.Errorf("key %s belongs to the %s and the %s mode", k, o, p.Name)
+			}
+			owner[k] = p.Name
+		}
+	}
+	if defaults != 1 {
+		t.Errorf("%d modes without a selector, want 1 (the default)", defaults)
 	}
 }
