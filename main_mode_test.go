@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,8 +40,9 @@ func TestTheConfigChoosesTheMode(t *testing.T) {
 	}
 }
 
-// TestModesKeysAreTheirsAlone: no key belongs to two modes, each selector
-// is among its mode's keys, and exactly one mode (the default) has none.
+// TestModesKeysAreTheirsAlone: no key belongs to two modes or is one of
+// config's shared keys (which config would read first), each selector is
+// among its mode's keys, and exactly one mode (the default) has none.
 func TestModesKeysAreTheirsAlone(t *testing.T) {
 	owner := map[string]string{}
 	defaults := 0
@@ -55,6 +57,10 @@ func TestModesKeysAreTheirsAlone(t *testing.T) {
 				t.Errorf("key %s belongs to the %s and the %s mode", k, o, p.Name)
 			}
 			owner[k] = p.Name
+			_, err := config.Parse([]byte("vault_addr = \"https://v\"\n"+k+" = \"1\"\n"), config.Options{})
+			if !errors.Is(err, config.ErrInvalidKey) {
+				t.Errorf("key %s of the %s mode is one of config's own: %v", k, p.Name, err)
+			}
 		}
 	}
 	if defaults != 1 {
