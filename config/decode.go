@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode"
 
@@ -28,10 +29,10 @@ type rawConfig struct {
 	Timeout        string
 	SyslogFacility string
 
-	// modeKeys holds the values of the keys a mode owns, all strings;
-	// modeKey says which keys those are.
-	modeKeys map[string]string
-	modeKey  map[string]bool
+	// modes are the modes offered; modeKeys holds the values of the keys
+	// they own, all strings.
+	modes    []Mode
+	modeKeys Keys
 
 	set map[string]bool
 }
@@ -63,6 +64,16 @@ func (r *rawConfig) field(key string) any {
 	return nil
 }
 
+// isModeKey says whether one of the modes owns key.
+func (r *rawConfig) isModeKey(key string) bool {
+	for _, m := range r.modes {
+		if slices.Contains(m.Keys, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // decode parses HCL or JSON and fills a rawConfig: the shared keys, and
 // the keys of modes. A nil rawConfig means the text did not parse at all.
 func decode(data []byte, modes []Mode) (raw *rawConfig, problems []error) {
@@ -81,12 +92,7 @@ func decode(data []byte, modes []Mode) (raw *rawConfig, problems []error) {
 	if !ok {
 		return nil, []error{fmt.Errorf("cannot be parsed: the top level is not a list of keys")}
 	}
-	raw = &rawConfig{set: map[string]bool{}, modeKeys: map[string]string{}, modeKey: map[string]bool{}}
-	for _, m := range modes {
-		for _, key := range m.Keys {
-			raw.modeKey[key] = true
-		}
-	}
+	raw = &rawConfig{set: map[string]bool{}, modes: modes, modeKeys: Keys{}}
 	firstLine := map[string]int{}
 	for _, item := range list.Items {
 		if err := raw.decodeItem(item, firstLine); err != nil {
@@ -123,7 +129,8 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 	}
 	target := r.field(key)
 	var modeValue string
-	if target == nil && r.modeKey[key] {
+	isModeKey := target == nil && r.isModeKey(key)
+	if isModeKey {
 		target = &modeValue
 	}
 	if target == nil {
@@ -147,7 +154,7 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 		return fmt.Errorf("key %q%s: %w", key, onLine(line), err)
 	}
 	r.set[key] = true
-	if r.modeKey[key] {
+	if isModeKey {
 		r.modeKeys[key] = modeValue
 	}
 	return nil

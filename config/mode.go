@@ -24,8 +24,8 @@ type Mode struct {
 	Parse func(Keys) (any, []error)
 }
 
-// Keys are the values of the keys of the selected mode that the file sets
-// (k[key] is "" for a key it does not set).
+// Keys are the values of the modes' keys that the file sets (k[key] is ""
+// for a key it does not set).
 type Keys map[string]string
 
 // Has says whether the file sets key.
@@ -70,13 +70,8 @@ func parseMode(modes []Mode, selected *Mode, raw *rawConfig) (any, []error) {
 			}
 		}
 	}
-	keys := Keys{}
-	for _, key := range mine.Keys {
-		if v, set := raw.modeKeys[key]; set {
-			keys[key] = v
-		}
-	}
-	settings, more := mine.Parse(keys)
+	// Any other mode's key set here is refused above; the mode reads its own.
+	settings, more := mine.Parse(raw.modeKeys)
 	return settings, append(problems, more...)
 }
 
