@@ -89,3 +89,33 @@ func TestStdinThatNeverClosesDeniesAtTheBudget(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestVerifyOnlyDeniesAnAddressWhoseModeCannotBeMade: over several
+// addresses, a mode that cannot be made for one of them makes that address
+// unhealthy, so the run denies; the others are still checked.
+func TestVerifyOnlyDeniesAnAddressWhoseModeCannotBeMade(t *testing.T) {
+	cfg, err := config.Parse([]byte("vault_addr = \"https://a.example.com, https://b.example.com\"\n"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := agent.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cannot := errors.New("a stand-in: no mode for this address")
+	made := 0
+	modeAt := func(c *agent.Client) (Mode, error) {
+		if made++; made == 2 {
+			return nil, cannot
+		}
+		return findingMode{}, nil
+	}
+	var buf plumbingtest.SyncBuffer
+	log := newLogger(newOutbox(), &buf)
+	err = checkEvery(context.Background(), cfg, client, modeAt, log)
+	log.finish(plumbingtest.HangDetector)
+	if err == nil || !strings.Contains(buf.String(), "Vault at https://a.example.com: healthy") ||
+		!strings.Contains(buf.String(), "Vault at https://b.example.com: not healthy: "+cannot.Error()) {
+		t.Errorf("err %v, log:\n%s", err, buf.String())
+	}
+}
