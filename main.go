@@ -13,10 +13,15 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp"
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/plumbing"
 )
+
+// modes is every mode the binary offers, one line each; config reads each
+// mode's keys through it and refuses a key of a mode the file did not select.
+var modes = helper.Registry{sshotp.Plugin, totp.Plugin}
 
 // Stamped by the Makefile with -ldflags -X.
 var (
@@ -109,7 +114,7 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 		p.Log.Warn("Dev mode is enabled!")
 	}
 	p.WaitingFor("the config file " + opts.configPath)
-	cfg, err := config.Load(opts.configPath, config.Options{Dev: opts.dev})
+	cfg, err := config.Load(opts.configPath, config.Options{Dev: opts.dev, Modes: modes.Modes()})
 	if err != nil {
 		return denied, err
 	}
@@ -121,13 +126,16 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 		return denied, err
 	}
 	client.OnSkip(func(s agent.Skip) { p.Log.Warn("%s", s) })
-	m := newMode(cfg, client)
-	p.Log.Info("%s", m.Announce())
+	m, err := modes.New(cfg, client)
+	if err != nil {
+		return denied, err
+	}
+	p.Log.Info("%s", m.About().Announce)
 	if cfg.Namespace != "" {
 		p.Log.Info("using namespace: %s", cfg.Namespace)
 	}
 	if opts.verifyOnly {
-		modeAt := func(c *agent.Client) plumbing.Mode { return newMode(cfg, c) }
+		modeAt := func(c *agent.Client) (helper.Mode, error) { return modes.New(cfg, c) }
 		if err := p.VerifyOnly(ctx, cfg, client, m, modeAt); err != nil {
 			return denied, err
 		}
@@ -137,15 +145,6 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 		return denied, err
 	}
 	return loginVerified, nil
-}
-
-// newMode chooses the mode the config file asks for: the TOTP mode when it
-// has totp_mount_point, else the SSH OTP mode.
-func newMode(cfg *config.Config, client *agent.Client) plumbing.Mode {
-	if cfg.TOTP != nil {
-		return totp.New(cfg, client)
-	}
-	return sshotp.New(cfg, client)
 }
 
 // wantsVersion looks at every argument before flags are parsed, as the
@@ -167,15 +166,12 @@ type options struct {
 	level      plumbing.Level
 }
 
-const usageText = `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
+// usage is -h: the modes' paragraphs (modes.Usage) go between its first
+// line and the PAM example.
+func usage() string {
+	return `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
 
-vault-ssh-helper reads a Vault SSH one-time password (OTP) from stdin, asks
-Vault's SSH secrets engine to verify it, and exits 0 only when Vault confirms
-the OTP was issued for this user (PAM_USER), this host and an allowed role.
-A config file with totp_mount_point selects the TOTP mode instead: it reads
-a 6- or 8-digit code and exits 0 only when Vault's TOTP engine says the code
-is valid for the user's key (a second factor after sshd's publickey).
-sshd runs it through pam_exec, for example in /etc/pam.d/sshd:
+` + modes.Usage() + `sshd runs it through pam_exec, for example in /etc/pam.d/sshd:
 
   auth requisite pam_exec.so quiet expose_authtok log=/var/log/vault-ssh.log /usr/local/bin/vault-ssh-helper -config=/etc/vault-ssh-helper.d/config.hcl
 
@@ -184,10 +180,9 @@ Options:
                       writable by group or others.
   -dev                Development mode: allow an http:// vault_addr (refuse
                       https://) and ignore ca_cert and ca_path. Never in production.
-  -verify-only        Check vault_addr, TLS and ssh_mount_point without an OTP
-                      and exit 0 when Vault answers (TOTP mode: the token,
-                      its policy and totp_mount_point, without a code). Run
-                      it by hand; under pam_exec it always denies.
+  -verify-only        Check Vault for the config's mode without a password
+                      (see above) and exit 0 when Vault answers. Run it by
+                      hand; under pam_exec it always denies.
   -log-level=<level>  trace, debug, info (default), warn, error or off.
   -version            Print the version and exit 0 (under pam_exec: exit 1).
   -h, -help           Print this text and exit 1.
@@ -195,6 +190,7 @@ Options:
 Exit status: 0 only for a verified login (or a successful -verify-only run by
 hand); 1 for everything else.
 `
+}
 
 // errUsage marks a run that printed the usage text; it still denies.
 var errUsage = errors.New("usage printed; nothing verified")
@@ -204,7 +200,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	var levelName string
 	fs := flag.NewFlagSet("vault-ssh-helper", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	fs.Usage = func() { fmt.Fprint(stdout, usageText) }
+	fs.Usage = func() { fmt.Fprint(stdout, usage()) }
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.BoolVar(&o.dev, "dev", false, "")
 	fs.BoolVar(&o.verifyOnly, "verify-only", false, "")

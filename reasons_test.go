@@ -47,15 +47,15 @@ var reasons = map[string]string{
 	// have them as $VERSION and $COMMIT; test-dist.sh reads this entry).
 	"main.version": "vault-ssh-helper v%s (%s)",
 	// The debug line before Vault is asked, naming each mode's secret.
-	"main.verifyingOTP":  verifyingLine(sshotp.New(&config.Config{}, nil).Secret()),
-	"main.verifyingTOTP": verifyingLine(totp.New(&config.Config{TOTP: &config.TOTP{}}, nil).Secret()),
+	"main.verifyingOTP":  verifyingLine(sshotp.New(&sshotp.Settings{}, nil).About().Secret),
+	"main.verifyingTOTP": verifyingLine(totp.New(&totp.Settings{}, nil).About().Secret),
 
 	// The marks that stand in for what a message must not carry whole.
 	"sshotp.OTPMark": sshotp.OTPMark,
 	"quote.Hidden":   quote.Hidden,
 	"quote.CutMark":  quote.CutMark,
 
-	"sshotp.announce":            sshotp.New(&config.Config{MountPoint: "%s"}, nil).Announce(),
+	"sshotp.announce":            sshotp.New(&sshotp.Settings{MountPoint: "%s"}, nil).About().Announce,
 	"sshotp.ErrNoPAMUser":        sshotp.ErrNoPAMUser.Error(),
 	"sshotp.ErrUsernameMismatch": sshotp.ErrUsernameMismatch.Error(),
 	"sshotp.ErrIPNotLocal":       sshotp.ErrIPNotLocal.Error(),
@@ -65,8 +65,9 @@ var reasons = map[string]string{
 	"sshotp.ErrNotOTPShape":      sshotp.ErrNotOTPShape.Error(),
 	"sshotp.ErrOTPNotFound":      sshotp.ErrOTPNotFound.Error(),
 	"sshotp.ErrBadEcho":          sshotp.ErrBadEcho.Error(),
+	"sshotp.ErrNotCIDR":          sshotp.ErrNotCIDR.Error(),
 
-	"totp.announce":          totp.New(&config.Config{TOTP: &config.TOTP{MountPoint: "%s", KeyTemplate: config.KeyTemplate{Prefix: "%s"}}}, nil).Announce(),
+	"totp.announce":          totp.New(&totp.Settings{MountPoint: "%s", KeyTemplate: totp.KeyTemplate{Prefix: "%s"}}, nil).About().Announce,
 	"totp.FoundTokenFile":    totp.FoundTokenFile,
 	"totp.FoundCapabilities": totp.FoundCapabilities,
 	"totp.FoundCanReadCodes": totp.FoundCanReadCodes,
@@ -112,15 +113,13 @@ var reasons = map[string]string{
 	"config.ErrNeedsHTTPS":        config.ErrNeedsHTTPS.Error(),
 	"config.ErrAddrTwice":         config.ErrAddrTwice.Error(),
 	"config.ErrPathSegment":       config.ErrPathSegment.Error(),
-	"config.ErrNotCIDR":           config.ErrNotCIDR.Error(),
 	"config.ErrNotDuration":       config.ErrNotDuration.Error(),
 	"config.ErrOutside":           config.ErrOutside.Error(),
 	"config.ErrDuplicateKey":      config.ErrDuplicateKey.Error(),
 	"config.ErrInvalidKey":        config.ErrInvalidKey.Error(),
 	"config.ErrSetBothOrNeither":  config.ErrSetBothOrNeither.Error(),
 	"config.ErrSecretReadable":    config.ErrSecretReadable.Error(),
-	"config.ErrTOTPKeyInSSHOTP":   config.ErrTOTPKeyInSSHOTP.Error(),
-	"config.ErrSSHOTPKeyInTOTP":   config.ErrSSHOTPKeyInTOTP.Error(),
+	"config.ErrOtherModesKey":     config.ErrOtherModesKey.Error() + " %s mode%s; remove it from %s config%s", // the owner, how it is selected, the file's mode, how it was selected
 }
 
 // verifyingLine is the login's debug line before it asks Vault (at the verb)

@@ -27,7 +27,7 @@ type fleet struct {
 func newFleet(t *testing.T, addrs []string, extra ...string) *fleet {
 	t.Helper()
 	text := hcl(strings.Join(addrs, ","), extra...)
-	cfg, err := config.Parse([]byte(text), config.Options{Dev: strings.HasPrefix(addrs[0], "http://")})
+	cfg, err := config.Parse([]byte(text), config.Options{Modes: sshOTP, Dev: strings.HasPrefix(addrs[0], "http://")})
 	if err != nil {
 		t.Fatalf("config.Parse:\n%s\n%v", text, err)
 	}
@@ -35,7 +35,7 @@ func newFleet(t *testing.T, addrs []string, extra ...string) *fleet {
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}
-	f := &fleet{vault: c, ssh: sshotp.NewClient(c, cfg.MountPoint)}
+	f := &fleet{vault: c, ssh: sshotp.NewClient(c, cfg.ModeSettings.(*sshotp.Settings).MountPoint)}
 	c.OnSkip(func(s agent.Skip) {
 		f.mu.Lock()
 		defer f.mu.Unlock()

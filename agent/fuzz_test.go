@@ -138,7 +138,7 @@ func TestNewLeavesNoVaultOrProxyVariableForLibrariesToRead(t *testing.T) {
 	t.Setenv("https_proxy", "http://127.0.0.1:9")
 	t.Setenv("PATH_KEEP", "kept")
 	u, _ := url.Parse("https://vault.example.com:8200")
-	if _, err := New(&config.Config{VaultAddr: u, MountPoint: "ssh"}); err != nil {
+	if _, err := New(&config.Config{VaultAddr: u}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"VAULT_ADDR", "vault_token", "https_proxy"} {

@@ -120,6 +120,9 @@ func serveTLS(t *testing.T, h http.HandlerFunc, tlsConf *tls.Config) (*httptest.
 	return srv, rec
 }
 
+// sshOTP offers the SSH OTP mode, whose allowed_roles hcl sets.
+var sshOTP = []config.Mode{sshotp.Plugin.Mode}
+
 // hcl builds a config file for addr: allowed_roles is always set, extra lines
 // are appended as written.
 func hcl(addr string, extra ...string) string {
@@ -133,7 +136,7 @@ func hcl(addr string, extra ...string) string {
 func newClient(t *testing.T, text string) *sshotp.Client {
 	t.Helper()
 	dev := strings.Contains(text, `vault_addr = "http://`)
-	cfg, err := config.Parse([]byte(text), config.Options{Dev: dev})
+	cfg, err := config.Parse([]byte(text), config.Options{Modes: sshOTP, Dev: dev})
 	if err != nil {
 		t.Fatalf("config.Parse:\n%s\n%v", text, err)
 	}
@@ -141,7 +144,7 @@ func newClient(t *testing.T, text string) *sshotp.Client {
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}
-	return sshotp.NewClient(c, cfg.MountPoint)
+	return sshotp.NewClient(c, cfg.ModeSettings.(*sshotp.Settings).MountPoint)
 }
 
 // ctx is a generous deadline: the tests that want a short one set their own.

@@ -21,7 +21,7 @@ func TestGetAndPutJSON(t *testing.T) {
 		}
 		w.Write([]byte(`{"data":{"version":1}}`))
 	})
-	cfg, err := config.Parse([]byte(hcl(srv.URL)), config.Options{Dev: true})
+	cfg, err := config.Parse([]byte(hcl(srv.URL)), config.Options{Modes: sshOTP, Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // agentFor is the shared client for a fake Vault at addr.
 func agentFor(t *testing.T, addr string) *agent.Client {
 	t.Helper()
-	cfg, err := config.Parse([]byte(hcl(addr)), config.Options{Dev: true})
+	cfg, err := config.Parse([]byte(hcl(addr)), config.Options{Modes: sshOTP, Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 func TestLaterRequestsOfARunReuseTheFirstConnection(t *testing.T) {
 	var conns atomic.Int32
 	srv, rec := serveTLSCounting(t, answer(http.StatusOK, successBody), &conns)
-	cfg, err := config.Parse([]byte(hcl(srv.URL, `ca_cert = "`+serverCAFile(t, srv)+`"`)), config.Options{})
+	cfg, err := config.Parse([]byte(hcl(srv.URL, `ca_cert = "`+serverCAFile(t, srv)+`"`)), config.Options{Modes: sshOTP})
 	if err != nil {
 		t.Fatal(err)
 	}

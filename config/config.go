@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"time"
 
@@ -18,10 +17,9 @@ import (
 
 // Default values for keys the file may leave out.
 const (
-	DefaultMountPoint = "ssh"
-	DefaultTimeout    = 10 * time.Second
-	MinTimeout        = 1 * time.Second
-	MaxTimeout        = 60 * time.Second
+	DefaultTimeout = 10 * time.Second
+	MinTimeout     = 1 * time.Second
+	MaxTimeout     = 60 * time.Second
 
 	// maxFileSize bounds what we read: a config file is a few hundred bytes,
 	// and a root helper should not slurp whatever a path happens to point at.
@@ -37,9 +35,6 @@ type Config struct {
 	// are tried: each an http(s) URL with a host, scheme rules for -dev
 	// already applied, no two the same.
 	VaultAddrs []*url.URL
-	// MountPoint is the SSH engine's mount, without leading or trailing
-	// slashes; empty in a TOTP config.
-	MountPoint string
 	// Namespace is sent as X-Vault-Namespace when not empty.
 	Namespace string
 	// RootCAs holds the certificates of ca_cert and ca_path; nil means the
@@ -50,12 +45,6 @@ type Config struct {
 	// ClientCert is presented to Vault when it asks for one (client_cert
 	// and client_key); nil means none.
 	ClientCert *tls.Certificate
-	// AnyRole is set by allowed_roles = "*"; otherwise AllowedRoles lists the
-	// trimmed role names.
-	AnyRole      bool
-	AllowedRoles []string
-	// AllowedCIDRs are accepted for OTPs whose IP is not one of this host's.
-	AllowedCIDRs []netip.Prefix
 	// Timeout bounds the helper's whole run.
 	Timeout time.Duration
 	// Dev records that -dev relaxed the scheme rules.
@@ -63,9 +52,11 @@ type Config struct {
 	// Syslog is where each login's summary line goes besides stderr; nil
 	// when syslog_facility is unset.
 	Syslog *Syslog
-	// TOTP is set for a TOTP config (one with totp_mount_point) and nil for
-	// an SSH OTP config; the SSH OTP fields above are then empty.
-	TOTP *TOTP
+	// Mode names the mode the file selects (Options.Modes); "" when no
+	// mode was offered.
+	Mode string
+	// ModeSettings is what that mode's Parse made of its keys.
+	ModeSettings any
 }
 
 // Addrs lists the Vault addresses in the order they are tried. A Config
@@ -101,6 +92,9 @@ type Options struct {
 	// Dev allows an http:// vault_addr (and refuses https://), as the
 	// original's -dev does, and ignores ca_cert and ca_path.
 	Dev bool
+	// Modes are the modes the file may select; their keys are the only
+	// ones besides the shared ones that the file may set.
+	Modes []Mode
 }
 
 // ErrNotExist reports a config path with no file behind it.
@@ -129,7 +123,7 @@ func Load(path string, opts Options) (*Config, error) {
 // Parse validates the file's content. It is Load without the file system
 // checks on the config file itself; ca_cert and ca_path are still read.
 func Parse(data []byte, opts Options) (*Config, error) {
-	raw, problems := decode(data)
+	raw, problems := decode(data, opts.Modes)
 	if raw == nil {
 		return nil, errors.Join(problems...)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode"
 
@@ -17,33 +18,21 @@ import (
 // rawConfig is the file as written: strings and a bool, before validation.
 // set records which keys appeared, so "missing" and "empty" can differ.
 type rawConfig struct {
-	VaultAddr       string
-	SSHMountPoint   string
-	Namespace       string
-	CACert          string
-	CAPath          string
-	TLSSkipVerify   bool
-	TLSServerName   string
-	ClientCert      string
-	ClientKey       string
-	AllowedRoles    string
-	AllowedCIDRList string
-	Timeout         string
-	SyslogFacility  string
+	VaultAddr      string
+	Namespace      string
+	CACert         string
+	CAPath         string
+	TLSSkipVerify  bool
+	TLSServerName  string
+	ClientCert     string
+	ClientKey      string
+	Timeout        string
+	SyslogFacility string
 
-	// The TOTP mode's keys (config/totp.go).
-	TOTPMountPoint      string
-	TOTPKeyTemplate     string
-	VaultTokenFile      string
-	AppRoleRoleIDFile   string
-	AppRoleSecretIDFile string
-	AppRoleMountPoint   string
-	TOTPMaxFailures     string
-	TOTPFailureWindow   string
-	StateDir            string
-	TOTPCodeLifetime    string
-	UsedCodesPath       string
-	UsedCodesKeyFile    string
+	// modes are the modes offered; modeKeys holds the values of the keys
+	// they own, all strings.
+	modes    []Mode
+	modeKeys Keys
 
 	set map[string]bool
 }
@@ -53,8 +42,6 @@ func (r *rawConfig) field(key string) any {
 	switch key {
 	case "vault_addr":
 		return &r.VaultAddr
-	case "ssh_mount_point":
-		return &r.SSHMountPoint
 	case "namespace":
 		return &r.Namespace
 	case "ca_cert":
@@ -69,21 +56,27 @@ func (r *rawConfig) field(key string) any {
 		return &r.ClientCert
 	case "client_key":
 		return &r.ClientKey
-	case "allowed_roles":
-		return &r.AllowedRoles
-	case "allowed_cidr_list":
-		return &r.AllowedCIDRList
 	case "timeout":
 		return &r.Timeout
 	case "syslog_facility":
 		return &r.SyslogFacility
 	}
-	return r.totpField(key)
+	return nil
 }
 
-// decode parses HCL or JSON and
-// fills a rawConfig. A nil rawConfig means the text did not parse at all.
-func decode(data []byte) (raw *rawConfig, problems []error) {
+// isModeKey says whether one of the modes owns key.
+func (r *rawConfig) isModeKey(key string) bool {
+	for _, m := range r.modes {
+		if slices.Contains(m.Keys, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// decode parses HCL or JSON and fills a rawConfig: the shared keys, and
+// the keys of modes. A nil rawConfig means the text did not parse at all.
+func decode(data []byte, modes []Mode) (raw *rawConfig, problems []error) {
 	// HCL v1 panics on some malformed input (found by fuzzing); a config
 	// that crashes the parser is just a config that does not parse.
 	defer func() {
@@ -99,7 +92,7 @@ func decode(data []byte) (raw *rawConfig, problems []error) {
 	if !ok {
 		return nil, []error{fmt.Errorf("cannot be parsed: the top level is not a list of keys")}
 	}
-	raw = &rawConfig{set: map[string]bool{}}
+	raw = &rawConfig{set: map[string]bool{}, modes: modes, modeKeys: Keys{}}
 	firstLine := map[string]int{}
 	for _, item := range list.Items {
 		if err := raw.decodeItem(item, firstLine); err != nil {
@@ -135,6 +128,11 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 		return fmt.Errorf("%w %q%s", ErrInvalidKey, item.Keys[0].Token.Text, onLine(line))
 	}
 	target := r.field(key)
+	var modeValue string
+	isModeKey := target == nil && r.isModeKey(key)
+	if isModeKey {
+		target = &modeValue
+	}
 	if target == nil {
 		return fmt.Errorf("%w %q%s", ErrInvalidKey, key, onLine(line))
 	}
@@ -156,6 +154,9 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 		return fmt.Errorf("key %q%s: %w", key, onLine(line), err)
 	}
 	r.set[key] = true
+	if isModeKey {
+		r.modeKeys[key] = modeValue
+	}
 	return nil
 }
 

@@ -51,7 +51,7 @@ func TestSyslogFacilityThatIsNotOneIsRefusedNamingTheKey(t *testing.T) {
 
 func mustFail(t *testing.T, text string) error {
 	t.Helper()
-	_, err := Parse([]byte(text), Options{})
+	_, err := parse([]byte(text), Options{})
 	if err == nil {
 		t.Fatalf("Parse accepted:\n%s", text)
 	}
@@ -59,7 +59,8 @@ func mustFail(t *testing.T, text string) error {
 }
 
 func TestSyslogFacilityIsAcceptedInATOTPConfig(t *testing.T) {
-	cfg := mustParse(t, totpConfig(t, `syslog_facility = "authpriv"`), Options{})
+	token := writeFile(t, t.TempDir(), "token", testToken+"\n", 0o600)
+	cfg := mustParse(t, totpConfigWith(`vault_token_file = "`+token+`"`, `syslog_facility = "authpriv"`), Options{})
 	if cfg.Syslog == nil || cfg.Syslog.Name != "authpriv" {
 		t.Errorf("Syslog = %+v, want authpriv", cfg.Syslog)
 	}

@@ -160,7 +160,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 				needRoot(t)
 			}
 			path, dir := c.layout(t, t.TempDir())
-			_, err := Load(path, Options{})
+			_, err := load(path, Options{})
 			want := strings.NewReplacer("$P", path, "$D", dir).Replace(c.want)
 			if err == nil || err.Error() != want {
 				t.Fatalf("err = %v\nwant  %s", err, want)
@@ -179,7 +179,7 @@ func TestLinksThroughSafeDirectoriesAreFollowed(t *testing.T) {
 	etc := symlink(t, real, filepath.Join(base, "etc"))
 	symlink(t, "c.hcl", filepath.Join(real, "link.hcl"))
 	for _, path := range []string{filepath.Join(etc, "c.hcl"), filepath.Join(etc, "link.hcl"), filepath.Join(base, "real", ".", "link.hcl")} {
-		if _, err := Load(path, Options{}); err != nil {
+		if _, err := load(path, Options{}); err != nil {
 			t.Errorf("%s: %v", path, err)
 		}
 	}
@@ -196,7 +196,7 @@ func TestLinkLoopIsRefused(t *testing.T) {
 	a := filepath.Join(base, "a")
 	symlink(t, filepath.Join(base, "b"), a)
 	symlink(t, a, filepath.Join(base, "b"))
-	_, err := Load(a, Options{})
+	_, err := load(a, Options{})
 	if want := `config file "` + a + `" cannot be read: too many levels of symbolic links`; err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
@@ -301,7 +301,7 @@ func beginAttempt(dir string) (*ratelimit.Attempt, error) {
 }
 
 func loadConfig(path string) func() error {
-	return func() error { _, err := Load(path, Options{}); return err }
+	return func() error { _, err := load(path, Options{}); return err }
 }
 
 // trustedKinds names each kind of trusted path as its messages do, picks
@@ -353,7 +353,7 @@ func caPathHolds(l trustedLayout) (string, string) { return "ca_path", l.caPath 
 
 func TestTrustedLayoutLoads(t *testing.T) {
 	l := newTrustedLayout(t)
-	cfg, err := Load(l.config, Options{})
+	cfg, err := load(l.config, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,14 +490,14 @@ func TestLinkInCAPathIsHeldToTheRule(t *testing.T) {
 	writeCA(t, caDir, "a.pem")
 	open := mkdir(t, filepath.Join(base, "open"), 0o777)
 	symlink(t, writeCA(t, open, "evil.pem"), filepath.Join(caDir, "evil.pem"))
-	_, err := Parse([]byte(caConfig("ca_path", caDir)), Options{})
+	_, err := parse([]byte(caConfig("ca_path", caDir)), Options{})
 	if !errors.Is(err, ErrUnsafePermissions) || !strings.Contains(err.Error(), `ca_path file "`+filepath.Join(caDir, "evil.pem")+`": directory "`+open+`" is `) {
 		t.Errorf("err = %v", err)
 	}
 	safe := mkdir(t, filepath.Join(base, "safe"), 0o755)
 	symlink(t, writeCA(t, safe, "b.pem"), filepath.Join(caDir, "b.pem"))
 	os.Remove(filepath.Join(caDir, "evil.pem"))
-	if _, err := Parse([]byte(caConfig("ca_path", caDir)), Options{}); err != nil {
+	if _, err := parse([]byte(caConfig("ca_path", caDir)), Options{}); err != nil {
 		t.Errorf("a link in ca_path to a CA in a safe directory was refused: %v", err)
 	}
 }

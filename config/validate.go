@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -32,20 +31,14 @@ func validate(raw *rawConfig, opts Options) (*Config, []error) {
 	add(err)
 	cfg.TLSServerName, err = parseServerName(raw.TLSServerName)
 	add(err)
-	// The mode is the file's choice, never the user's: totp_mount_point
-	// makes a TOTP config, and each mode refuses the other's keys.
-	if raw.set["totp_mount_point"] {
-		cfg.TOTP, more = parseTOTP(raw)
-		problems = append(problems, more...)
-	} else {
-		problems = append(problems, refuseTOTPKeys(raw)...)
-		cfg.MountPoint, err = parseMountPoint(raw.SSHMountPoint, raw.set["ssh_mount_point"])
-		add(err)
-		cfg.AnyRole, cfg.AllowedRoles, err = parseRoles(raw.AllowedRoles)
-		add(err)
-		cfg.AllowedCIDRs, err = parseCIDRList(raw.AllowedCIDRList)
-		add(err)
+	// The mode is the file's choice, never the user's, and each mode
+	// refuses the others' keys.
+	selected := selectMode(opts.Modes, raw.set)
+	if selected != nil {
+		cfg.Mode = selected.Name
 	}
+	cfg.ModeSettings, more = parseMode(opts.Modes, selected, raw)
+	problems = append(problems, more...)
 	cfg.Timeout, err = parseTimeout(raw.Timeout, raw.set["timeout"])
 	add(err)
 	cfg.Syslog, err = parseSyslog(raw.SyslogFacility, raw.set["syslog_facility"])
@@ -141,17 +134,10 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 	return u, nil
 }
 
-func parseMountPoint(s string, set bool) (string, error) {
-	// An empty value means the default, as in the original.
-	if !set || strings.TrimSpace(s) == "" {
-		return DefaultMountPoint, nil
-	}
-	return parseVaultPath("ssh_mount_point", s)
-}
-
-// parseVaultPath checks a mount point written in the file: it becomes part
-// of every request's path, so nothing may change which path that is.
-func parseVaultPath(key, s string) (string, error) {
+// VaultPath checks a mount point or path written in the file under key, for
+// every mode: it becomes part of every request's path, so nothing may change
+// which path that is. It returns the path without leading or trailing slashes.
+func VaultPath(key, s string) (string, error) {
 	trimmed := strings.Trim(strings.TrimSpace(s), "/")
 	if trimmed == "" {
 		return "", fmt.Errorf("%s %q %w", key, s, ErrEmpty)
@@ -183,62 +169,6 @@ func parseServerName(s string) (string, error) {
 		return "", fmt.Errorf("tls_server_name %q %w", s, ErrNotHostName)
 	}
 	return s, nil
-}
-
-// parseRoles follows the original: the whole value "*" allows any role,
-// otherwise it is a comma-separated list of names, each trimmed.
-func parseRoles(s string) (anyRole bool, roles []string, err error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return false, nil, fmt.Errorf("%w %q", ErrMissing, "allowed_roles")
-	}
-	if s == "*" {
-		return true, nil, nil
-	}
-	for _, entry := range strings.Split(s, ",") {
-		role := strings.TrimSpace(entry)
-		switch role {
-		case "":
-			return false, nil, fmt.Errorf("allowed_roles %q %w", s, ErrEmptyEntry)
-		case "*":
-			return false, nil, fmt.Errorf("allowed_roles %q: %w", s, ErrStarAlone)
-		}
-		roles = append(roles, role)
-	}
-	return false, roles, nil
-}
-
-// parseCIDRList trims each entry and names every one that does not parse,
-// so a typo is found when the file loads rather than at a login.
-func parseCIDRList(s string) ([]netip.Prefix, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var prefixes []netip.Prefix
-	var bad []error
-	for _, entry := range strings.Split(s, ",") {
-		entry = strings.TrimSpace(entry)
-		p, err := netip.ParsePrefix(entry)
-		if err != nil {
-			bad = append(bad, fmt.Errorf("allowed_cidr_list entry %q %w", entry, ErrNotCIDR))
-			continue
-		}
-		prefixes = append(prefixes, unmapPrefix(p).Masked())
-	}
-	if len(bad) > 0 {
-		return nil, errors.Join(bad...)
-	}
-	return prefixes, nil
-}
-
-// unmapPrefix writes an IPv4-mapped block (::ffff:a.b.c.d/N, N >= 96) as
-// the IPv4 block it stands for: the IPs it is checked against are unmapped,
-// and the original's net.IPNet matched such an entry too.
-func unmapPrefix(p netip.Prefix) netip.Prefix {
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p
 }
 
 func parseTimeout(s string, set bool) (time.Duration, error) {

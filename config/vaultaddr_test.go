@@ -156,7 +156,7 @@ func TestVaultAddrRefusesOneVaultListedTwice(t *testing.T) {
 		{"https://v.example/a", "https://v.example/b", false},
 		{"https://v1.example", "https://v2.example", false},
 	} {
-		_, err := Parse([]byte(`vault_addr = "`+c.a+`, `+c.b+`"`+"\nallowed_roles = \"*\""), Options{})
+		_, err := parse([]byte(`vault_addr = "`+c.a+`, `+c.b+`"`+"\nallowed_roles = \"*\""), Options{})
 		if refused := errors.Is(err, ErrAddrTwice); refused != c.same {
 			t.Errorf("%s and %s: err = %v", c.a, c.b, err)
 		}
@@ -164,7 +164,7 @@ func TestVaultAddrRefusesOneVaultListedTwice(t *testing.T) {
 }
 
 func TestEveryBadEntryOfVaultAddrIsReported(t *testing.T) {
-	_, err := Parse([]byte(`vault_addr = "ftp://a, , http://b, https://c, https://c"`+"\nallowed_roles = \"*\""), Options{})
+	_, err := parse([]byte(`vault_addr = "ftp://a, , http://b, https://c, https://c"`+"\nallowed_roles = \"*\""), Options{})
 	if err == nil {
 		t.Fatal("accepted")
 	}

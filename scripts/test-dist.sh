@@ -25,8 +25,8 @@
 #    fixed nor overridden (packaging/lintian-overrides, packaging/rpmlint.toml,
 #    each with its reason) fails, and so does an override that matches nothing;
 #  - the man page renders with `man -l` without a warning, names exactly the
-#    flags of `-h` and the config keys of config/, and packaging/copyright
-#    names exactly the Go modules built into the binary;
+#    flags of `-h` and the config keys of config/ and of each mode (helper/*),
+#    and packaging/copyright names exactly the Go modules built into the binary;
 #  - as root on amd64: installs the .deb with dpkg, runs vault-ssh-helper
 #    -version, checks the config's mode/owner, that an edited config survives
 #    a reinstall, that /etc/pam.d/sshd and sshd_config are untouched, then
@@ -415,8 +415,18 @@ usage=$("$T/x/amd64/vault-ssh-helper" -h 2>&1 || true)
 same_set "man page OPTIONS name exactly the flags of -h" "-h" \
 	"$(sed -n 's/^  \(-[a-z][^ ]*\(, -[a-z][^ ]*\)*\)  .*/\1/p' <<<"$usage" | sed 's/, /\n/g; s/=.*//')" \
 	"the man page" "$(man_tags OPTIONS | grep -E '^-[a-z][a-z-]*$')"
-same_set "man page CONFIGURATION names exactly the keys config/ accepts" "config/decode.go" \
-	"$(awk '/^func \(r \*rawConfig\) field\(/ {f = 1} f && /^}/ {f = 0} f' config/decode.go | grep -o 'case "[^:]*:' | grep -o '"[a-z_]*"' | tr -d '"')" \
+# The keys: config's shared ones (the cases of rawConfig.field) and each
+# mode's, the Keys of the helper.Declaration in its helper.NewPlugin call.
+shared_keys() {
+	awk '/^func \(r \*rawConfig\) field\(/ {f = 1} f && /^}/ {f = 0} f' config/decode.go | grep -o 'case "[^:]*:' | grep -o '"[a-z_]*"' | tr -d '"'
+}
+mode_keys() {
+	grep -l 'helper\.NewPlugin(' helper/*/*.go | grep -v '_test\.go$' | while IFS= read -r f; do
+		sed -n '/helper\.NewPlugin(/,/^}/p' "$f" | sed -n '/Keys: *\[\]string{/,/}/p' | grep -o '"[a-z_]*"' | tr -d '"' | grep .
+	done | sort -u
+}
+same_set "man page CONFIGURATION names exactly the keys config/ and the modes accept" "config/decode.go and helper/*" \
+	"$(shared_keys; mode_keys)" \
 	"the man page" "$(man_tags CONFIGURATION | grep -E '^[a-z][a-z_]*$')"
 
 # --- packaging/copyright names exactly the Go modules built into the binary

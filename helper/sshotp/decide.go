@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 // The reasons Decide denies. The messages are the original's where it had
@@ -29,14 +28,14 @@ var (
 // original's order: username, IP, role. nil is the only answer that allows.
 // The names it quotes (Vault's username and role, PAM_USER) go through
 // agent.Quote with ctx's secrets.
-func Decide(ctx context.Context, v Verified, pamUser string, local []netip.Addr, cfg *config.Config) error {
+func Decide(ctx context.Context, v Verified, pamUser string, local []netip.Addr, s *Settings) error {
 	if err := checkUsername(ctx, v.Username, pamUser); err != nil {
 		return err
 	}
-	if err := checkIP(v.IP, local, cfg.AllowedCIDRs); err != nil {
+	if err := checkIP(v.IP, local, s.AllowedCIDRs); err != nil {
 		return err
 	}
-	return checkRole(ctx, v.RoleName, cfg)
+	return checkRole(ctx, v.RoleName, s)
 }
 
 func checkUsername(ctx context.Context, otpUser, pamUser string) error {
@@ -74,15 +73,15 @@ func checkIP(ip netip.Addr, local []netip.Addr, allowed []netip.Prefix) error {
 	return fmt.Errorf("%w (OTP IP %s)", ErrIPNotAllowed, ip)
 }
 
-func checkRole(ctx context.Context, role string, cfg *config.Config) error {
-	if cfg.AnyRole {
+func checkRole(ctx context.Context, role string, s *Settings) error {
+	if s.AnyRole {
 		return nil
 	}
-	if len(cfg.AllowedRoles) == 0 {
+	if len(s.AllowedRoles) == 0 {
 		return ErrNoAllowedRoles
 	}
 	role = strings.TrimSpace(role)
-	for _, r := range cfg.AllowedRoles {
+	for _, r := range s.AllowedRoles {
 		if r == role {
 			return nil
 		}

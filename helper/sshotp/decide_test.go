@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 var hostAddrs = []netip.Addr{
@@ -17,8 +15,8 @@ var hostAddrs = []netip.Addr{
 	netip.MustParseAddr("2001:db8::5"),
 }
 
-func cfg(roles string, cidrs ...string) *config.Config {
-	c := &config.Config{}
+func cfg(roles string, cidrs ...string) *Settings {
+	c := &Settings{}
 	if roles == "*" {
 		c.AnyRole = true
 	} else if roles != "" {
@@ -39,7 +37,7 @@ func answer(user, ip, role string) Verified {
 func TestDecideAllows(t *testing.T) {
 	cases := map[string]struct {
 		v   Verified
-		cfg *config.Config
+		cfg *Settings
 	}{
 		"local IPv4, any role":           {answer("alice", "10.1.2.3", "dev"), cfg("*")},
 		"local IPv6":                     {answer("alice", "2001:db8::5", "dev"), cfg("dev")},
@@ -64,7 +62,7 @@ func TestDecideDenies(t *testing.T) {
 		name    string
 		v       Verified
 		pamUser string
-		cfg     *config.Config
+		cfg     *Settings
 		want    error
 		msg     string
 	}{

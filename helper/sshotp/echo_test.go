@@ -28,7 +28,8 @@ func echoServer(t *testing.T, status int) (*Mode, *atomic.Value) {
 		w.Write([]byte(body.Load().(string)))
 	}))
 	t.Cleanup(srv.Close)
-	cfg, err := config.Parse([]byte(fmt.Sprintf("vault_addr = %q\nallowed_roles = \"*\"\n", srv.URL)), config.Options{Dev: true})
+	cfg, err := config.Parse([]byte(fmt.Sprintf("vault_addr = %q\nallowed_roles = \"*\"\n", srv.URL)),
+		config.Options{Dev: true, Modes: []config.Mode{Plugin.Mode}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func echoServer(t *testing.T, status int) (*Mode, *atomic.Value) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(cfg, client)
+	m := New(cfg.ModeSettings.(*Settings), client)
 	m.Local = func() ([]netip.Addr, error) { return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil }
 	return m, &body
 }

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
@@ -21,24 +20,31 @@ const OTPMark = "<the OTP>"
 
 // Mode is the SSH OTP mode for one config.
 type Mode struct {
-	cfg    *config.Config
+	cfg    *Settings
 	client *Client
 	// Local lists this host's addresses; tests replace it.
 	Local func() ([]netip.Addr, error)
-	// otpIP is the IP Vault said the OTP was issued for, once it said so.
-	otpIP netip.Addr
 }
 
-// New is the SSH OTP mode for cfg, asking Vault through vault.
-func New(cfg *config.Config, vault *agent.Client) *Mode {
+// New is the SSH OTP mode for the settings cfg, asking Vault through vault.
+func New(cfg *Settings, vault *agent.Client) *Mode {
 	return &Mode{cfg: cfg, client: NewClient(vault, cfg.MountPoint), Local: InterfaceAddrs}
 }
 
-// Announce is the info line that says what this mode checks against.
-func (m *Mode) Announce() string { return "using SSH mount point: " + m.cfg.MountPoint }
+// About is what the run's log lines say about this mode.
+func (m *Mode) About() helper.About {
+	return helper.About{
+		Announce:      "using SSH mount point: " + m.cfg.MountPoint,
+		Secret:        "the OTP",
+		CheckStep:     "sending " + EchoRequest,
+		SummaryFields: []string{SummaryOTPIP},
+	}
+}
 
-// Secret names what the password is, for the log.
-func (m *Mode) Secret() string { return "the OTP" }
+// SummaryOTPIP is the summary line's field for the IP Vault said the OTP
+// was issued for, whether or not the login was then allowed; "-" when
+// Vault did not say (it refused the OTP, or was not asked).
+const SummaryOTPIP = "otp_ip"
 
 // ReadPassword reads the OTP from stdin; anything not shaped like one is
 // refused before any network traffic.
@@ -48,35 +54,31 @@ func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadOTP(r) }
 // the success line. Its errors may quote what the server said: the OTP
 // travels in ctx as a secret, so every quote leaves out any echo of it
 // before it is cut, and the whole message is checked once more at the end.
-func (m *Mode) Login(ctx context.Context, otp, pamUser string) (string, error) {
+func (m *Mode) Login(ctx context.Context, otp, pamUser string) (helper.Result, error) {
 	ctx = agent.WithSecrets(ctx, agent.Secret{Value: otp, Mark: OTPMark})
-	who, err := m.login(ctx, otp, pamUser)
-	return who, agent.WithoutSecrets(ctx, err)
+	r, err := m.login(ctx, otp, pamUser)
+	return r, agent.WithoutSecrets(ctx, err)
 }
 
-func (m *Mode) login(ctx context.Context, otp, pamUser string) (string, error) {
+func (m *Mode) login(ctx context.Context, otp, pamUser string) (helper.Result, error) {
+	var r helper.Result
 	v, err := m.client.Verify(ctx, otp)
 	if err != nil {
-		return "", err
+		return r, err
 	}
-	m.otpIP = v.IP.Unmap()
+	if ip := v.IP.Unmap(); ip.IsValid() {
+		r.Fields = map[string]string{SummaryOTPIP: ip.String()}
+	}
 	local, err := m.Local()
 	if err != nil {
-		return "", err
+		return r, err
 	}
 	if err := Decide(ctx, v, pamUser, local, m.cfg); err != nil {
-		return "", err
+		return r, err
 	}
-	return fmt.Sprintf("%s@%s", v.Username, v.IP), nil
+	r.Who = fmt.Sprintf("%s@%s", v.Username, v.IP)
+	return r, nil
 }
-
-// OTPIP is the IP Vault said the OTP was issued for, for the login's
-// summary line, whether or not the login was then allowed; the zero Addr
-// when Vault did not say (it refused the OTP, or was not asked).
-func (m *Mode) OTPIP() netip.Addr { return m.otpIP }
-
-// CheckStep says what Check sends, for the debug line before it.
-func (m *Mode) CheckStep() string { return "sending " + EchoRequest }
 
 // Check is -verify-only: Vault's echo proves the address, TLS and mount. It
 // has nothing to report beyond success.

@@ -70,11 +70,11 @@ func FuzzKeyName(f *testing.F) {
 		text, _ := json.Marshal(map[string]string{
 			"vault_addr": "https://v", "totp_mount_point": "totp", "vault_token_file": token, "totp_key_template": template,
 		})
-		cfg, err := config.Parse(text, config.Options{})
+		cfg, err := config.Parse(text, config.Options{Modes: []config.Mode{Plugin.Mode}})
 		if err != nil {
 			return
 		}
-		tmpl := cfg.TOTP.KeyTemplate
+		tmpl := cfg.ModeSettings.(*Settings).KeyTemplate
 		if _, err := KeyName(tmpl, "a"); err != nil {
 			t.Fatalf("config accepted template %q, which gives no key for user a: %v", template, err)
 		}

@@ -3,8 +3,6 @@ package totp
 import (
 	"errors"
 	"fmt"
-
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 // MaxUserLength bounds PAM_USER: Linux names are at most 32 bytes, and the
@@ -24,7 +22,7 @@ const keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and 
 // KeyName is the Vault key checked for user: the template with user in
 // place of {{username}}. user must itself obey Vault's key-name rule, so no
 // user reaches another user's key or another path.
-func KeyName(t config.KeyTemplate, user string) (string, error) {
+func KeyName(t KeyTemplate, user string) (string, error) {
 	switch {
 	case user == "":
 		return "", ErrNoUser

@@ -4,22 +4,20 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 func TestKeyNameFillsTheTemplate(t *testing.T) {
 	cases := []struct {
-		tmpl       config.KeyTemplate
+		tmpl       KeyTemplate
 		user, want string
 	}{
-		{config.KeyTemplate{}, "alice", "alice"},
-		{config.KeyTemplate{Prefix: "ssh-"}, "alice", "ssh-alice"},
-		{config.KeyTemplate{Prefix: "ssh_", Suffix: "@web1"}, "bob.smith", "ssh_bob.smith@web1"},
-		{config.KeyTemplate{}, "alice@corp.example", "alice@corp.example"},
-		{config.KeyTemplate{}, "a", "a"},
-		{config.KeyTemplate{}, "_svc-1", "_svc-1"},
-		{config.KeyTemplate{}, strings.Repeat("u", MaxUserLength), strings.Repeat("u", MaxUserLength)},
+		{KeyTemplate{}, "alice", "alice"},
+		{KeyTemplate{Prefix: "ssh-"}, "alice", "ssh-alice"},
+		{KeyTemplate{Prefix: "ssh_", Suffix: "@web1"}, "bob.smith", "ssh_bob.smith@web1"},
+		{KeyTemplate{}, "alice@corp.example", "alice@corp.example"},
+		{KeyTemplate{}, "a", "a"},
+		{KeyTemplate{}, "_svc-1", "_svc-1"},
+		{KeyTemplate{}, strings.Repeat("u", MaxUserLength), strings.Repeat("u", MaxUserLength)},
 	}
 	for _, c := range cases {
 		if got, err := KeyName(c.tmpl, c.user); err != nil || got != c.want {
@@ -32,23 +30,23 @@ func TestKeyNameFillsTheTemplate(t *testing.T) {
 func TestUsersThatCannotNameAKeyAreDenied(t *testing.T) {
 	const rule = ": key names are ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
 	cases := []struct {
-		tmpl       config.KeyTemplate
+		tmpl       KeyTemplate
 		user, want string
 		is         error
 	}{
-		{config.KeyTemplate{}, "", "PAM_USER is not set: no user to check a code for", ErrNoUser},
-		{config.KeyTemplate{}, "../alice", `PAM_USER "../alice" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, "a/b", `PAM_USER "a/b" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, "-alice", `PAM_USER "-alice" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{Prefix: "ssh-"}, "alice.", `PAM_USER "alice." cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, "al ice", `PAM_USER "al ice" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, "alice\n", `PAM_USER "alice\n" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, "ålice", `PAM_USER "ålice" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, "machine$", `PAM_USER "machine$" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, "a%2fb", `PAM_USER "a%2fb" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{}, strings.Repeat("u", MaxUserLength+1), "PAM_USER (257 bytes, more than 256) cannot name a Vault TOTP key", ErrBadUser},
-		{config.KeyTemplate{}, "/" + strings.Repeat("u", 100), `PAM_USER "/` + strings.Repeat("u", 63) + `" cannot name a Vault TOTP key` + rule, ErrBadUser},
-		{config.KeyTemplate{Prefix: "-"}, "alice", `key template "-{{username}}" with PAM_USER "alice" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "", "PAM_USER is not set: no user to check a code for", ErrNoUser},
+		{KeyTemplate{}, "../alice", `PAM_USER "../alice" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "a/b", `PAM_USER "a/b" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "-alice", `PAM_USER "-alice" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{Prefix: "ssh-"}, "alice.", `PAM_USER "alice." cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "al ice", `PAM_USER "al ice" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "alice\n", `PAM_USER "alice\n" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "ålice", `PAM_USER "ålice" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "machine$", `PAM_USER "machine$" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, "a%2fb", `PAM_USER "a%2fb" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{}, strings.Repeat("u", MaxUserLength+1), "PAM_USER (257 bytes, more than 256) cannot name a Vault TOTP key", ErrBadUser},
+		{KeyTemplate{}, "/" + strings.Repeat("u", 100), `PAM_USER "/` + strings.Repeat("u", 63) + `" cannot name a Vault TOTP key` + rule, ErrBadUser},
+		{KeyTemplate{Prefix: "-"}, "alice", `key template "-{{username}}" with PAM_USER "alice" cannot name a Vault TOTP key` + rule, ErrBadUser},
 	}
 	for _, c := range cases {
 		got, err := KeyName(c.tmpl, c.user)

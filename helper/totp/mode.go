@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
@@ -55,7 +54,7 @@ const (
 
 // Mode is the TOTP mode for one config.
 type Mode struct {
-	cfg    *config.TOTP
+	cfg    *Settings
 	vault  *agent.Client
 	client *Client
 	// shared is the KV v2 record of used codes, nil when not configured.
@@ -67,28 +66,30 @@ type Mode struct {
 	OpenLimiter func(Limits) (Limiter, error)
 }
 
-// New is the TOTP mode for cfg (cfg.TOTP must be set), asking Vault through vault.
-func New(cfg *config.Config, vault *agent.Client) *Mode {
+// New is the TOTP mode for the settings cfg, asking Vault through vault.
+func New(cfg *Settings, vault *agent.Client) *Mode {
 	m := &Mode{
-		cfg:         cfg.TOTP,
+		cfg:         cfg,
 		vault:       vault,
-		client:      NewClient(vault, cfg.TOTP.MountPoint),
+		client:      NewClient(vault, cfg.MountPoint),
 		Now:         time.Now,
 		OpenLimiter: openLimiter,
 	}
-	if u := cfg.TOTP.UsedCodes; u != nil {
-		m.shared = &sharedRecord{vault: vault, cfg: u, lifetime: cfg.TOTP.CodeLifetime}
+	if u := cfg.UsedCodes; u != nil {
+		m.shared = &sharedRecord{vault: vault, cfg: u, lifetime: cfg.CodeLifetime}
 	}
 	return m
 }
 
-// Announce is the info line that says what this mode checks against.
-func (m *Mode) Announce() string {
-	return fmt.Sprintf("using TOTP mount point: %s, key template: %s", m.cfg.MountPoint, m.cfg.KeyTemplate)
+// About is what the run's log lines say about this mode. Its summary line
+// has no field of its own: Vault's answer names no IP.
+func (m *Mode) About() helper.About {
+	return helper.About{
+		Announce:  fmt.Sprintf("using TOTP mount point: %s, key template: %s", m.cfg.MountPoint, m.cfg.KeyTemplate),
+		Secret:    "the TOTP code",
+		CheckStep: m.checkStep(),
+	}
 }
-
-// Secret names what the password is, for the log.
-func (m *Mode) Secret() string { return "the TOTP code" }
 
 // ReadPassword reads the code from stdin; anything not shaped like one is
 // refused before any network traffic.
@@ -100,10 +101,10 @@ func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
 // record, then on the host, before Login returns. It returns who logged
 // in, for the success line. No error carries the code, the token or the
 // AppRole IDs.
-func (m *Mode) Login(ctx context.Context, code, pamUser string) (string, error) {
+func (m *Mode) Login(ctx context.Context, code, pamUser string) (helper.Result, error) {
 	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
 	who, err := m.login(ctx, code, pamUser)
-	return who, m.withoutSecrets(ctx, err)
+	return helper.Result{Who: who}, m.withoutSecrets(ctx, err)
 }
 
 func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) {
@@ -211,8 +212,8 @@ func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
 	return agent.WithoutSecrets(agent.WithSecrets(ctx, m.issuedToken()...), err)
 }
 
-// CheckStep says what Check sends, for the debug line before it.
-func (m *Mode) CheckStep() string {
+// checkStep says what Check sends, for the debug line before it.
+func (m *Mode) checkStep() string {
 	step := "sending sys/capabilities-self and an empty code"
 	if m.cfg.AppRole != nil {
 		step = "sending an AppRole login, sys/capabilities-self and an empty code"

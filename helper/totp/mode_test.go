@@ -12,14 +12,14 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
 func login(m *Mode, code, user string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return m.Login(ctx, code, user)
+	r, err := m.Login(ctx, code, user)
+	return r.Who, err
 }
 
 func TestValidCodeLogsInWithTheFileToken(t *testing.T) {
@@ -42,7 +42,7 @@ func TestValidCodeLogsInWithTheFileToken(t *testing.T) {
 
 func TestValidCodeLogsInWithAnAppRoleLoginEachRun(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := testMode(t, stub, true, func(c *config.TOTP) { c.KeyTemplate = config.KeyTemplate{Prefix: "ssh-"} })
+	m, _ := testMode(t, stub, true, func(c *Settings) { c.KeyTemplate = KeyTemplate{Prefix: "ssh-"} })
 	who, err := login(m, goodCode, "alice")
 	if err != nil || who != `alice (TOTP key "ssh-alice")` {
 		t.Fatalf("Login = %q, %v", who, err)
@@ -84,11 +84,11 @@ func TestLoginDenials(t *testing.T) {
 			"validate at $URL/v1/totp/code/alice: the code was already used; wait for the next one", ErrAlreadyUsed},
 		{"unknown key", false, func(s *stubVault, _ *Mode) { delete(s.keys, "alice") }, goodCode,
 			`validate at $URL/v1/totp/code/alice: no TOTP key "alice" on mount "totp"`, ErrNoKey},
-		{"token refused", false, func(_ *stubVault, m *Mode) { m.cfg.Token = config.NewSecret("hvs.revoked") }, goodCode,
+		{"token refused", false, func(_ *stubVault, m *Mode) { m.cfg.Token = NewSecret("hvs.revoked") }, goodCode,
 			"validate at $URL/v1/totp/code/alice: permission denied: Vault refused the token (revoked or expired, or its policy lacks update on totp/code/alice)", ErrTokenRefused},
-		{"wrong secret_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.SecretID = config.NewSecret("wrong") }, goodCode,
+		{"wrong secret_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.SecretID = NewSecret("wrong") }, goodCode,
 			"AppRole login at $URL/v1/auth/approle/login: Vault answered 500: invalid secret id", nil},
-		{"wrong role_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.RoleID = config.NewSecret("wrong") }, goodCode,
+		{"wrong role_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.RoleID = NewSecret("wrong") }, goodCode,
 			"AppRole login at $URL/v1/auth/approle/login: Vault answered 400: invalid role ID", nil},
 		{"no AppRole mount", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.MountPoint = "other" }, goodCode,
 			"AppRole login at $URL/v1/auth/other/login: Vault answered 403: permission denied", nil},
@@ -312,7 +312,7 @@ func TestVerifyOnlyFindings(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			stub := newStubVault(t)
 			stub.caps = c.caps
-			m, _ := testMode(t, stub, c.approle, func(tc *config.TOTP) { tc.KeyTemplate = config.KeyTemplate{Prefix: "ssh-"} })
+			m, _ := testMode(t, stub, c.approle, func(tc *Settings) { tc.KeyTemplate = KeyTemplate{Prefix: "ssh-"} })
 			found, err := m.Check(context.Background())
 			if (err == nil) != (c.wantErr == "") || (err != nil && err.Error() != c.wantErr) {
 				t.Errorf("Check error = %v, want %q", err, c.wantErr)
@@ -349,9 +349,9 @@ func TestVerifyOnlyFailures(t *testing.T) {
 		prepare func(*stubVault, *Mode)
 		want    string
 	}{
-		{"token refused", false, func(_ *stubVault, m *Mode) { m.cfg.Token = config.NewSecret("hvs.revoked") },
+		{"token refused", false, func(_ *stubVault, m *Mode) { m.cfg.Token = NewSecret("hvs.revoked") },
 			"capabilities at $URL/v1/sys/capabilities-self: permission denied: Vault refused the token (revoked or expired, or without the default policy, which allows sys/capabilities-self)"},
-		{"wrong secret_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.SecretID = config.NewSecret("wrong") },
+		{"wrong secret_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.SecretID = NewSecret("wrong") },
 			"AppRole login at $URL/v1/auth/approle/login: Vault answered 500: invalid secret id"},
 		{"no mount", false, func(_ *stubVault, m *Mode) { m.client.mount = "nomount"; m.cfg.MountPoint = "nomount" },
 			`mount check at $URL/v1/nomount/code/vault-ssh-helper-probe: the mount does not answer as a TOTP engine: Vault answered 404: no handler for route "nomount/code/vault-ssh-helper-probe". route entry not found.`},
@@ -397,18 +397,18 @@ func TestVerifyOnlyFailures(t *testing.T) {
 
 func TestModeDescribesItself(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := testMode(t, stub, false, func(c *config.TOTP) { c.KeyTemplate = config.KeyTemplate{Prefix: "ssh-", Suffix: "@h"} })
-	if got, want := m.Announce(), "using TOTP mount point: totp, key template: ssh-{{username}}@h"; got != want {
+	m, _ := testMode(t, stub, false, func(c *Settings) { c.KeyTemplate = KeyTemplate{Prefix: "ssh-", Suffix: "@h"} })
+	if got, want := m.About().Announce, "using TOTP mount point: totp, key template: ssh-{{username}}@h"; got != want {
 		t.Errorf("Announce = %q, want %q", got, want)
 	}
-	if got, want := m.Secret(), "the TOTP code"; got != want {
+	if got, want := m.About().Secret, "the TOTP code"; got != want {
 		t.Errorf("Secret = %q, want %q", got, want)
 	}
-	if got, want := m.CheckStep(), "sending sys/capabilities-self and an empty code"; got != want {
+	if got, want := m.About().CheckStep, "sending sys/capabilities-self and an empty code"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
 	m, _ = testMode(t, stub, true)
-	if got, want := m.CheckStep(), "sending an AppRole login, sys/capabilities-self and an empty code"; got != want {
+	if got, want := m.About().CheckStep, "sending an AppRole login, sys/capabilities-self and an empty code"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 // The shared record (totp_used_codes_path): the codes accepted for a key
@@ -56,7 +55,7 @@ const maxSharedCodes = 100
 // sharedRecord talks to the KV v2 record of one config.
 type sharedRecord struct {
 	vault    *agent.Client
-	cfg      *config.UsedCodes
+	cfg      *UsedCodes
 	lifetime time.Duration
 }
 

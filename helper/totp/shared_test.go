@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
@@ -23,8 +22,8 @@ const sharedKey = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0
 var sharedT0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
 // withShared configures the shared record at kv/vsh/used.
-func withShared(c *config.TOTP) {
-	c.UsedCodes = &config.UsedCodes{Mount: "kv", Prefix: "vsh/used", KeyFile: "/etc/vsh/used-key", Key: config.NewSecret(sharedKey)}
+func withShared(c *Settings) {
+	c.UsedCodes = &UsedCodes{Mount: "kv", Prefix: "vsh/used", KeyFile: "/etc/vsh/used-key", Key: NewSecret(sharedKey)}
 }
 
 // sharedHost is one host's mode: its own (in-memory) local record, the
@@ -184,7 +183,7 @@ func TestSharedRecordHoldsNoCheapFormOfTheCode(t *testing.T) {
 		t.Errorf("the record %s lacks the code's HMAC", stored)
 	}
 	other := *m.shared
-	other.cfg = &config.UsedCodes{Key: config.NewSecret(strings.Repeat("1", 64))}
+	other.cfg = &UsedCodes{Key: NewSecret(strings.Repeat("1", 64))}
 	if other.sum("alice", goodCode) == m.shared.sum("alice", goodCode) {
 		t.Error("the HMAC does not depend on the key")
 	}
@@ -194,7 +193,7 @@ func TestSharedRecordHoldsNoCheapFormOfTheCode(t *testing.T) {
 func TestVerifyOnlyChecksTheSharedRecord(t *testing.T) {
 	stub := newStubVault(t)
 	m, _ := sharedHost(t, stub)
-	if got, want := m.CheckStep(), "sending sys/capabilities-self and an empty code, then reading the shared record of used codes"; got != want {
+	if got, want := m.About().CheckStep, "sending sys/capabilities-self and an empty code, then reading the shared record of used codes"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
 	stub.caps = []string{"update"}

@@ -220,29 +220,29 @@ func (a *memAttempt) Succeeded() error {
 
 // testMode is a TOTP mode against stub with a token file, or with AppRole
 // when approle is set.
-func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*config.TOTP)) (*Mode, *memLimiter) {
+func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*Settings)) (*Mode, *memLimiter) {
 	t.Helper()
 	addr, err := url.Parse(stub.srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &config.TOTP{
+	c := &Settings{
 		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: "/var/lib/vault-ssh-helper", CodeLifetime: 5 * time.Minute,
-		TokenFile: "/etc/vault-ssh-helper.d/token", Token: config.NewSecret(fileToken),
+		TokenFile: "/etc/vault-ssh-helper.d/token", Token: NewSecret(fileToken),
 	}
 	if approle {
-		c.TokenFile, c.Token = "", config.Secret{}
-		c.AppRole = &config.AppRole{MountPoint: "approle", RoleID: config.NewSecret(roleID), SecretID: config.NewSecret(secretID)}
+		c.TokenFile, c.Token = "", Secret{}
+		c.AppRole = &AppRole{MountPoint: "approle", RoleID: NewSecret(roleID), SecretID: NewSecret(secretID)}
 	}
 	for _, e := range edit {
 		e(c)
 	}
-	cfg := &config.Config{VaultAddr: addr, Timeout: 10 * time.Second, Dev: true, TOTP: c}
+	cfg := &config.Config{VaultAddr: addr, Timeout: 10 * time.Second, Dev: true}
 	client, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(cfg, client)
+	m := New(c, client)
 	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}, used: map[string]bool{}}
 	m.OpenLimiter = func(Limits) (Limiter, error) { return lim, nil }
 	return m, lim

@@ -17,7 +17,7 @@ import (
 // found before a login needs it. modeAt makes the mode for the client of
 // one address.
 func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client,
-	modeAt func(*agent.Client) Mode, log *Logger) error {
+	modeAt func(*agent.Client) (Mode, error), log *Logger) error {
 	type result struct {
 		found []helper.Finding
 		err   error
@@ -26,8 +26,12 @@ func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client,
 	results := make([]result, len(addrs))
 	var wg sync.WaitGroup
 	for i, addr := range addrs {
-		m := modeAt(client.At(i))
-		log.Debug("%s to %s", m.CheckStep(), addr)
+		m, err := modeAt(client.At(i))
+		if err != nil {
+			results[i] = result{nil, err}
+			continue
+		}
+		log.Debug("%s to %s", m.About().CheckStep, addr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

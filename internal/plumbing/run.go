@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
@@ -79,33 +78,15 @@ func (r *Run) Budget(timeout time.Duration) (context.Context, context.CancelFunc
 // way.
 func (r *Run) SendSummary() { r.Log.sendSummary() }
 
-// Mode is one way of checking a password with Vault: each reads its kind
-// of password, asks Vault and decides in its own package.
-type Mode interface {
-	// Announce is the info line that says what the mode checks against.
-	Announce() string
-	// Secret names the password in log lines ("the OTP").
-	Secret() string
-	// ReadPassword reads stdin and refuses, before any network traffic,
-	// anything that is not this mode's kind of password.
-	ReadPassword(io.Reader) (string, error)
-	// Login asks Vault about the password and decides; it returns who
-	// logged in. Its errors never carry the password.
-	Login(ctx context.Context, password, pamUser string) (string, error)
-	// CheckStep says what Check sends, for the debug line before it.
-	CheckStep() string
-	// Check is -verify-only: it proves Vault is reachable and set up
-	// without a password, and returns what it found on the way, also when
-	// it fails.
-	Check(ctx context.Context) ([]helper.Finding, error)
-}
+// Mode is what the plumbing needs of a mode (package helper defines it).
+type Mode = helper.Mode
 
 // VerifyOnly is -verify-only: it checks Vault with m, or, when the config
 // lists several addresses, every one of them with a mode modeAt makes for
 // the client of that address. It returns nil only when Vault (every
 // address) is healthy.
 func (r *Run) VerifyOnly(ctx context.Context, cfg *config.Config, client *agent.Client, m Mode,
-	modeAt func(*agent.Client) Mode) error {
+	modeAt func(*agent.Client) (Mode, error)) error {
 	r.watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
 	if len(cfg.Addrs()) > 1 {
 		return checkEvery(ctx, cfg, client, modeAt, r.Log)
@@ -127,26 +108,22 @@ func (r *Run) Login(ctx context.Context, cfg *config.Config, client *agent.Clien
 // the denial (the success line has it already) and records the summary,
 // which SendSummary sends after the run's last line. It never changes the
 // outcome: a nil error stays the only verified login.
-func (r *Run) reportLoginsTo(cfg *config.Config, m Mode, client *agent.Client, getenv func(string) string) func(error) error {
+func (r *Run) reportLoginsTo(cfg *config.Config, m Mode, client *agent.Client, getenv func(string) string) func(helper.Result, error) error {
 	log := r.Log
-	ip, otpMode := m.(interface{ OTPIP() netip.Addr })
 	if cfg.Syslog != nil {
 		log.reportTo(&loginReport{
-			user:    getenv("PAM_USER"),
-			rhost:   getenv("PAM_RHOST"),
-			otpMode: otpMode,
-			sink:    newSyslogSink(cfg.Syslog.Facility, log.syslogFallback),
+			user:   getenv("PAM_USER"),
+			rhost:  getenv("PAM_RHOST"),
+			fields: m.About().SummaryFields,
+			sink:   newSyslogSink(cfg.Syslog.Facility, log.syslogFallback),
 		})
 	}
-	return func(err error) error {
+	return func(r helper.Result, err error) error {
 		ids := client.RequestIDs()
 		if err != nil && len(ids) > 0 {
 			err = fmt.Errorf("%w%s", err, requestIDNote(ids))
 		}
-		end := loginEnd{allowed: err == nil, requestIDs: ids}
-		if otpMode {
-			end.otpIP = ip.OTPIP()
-		}
+		end := loginEnd{allowed: err == nil, requestIDs: ids, fields: r.Fields}
 		if err != nil {
 			end.reason = err.Error()
 		}
@@ -156,7 +133,7 @@ func (r *Run) reportLoginsTo(cfg *config.Config, m Mode, client *agent.Client, g
 }
 
 func check(ctx context.Context, m Mode, cfg *config.Config, log *Logger) error {
-	log.Debug("%s to %s", m.CheckStep(), cfg.VaultAddr)
+	log.Debug("%s to %s", m.About().CheckStep, cfg.VaultAddr)
 	found, err := m.Check(ctx)
 	for _, f := range found {
 		if f.Warning {
@@ -172,25 +149,25 @@ func check(ctx context.Context, m Mode, cfg *config.Config, log *Logger) error {
 	return nil
 }
 
-// login returns nil only when m verified the password for pamUser.
+// login returns a nil error only when m verified the password for pamUser.
 func login(ctx context.Context, m Mode, cfg *config.Config, client *agent.Client, stdin io.Reader,
-	pamUser string, log *Logger, watchdog *watchdog) error {
+	pamUser string, log *Logger, watchdog *watchdog) (helper.Result, error) {
 	watchdog.waitingFor("the password on stdin")
 	password, err := readPassword(ctx, m, stdin)
 	if errors.Is(err, agent.ErrTimeout) {
-		return fmt.Errorf("%w (timeout = %s)", err, cfg.Timeout)
+		return helper.Result{}, fmt.Errorf("%w (timeout = %s)", err, cfg.Timeout)
 	}
 	if err != nil {
-		return err
+		return helper.Result{}, err
 	}
-	log.Debug("verifying %s with Vault at %s", m.Secret(), cfg.VaultAddr)
+	log.Debug("verifying %s with Vault at %s", m.About().Secret, cfg.VaultAddr)
 	watchdog.waitingFor("Vault at " + cfg.VaultAddr.String())
-	who, err := m.Login(ctx, password, pamUser)
+	r, err := m.Login(ctx, password, pamUser)
 	if err != nil {
-		return explainTimeout(err, cfg)
+		return r, explainTimeout(err, cfg)
 	}
-	log.Info("%s authenticated!%s", who, requestIDNote(client.RequestIDs()))
-	return nil
+	log.Info("%s authenticated!%s", r.Who, requestIDNote(client.RequestIDs()))
+	return r, nil
 }
 
 // readPassword reads stdin within the budget: run by hand without a pipe,

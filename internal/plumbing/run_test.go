@@ -46,12 +46,12 @@ type findingMode struct {
 	err   error
 }
 
-func (findingMode) Announce() string                                      { return "" }
-func (findingMode) Secret() string                                        { return "" }
-func (findingMode) ReadPassword(io.Reader) (string, error)                { return "", nil }
-func (findingMode) Login(context.Context, string, string) (string, error) { return "", nil }
-func (findingMode) CheckStep() string                                     { return "checking" }
-func (m findingMode) Check(context.Context) ([]helper.Finding, error)     { return m.found, m.err }
+func (findingMode) About() helper.About                    { return helper.About{CheckStep: "checking"} }
+func (findingMode) ReadPassword(io.Reader) (string, error) { return "", nil }
+func (findingMode) Login(context.Context, string, string) (helper.Result, error) {
+	return helper.Result{}, nil
+}
+func (m findingMode) Check(context.Context) ([]helper.Finding, error) { return m.found, m.err }
 
 func TestVerifyOnlyLogsWhatItFoundWarningsAtWarn(t *testing.T) {
 	addr, _ := url.Parse("https://vault.example.com")
@@ -84,8 +84,38 @@ func TestStdinThatNeverClosesDeniesAtTheBudget(t *testing.T) {
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := readPassword(ctx, sshotp.New(&config.Config{}, nil), r)
+	_, err := readPassword(ctx, sshotp.New(&sshotp.Settings{}, nil), r)
 	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestVerifyOnlyDeniesAnAddressWhoseModeCannotBeMade: over several
+// addresses, a mode that cannot be made for one of them makes that address
+// unhealthy, so the run denies; the others are still checked.
+func TestVerifyOnlyDeniesAnAddressWhoseModeCannotBeMade(t *testing.T) {
+	cfg, err := config.Parse([]byte("vault_addr = \"https://a.example.com, https://b.example.com\"\n"), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := agent.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cannot := errors.New("a stand-in: no mode for this address")
+	made := 0
+	modeAt := func(c *agent.Client) (Mode, error) {
+		if made++; made == 2 {
+			return nil, cannot
+		}
+		return findingMode{}, nil
+	}
+	var buf plumbingtest.SyncBuffer
+	log := newLogger(newOutbox(), &buf)
+	err = checkEvery(context.Background(), cfg, client, modeAt, log)
+	log.finish(plumbingtest.HangDetector)
+	if err == nil || !strings.Contains(buf.String(), "Vault at https://a.example.com: healthy") ||
+		!strings.Contains(buf.String(), "Vault at https://b.example.com: not healthy: "+cannot.Error()) {
+		t.Errorf("err %v, log:\n%s", err, buf.String())
 	}
 }

@@ -2,7 +2,6 @@ package plumbing
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,9 +15,10 @@ import (
 // for syslog.
 type loginReport struct {
 	user, rhost string
-	// otpMode adds otp_ip= (the SSH OTP mode's answer names an IP).
-	otpMode bool
-	sink    *syslogSink
+	// fields name what the mode adds to the line (helper.About's
+	// SummaryFields): the SSH OTP mode's otp_ip.
+	fields []string
+	sink   *syslogSink
 	// end is how the login ended, once it has.
 	end atomic.Pointer[loginEnd]
 	// sent makes the line once per login: the run's end and the watchdog
@@ -28,8 +28,9 @@ type loginReport struct {
 
 // loginEnd is how a login ended, for its summary line.
 type loginEnd struct {
-	allowed    bool
-	otpIP      netip.Addr
+	allowed bool
+	// fields are the values of the mode's fields that the login found.
+	fields     map[string]string
 	requestIDs []string
 	reason     string
 }
@@ -52,12 +53,8 @@ func (r *loginReport) line(end loginEnd) string {
 		b.WriteString("login denied:")
 	}
 	fmt.Fprintf(&b, " rhost=%s user=%s", field(r.rhost), field(r.user))
-	if r.otpMode {
-		ip := ""
-		if end.otpIP.IsValid() {
-			ip = end.otpIP.String()
-		}
-		fmt.Fprintf(&b, " otp_ip=%s", field(ip))
+	for _, name := range r.fields {
+		fmt.Fprintf(&b, " %s=%s", name, field(end.fields[name]))
 	}
 	fmt.Fprintf(&b, " request_id=%s", field(strings.Join(end.requestIDs, ",")))
 	if !end.allowed {

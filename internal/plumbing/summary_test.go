@@ -22,7 +22,7 @@ func TestSummaryHasOTPIPOnlyInTheOTPMode(t *testing.T) {
 	if want := `login denied: rhost=192.0.2.1 user=alice request_id=a,b reason="the code is not valid"`; totp != want {
 		t.Errorf("TOTP line = %s\nwant        %s", totp, want)
 	}
-	otp := (&loginReport{user: "alice", rhost: "192.0.2.1", otpMode: true}).line(loginEnd{allowed: true})
+	otp := (&loginReport{user: "alice", rhost: "192.0.2.1", fields: []string{"otp_ip"}}).line(loginEnd{allowed: true})
 	if !strings.Contains(otp, " otp_ip=- ") {
 		t.Errorf("OTP line without otp_ip: %s", otp)
 	}

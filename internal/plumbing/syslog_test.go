@@ -29,7 +29,7 @@ func TestWatchdogSendsTheDenialsSummary(t *testing.T) {
 	useSyslogSocket(t, path)
 	var stderr plumbingtest.SyncBuffer
 	l := newLogger(newOutbox(), &stderr)
-	l.reportTo(&loginReport{user: "alice", rhost: summaryRHost, otpMode: true, sink: newSyslogSink(10, l.syslogFallback)})
+	l.reportTo(&loginReport{user: "alice", rhost: summaryRHost, fields: []string{"otp_ip"}, sink: newSyslogSink(10, l.syslogFallback)})
 	exited := make(chan int, 1)
 	w := startWatchdog(time.Now().Add(-time.Hour), l, func(code int) { exited <- code })
 	defer w.stop()

@@ -5,8 +5,8 @@
 // way (each link is resolved one name at a time and the directory holding it
 // is held to the rule). This is sshd's StrictModes rule without its sticky
 // bit exception. Every trusted path of the helper goes through here: the
-// config file, its certificate, token and AppRole files, the TOTP state_dir
-// and each state file. The package is standard library only, so the
+// config file, its certificate, token and AppRole files, the TOTP state
+// directory and each state file. The package is standard library only, so the
 // rate-limit package (standard library only too) can use it.
 package trust
 

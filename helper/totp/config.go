@@ -1,12 +1,17 @@
-package config
+package totp
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // Defaults and bounds of the TOTP mode's keys.
@@ -43,11 +48,29 @@ const (
 	// maxSecretSize bounds a token, role_id or secret_id file: a Vault
 	// token is about a hundred bytes, and the value travels in a header.
 	maxSecretSize = 4096
+	// maxSecretFileSize bounds what is read of one, as of any file the
+	// helper trusts (config's limit).
+	maxSecretFileSize = 1 << 20
 )
 
-// TOTP is the TOTP mode's part of a config; Config.TOTP is nil for an SSH
-// OTP config.
-type TOTP struct {
+// The fixed words of this mode's config messages (pinned in config_test.go).
+var (
+	ErrTemplateUser   = errors.New("must contain " + UsernamePlaceholder + " exactly once")
+	ErrNotWholeNumber = errors.New("is not a whole number")
+
+	ErrTokenAndAppRole    = errors.New("vault_token_file and approle_role_id_file/approle_secret_id_file are both set: use one way to get a token")
+	ErrRoleIDAlone        = errors.New("approle_role_id_file is set but approle_secret_id_file is not: set both")
+	ErrSecretIDAlone      = errors.New("approle_secret_id_file is set but approle_role_id_file is not: set both")
+	ErrAppRoleMountAlone  = errors.New("approle_mount_point is set but approle_role_id_file and approle_secret_id_file are not: set both")
+	ErrNoCredentials      = errors.New("a TOTP config needs vault_token_file, or approle_role_id_file and approle_secret_id_file")
+	ErrAppRoleMountUnused = errors.New("approle_mount_point is set but AppRole is not used (vault_token_file is): remove it")
+
+	ErrUsedCodesNoPrefix = errors.New("must be a KV v2 mount and a prefix under it, like \"kv/vault-ssh-helper/used\"")
+	ErrUsedCodesKeyShort = errors.New("must hold at least 32 characters: make it with openssl rand -hex 32")
+)
+
+// Settings are the TOTP mode's keys, validated.
+type Settings struct {
 	// MountPoint is the TOTP engine's mount, without leading or trailing slashes.
 	MountPoint string
 	// KeyTemplate names the Vault key checked for a user.
@@ -119,97 +142,55 @@ type KeyTemplate struct {
 
 func (t KeyTemplate) String() string { return t.Prefix + UsernamePlaceholder + t.Suffix }
 
-// The keys of each mode, in the order problems are reported.
-var (
-	totpOnlyKeys = []string{
+// Plugin registers the TOTP mode, selected by totp_mount_point.
+var Plugin = helper.NewPlugin(helper.Declaration{
+	Name:     "TOTP",
+	Selector: "totp_mount_point",
+	Keys: []string{
 		"totp_mount_point", "totp_key_template", "vault_token_file", "approle_role_id_file",
 		"approle_secret_id_file", "approle_mount_point", "totp_max_failures", "totp_failure_window", "state_dir",
 		"totp_code_lifetime", "totp_used_codes_path", "totp_used_codes_key_file",
-	}
-	sshOTPOnlyKeys = []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"}
-)
+	},
+	Usage: `A config file with totp_mount_point selects the TOTP mode instead: it reads
+a 6- or 8-digit code and exits 0 only when Vault's TOTP engine says the code
+is valid for the user's key (a second factor after sshd's publickey);
+-verify-only checks the token, its policy and totp_mount_point, without a code.
+`,
+}, ParseSettings, New)
 
-// totpField returns where the value of a TOTP key goes, or nil.
-func (r *rawConfig) totpField(key string) any {
-	switch key {
-	case "totp_mount_point":
-		return &r.TOTPMountPoint
-	case "totp_key_template":
-		return &r.TOTPKeyTemplate
-	case "vault_token_file":
-		return &r.VaultTokenFile
-	case "approle_role_id_file":
-		return &r.AppRoleRoleIDFile
-	case "approle_secret_id_file":
-		return &r.AppRoleSecretIDFile
-	case "approle_mount_point":
-		return &r.AppRoleMountPoint
-	case "totp_max_failures":
-		return &r.TOTPMaxFailures
-	case "totp_failure_window":
-		return &r.TOTPFailureWindow
-	case "state_dir":
-		return &r.StateDir
-	case "totp_code_lifetime":
-		return &r.TOTPCodeLifetime
-	case "totp_used_codes_path":
-		return &r.UsedCodesPath
-	case "totp_used_codes_key_file":
-		return &r.UsedCodesKeyFile
-	}
-	return nil
-}
-
-// refuseTOTPKeys names every TOTP key in an SSH OTP config: left there, it
-// would suggest a second factor that is not checked.
-func refuseTOTPKeys(raw *rawConfig) []error {
-	var problems []error
-	for _, key := range totpOnlyKeys {
-		if raw.set[key] {
-			problems = append(problems, fmt.Errorf("%s %w", key, ErrTOTPKeyInSSHOTP))
-		}
-	}
-	return problems
-}
-
-// parseTOTP validates a TOTP config's own keys.
-func parseTOTP(raw *rawConfig) (*TOTP, []error) {
-	t := &TOTP{}
+// ParseSettings validates the TOTP mode's keys, reporting every problem.
+func ParseSettings(k config.Keys) (*Settings, []error) {
+	t := &Settings{}
 	var problems []error
 	add := func(err error) {
 		if err != nil {
 			problems = append(problems, err)
 		}
 	}
-	for _, key := range sshOTPOnlyKeys {
-		if raw.set[key] {
-			add(fmt.Errorf("%s %w", key, ErrSSHOTPKeyInTOTP))
-		}
-	}
 	var err error
-	t.MountPoint, err = parseVaultPath("totp_mount_point", raw.TOTPMountPoint)
+	t.MountPoint, err = config.VaultPath("totp_mount_point", k["totp_mount_point"])
 	add(err)
-	t.KeyTemplate, err = parseKeyTemplate(raw.TOTPKeyTemplate, raw.set["totp_key_template"])
+	t.KeyTemplate, err = parseKeyTemplate(k["totp_key_template"], k.Has("totp_key_template"))
 	add(err)
-	t.MaxFailures, err = parseMaxFailures(raw.TOTPMaxFailures, raw.set["totp_max_failures"])
+	t.MaxFailures, err = parseMaxFailures(k["totp_max_failures"], k.Has("totp_max_failures"))
 	add(err)
-	t.FailureWindow, err = parseFailureWindow(raw.TOTPFailureWindow, raw.set["totp_failure_window"])
+	t.FailureWindow, err = parseFailureWindow(k["totp_failure_window"], k.Has("totp_failure_window"))
 	add(err)
-	t.StateDir, err = parseStateDir(raw.StateDir, raw.set["state_dir"])
+	t.StateDir, err = parseStateDir(k["state_dir"], k.Has("state_dir"))
 	add(err)
-	t.CodeLifetime, err = parseCodeLifetime(raw.TOTPCodeLifetime, raw.set["totp_code_lifetime"])
+	t.CodeLifetime, err = parseCodeLifetime(k["totp_code_lifetime"], k.Has("totp_code_lifetime"))
 	add(err)
-	t.UsedCodes, err = parseUsedCodes(raw)
+	t.UsedCodes, err = parseUsedCodes(k)
 	add(err)
-	problems = append(problems, parseCredentials(raw, t)...)
+	problems = append(problems, parseCredentials(k, t)...)
 	return t, problems
 }
 
 // parseCredentials reads how the host proves itself to Vault: exactly one
 // of a token file and an AppRole pair.
-func parseCredentials(raw *rawConfig, t *TOTP) []error {
-	tokenSet := raw.set["vault_token_file"]
-	roleSet, secretSet := raw.set["approle_role_id_file"], raw.set["approle_secret_id_file"]
+func parseCredentials(k config.Keys, t *Settings) []error {
+	tokenSet := k.Has("vault_token_file")
+	roleSet, secretSet := k.Has("approle_role_id_file"), k.Has("approle_secret_id_file")
 	switch {
 	case tokenSet && (roleSet || secretSet):
 		return []error{ErrTokenAndAppRole}
@@ -218,17 +199,17 @@ func parseCredentials(raw *rawConfig, t *TOTP) []error {
 	case secretSet && !roleSet:
 		return []error{ErrSecretIDAlone}
 	case !tokenSet && !roleSet:
-		if raw.set["approle_mount_point"] {
+		if k.Has("approle_mount_point") {
 			return []error{ErrAppRoleMountAlone}
 		}
 		return []error{ErrNoCredentials}
-	case tokenSet && raw.set["approle_mount_point"]:
+	case tokenSet && k.Has("approle_mount_point"):
 		return []error{ErrAppRoleMountUnused}
 	}
 	var problems []error
 	if tokenSet {
 		var err error
-		t.TokenFile, t.Token, err = readSecret(raw.VaultTokenFile, "vault_token_file", "token")
+		t.TokenFile, t.Token, err = readSecret(k["vault_token_file"], "vault_token_file", "token")
 		if err != nil {
 			problems = append(problems, err)
 		}
@@ -236,15 +217,15 @@ func parseCredentials(raw *rawConfig, t *TOTP) []error {
 	}
 	a := &AppRole{MountPoint: DefaultAppRoleMountPoint}
 	var err error
-	if raw.set["approle_mount_point"] {
-		if a.MountPoint, err = parseVaultPath("approle_mount_point", raw.AppRoleMountPoint); err != nil {
+	if k.Has("approle_mount_point") {
+		if a.MountPoint, err = config.VaultPath("approle_mount_point", k["approle_mount_point"]); err != nil {
 			problems = append(problems, err)
 		}
 	}
-	if a.RoleIDFile, a.RoleID, err = readSecret(raw.AppRoleRoleIDFile, "approle_role_id_file", "role_id"); err != nil {
+	if a.RoleIDFile, a.RoleID, err = readSecret(k["approle_role_id_file"], "approle_role_id_file", "role_id"); err != nil {
 		problems = append(problems, err)
 	}
-	if a.SecretIDFile, a.SecretID, err = readSecret(raw.AppRoleSecretIDFile, "approle_secret_id_file", "secret_id"); err != nil {
+	if a.SecretIDFile, a.SecretID, err = readSecret(k["approle_secret_id_file"], "approle_secret_id_file", "secret_id"); err != nil {
 		problems = append(problems, err)
 	}
 	t.AppRole = a
@@ -257,20 +238,20 @@ func parseCredentials(raw *rawConfig, t *TOTP) []error {
 func readSecret(path, key, what string) (string, Secret, error) {
 	path = strings.TrimSpace(path)
 	if path == "" {
-		return "", Secret{}, fmt.Errorf("%s %w", key, ErrEmpty)
+		return "", Secret{}, fmt.Errorf("%s %w", key, config.ErrEmpty)
 	}
 	// The mode is checked on the file that was opened, as client_key's is.
-	data, info, err := readTrustedInfo(path, key, "/")
+	data, info, err := trust.ReadFile(path, key, "/", maxSecretFileSize)
 	if err != nil {
 		return "", Secret{}, err
 	}
 	if perm := info.Mode().Perm(); perm&0o044 != 0 {
-		return "", Secret{}, fmt.Errorf("%s %q %w (mode %04o); run: chmod go-r %s", key, path, ErrSecretReadable, perm, path)
+		return "", Secret{}, fmt.Errorf("%s %q %w (mode %04o); run: chmod go-r %s", key, path, config.ErrSecretReadable, perm, path)
 	}
 	value := strings.TrimSpace(string(data))
 	switch {
 	case value == "":
-		return "", Secret{}, fmt.Errorf("%s %q %w", key, path, ErrEmpty)
+		return "", Secret{}, fmt.Errorf("%s %q %w", key, path, config.ErrEmpty)
 	case len(value) > maxSecretSize:
 		return "", Secret{}, fmt.Errorf("%s %q is longer than %d bytes", key, path, maxSecretSize)
 	case !isOneWord(value):
@@ -347,10 +328,10 @@ func parseFailureWindow(s string, set bool) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("totp_failure_window %q %w like %q", s, ErrNotDuration, "30s")
+		return 0, fmt.Errorf("totp_failure_window %q %w like %q", s, config.ErrNotDuration, "30s")
 	}
 	if d < MinFailureWindow || d > MaxFailureWindow {
-		return 0, fmt.Errorf("totp_failure_window %q %w %s to %s", s, ErrOutside, MinFailureWindow, MaxFailureWindow)
+		return 0, fmt.Errorf("totp_failure_window %q %w %s to %s", s, config.ErrOutside, MinFailureWindow, MaxFailureWindow)
 	}
 	return d, nil
 }
@@ -374,36 +355,36 @@ func parseCodeLifetime(s string, set bool) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("totp_code_lifetime %q %w like %q", s, ErrNotDuration, "5m")
+		return 0, fmt.Errorf("totp_code_lifetime %q %w like %q", s, config.ErrNotDuration, "5m")
 	}
 	if d < MinCodeLifetime || d > MaxCodeLifetime {
-		return 0, fmt.Errorf("totp_code_lifetime %q %w %s to %s", s, ErrOutside, MinCodeLifetime, MaxCodeLifetime)
+		return 0, fmt.Errorf("totp_code_lifetime %q %w %s to %s", s, config.ErrOutside, MinCodeLifetime, MaxCodeLifetime)
 	}
 	return d, nil
 }
 
 // parseUsedCodes reads the shared record's two keys: both or neither. The
 // path's first segment is the KV v2 mount, the rest the prefix under it.
-func parseUsedCodes(raw *rawConfig) (*UsedCodes, error) {
-	pathSet, keySet := raw.set["totp_used_codes_path"], raw.set["totp_used_codes_key_file"]
+func parseUsedCodes(k config.Keys) (*UsedCodes, error) {
+	pathSet, keySet := k.Has("totp_used_codes_path"), k.Has("totp_used_codes_key_file")
 	switch {
 	case !pathSet && !keySet:
 		return nil, nil
 	case pathSet && !keySet:
-		return nil, fmt.Errorf("totp_used_codes_path is set but totp_used_codes_key_file is not: %w", ErrSetBothOrNeither)
+		return nil, fmt.Errorf("totp_used_codes_path is set but totp_used_codes_key_file is not: %w", config.ErrSetBothOrNeither)
 	case keySet && !pathSet:
-		return nil, fmt.Errorf("totp_used_codes_key_file is set but totp_used_codes_path is not: %w", ErrSetBothOrNeither)
+		return nil, fmt.Errorf("totp_used_codes_key_file is set but totp_used_codes_path is not: %w", config.ErrSetBothOrNeither)
 	}
-	path, err := parseVaultPath("totp_used_codes_path", raw.UsedCodesPath)
+	path, err := config.VaultPath("totp_used_codes_path", k["totp_used_codes_path"])
 	if err != nil {
 		return nil, err
 	}
 	mount, prefix, ok := strings.Cut(path, "/")
 	if !ok {
-		return nil, fmt.Errorf("totp_used_codes_path %q %w", raw.UsedCodesPath, ErrUsedCodesNoPrefix)
+		return nil, fmt.Errorf("totp_used_codes_path %q %w", k["totp_used_codes_path"], ErrUsedCodesNoPrefix)
 	}
 	u := &UsedCodes{Mount: mount, Prefix: prefix}
-	u.KeyFile, u.Key, err = readSecret(raw.UsedCodesKeyFile, "totp_used_codes_key_file", "key")
+	u.KeyFile, u.Key, err = readSecret(k["totp_used_codes_key_file"], "totp_used_codes_key_file", "key")
 	if err != nil {
 		return nil, err
 	}

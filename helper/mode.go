@@ -1,0 +1,121 @@
+package helper
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+)
+
+// Mode is one way of checking a password with Vault: each reads its kind
+// of password, asks Vault and decides in its own package.
+type Mode interface {
+	// About is what the run's log lines say about the mode.
+	About() About
+	// ReadPassword reads stdin and refuses, before any network traffic,
+	// anything that is not this mode's kind of password.
+	ReadPassword(io.Reader) (string, error)
+	// Login asks Vault about the password and decides. Only a nil error
+	// lets pamUser in; the Result carries what Vault said also when it
+	// denies. Its errors never carry the password.
+	Login(ctx context.Context, password, pamUser string) (Result, error)
+	// Check is -verify-only: it proves Vault is reachable and set up
+	// without a password, and returns what it found on the way, also when
+	// it fails.
+	Check(ctx context.Context) ([]Finding, error)
+}
+
+// About holds the mode's words in the run's log lines; the lines
+// themselves are the plumbing's.
+type About struct {
+	// Announce is the info line that says what the mode checks against.
+	Announce string
+	// Secret names the password ("the OTP").
+	Secret string
+	// CheckStep says what Check sends, for the debug line before it.
+	CheckStep string
+	// SummaryFields name the fields the mode adds to a login's summary
+	// line, in order (the SSH OTP mode's otp_ip); each is there, "-" when
+	// the Result has no value for it.
+	SummaryFields []string
+}
+
+// Result is what a login found out, allowed or not.
+type Result struct {
+	// Who logged in, for the success line.
+	Who string
+	// Fields are the values of About.SummaryFields that Vault's answer gave.
+	Fields map[string]string
+}
+
+// Plugin is one mode as main registers it: what config needs to read its
+// keys, its paragraph of -h, and how to make the mode for a loaded config
+// and a Vault client.
+type Plugin struct {
+	config.Mode
+	// Usage is the mode's paragraph in -h: what it reads and when it
+	// exits 0, how a file selects it and what -verify-only checks.
+	Usage string
+	// New makes the mode from cfg, whose ModeSettings the mode's Parse made.
+	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
+}
+
+// Declaration is what a mode says about itself.
+type Declaration struct {
+	// Name, Selector and Keys are config.Mode's.
+	Name, Selector string
+	Keys           []string
+	// Usage is Plugin.Usage.
+	Usage string
+}
+
+// NewPlugin declares a mode: d, how it reads its keys into its settings S
+// (every problem, each naming its key) and how it is made from them.
+func NewPlugin[S any, M Mode](d Declaration, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
+	return Plugin{
+		Mode: config.Mode{Name: d.Name, Selector: d.Selector, Keys: d.Keys,
+			Parse: func(k config.Keys) (any, []error) { return parse(k) }},
+		Usage: d.Usage,
+		New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
+			s, ok := cfg.ModeSettings.(*S)
+			if !ok || s == nil {
+				return nil, fmt.Errorf("the config was not loaded for the %s mode", d.Name)
+			}
+			return newMode(s, vault), nil
+		},
+	}
+}
+
+// Registry is every mode the binary offers, the default (no selector) among them.
+type Registry []Plugin
+
+// Modes is what config needs of the registry.
+func (r Registry) Modes() []config.Mode {
+	modes := make([]config.Mode, len(r))
+	for i, p := range r {
+		modes[i] = p.Mode
+	}
+	return modes
+}
+
+// Usage is every mode's paragraph of -h, in order.
+func (r Registry) Usage() string {
+	var b strings.Builder
+	for _, p := range r {
+		b.WriteString(p.Usage)
+	}
+	return b.String()
+}
+
+// New makes the mode cfg selected, asking Vault through vault.
+func (r Registry) New(cfg *config.Config, vault *agent.Client) (Mode, error) {
+	for _, p := range r {
+		if p.Name == cfg.Mode {
+			return p.New(cfg, vault)
+		}
+	}
+	return nil, fmt.Errorf("no mode %q is registered", cfg.Mode)
+}
