@@ -38,6 +38,7 @@ var layers = []struct {
 	// may import them.
 	{"internal/plumbing/plumbingtest", 6},
 	{"internal/testtmp", 6},
+	{"config/configtest", 6},
 	{"internal/bench/*", 6},
 }
 

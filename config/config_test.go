@@ -8,8 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
-	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 	"math/big"
 	"net"
 	"os"
@@ -18,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 const minimal = `
@@ -49,29 +51,9 @@ func wantParseError(t *testing.T, text string, opts Options, want string) {
 func wantRefusedFor(t *testing.T, text string, opts Options, reason error, subject string) {
 	t.Helper()
 	_, err := parse([]byte(text), opts)
-	for _, p := range problemsOf(err) {
-		named := p.Error() == subject || strings.HasPrefix(p.Error(), subject+" ")
-		if named && errors.Is(p, reason) {
-			return
-		}
+	if !configtest.Refuses(err, subject, reason) {
+		t.Errorf("error %v: no problem naming %s for %q", err, subject, reason)
 	}
-	t.Errorf("error %v: no problem naming %s for %q", err, subject, reason)
-}
-
-// problemsOf flattens the errors Parse joins.
-func problemsOf(err error) []error {
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		if err == nil {
-			return nil
-		}
-		return []error{err}
-	}
-	var out []error
-	for _, e := range joined.Unwrap() {
-		out = append(out, problemsOf(e)...)
-	}
-	return out
 }
 
 func parseError(t *testing.T, text string, opts Options) string {

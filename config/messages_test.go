@@ -2,9 +2,11 @@ package config
 
 import (
 	"errors"
-	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"strings"
 	"testing"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
 )
 
 // sentinels are the fixed words of the config's messages (messages.go).
@@ -111,7 +113,7 @@ func TestMessages(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := parse([]byte(c.text), c.opts)
-			problem := problemNamed(err, c.want)
+			problem := configtest.Named(err, c.want)
 			if problem == nil {
 				t.Fatalf("no problem reads\n %s\nin\n %v", c.want, err)
 			}
@@ -122,14 +124,4 @@ func TestMessages(t *testing.T) {
 			}
 		})
 	}
-}
-
-// problemNamed is the problem of err whose text is want, or nil.
-func problemNamed(err error, want string) error {
-	for _, p := range problemsOf(err) {
-		if p.Error() == want {
-			return p
-		}
-	}
-	return nil
 }

@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
+)
 
 func TestSyslogFacilityUnsetMeansNoSyslog(t *testing.T) {
 	if s := mustParse(t, minimal, Options{}).Syslog; s != nil {
@@ -43,7 +47,7 @@ func TestSyslogFacilityThatIsNotOneIsRefusedNamingTheKey(t *testing.T) {
 	for _, in := range []string{"", "kern", "authpriv2", "local8", "LOG_AUTHPRIV", "10", "security"} {
 		text := minimal + "syslog_facility = \"" + in + "\"\n"
 		wantRefusedFor(t, text, Options{}, ErrNotFacility, `syslog_facility "`+in+`"`)
-		if n := len(problemsOf(mustFail(t, text))); n != 1 {
+		if n := len(configtest.Problems(mustFail(t, text))); n != 1 {
 			t.Errorf("syslog_facility %q: %d problems, want 1", in, n)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp"
 )
@@ -113,7 +114,7 @@ func TestConfigMessages(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := config.Parse([]byte(c.text), config.Options{Modes: helper.Registry{Plugin, totp.Plugin}.Modes()})
-			problem := problemNamed(err, c.want)
+			problem := configtest.Named(err, c.want)
 			if problem == nil {
 				t.Fatalf("no problem reads\n %s\nin\n %v", c.want, err)
 			}
@@ -148,39 +149,8 @@ timeout = "1h"
 		{config.ErrOutside, `timeout "1h"`},
 		{config.ErrMissing, config.ErrMissing.Error() + ` "allowed_roles"`},
 	} {
-		found := false
-		for _, p := range problemsOf(err) {
-			named := p.Error() == c.subject || strings.HasPrefix(p.Error(), c.subject+" ")
-			found = found || named && errors.Is(p, c.reason)
-		}
-		if !found {
+		if !configtest.Refuses(err, c.subject, c.reason) {
 			t.Errorf("error %v: no problem naming %s for %q", err, c.subject, c.reason)
 		}
 	}
-}
-
-// problemNamed is the problem of err whose text is want, or nil.
-func problemNamed(err error, want string) error {
-	for _, p := range problemsOf(err) {
-		if p.Error() == want {
-			return p
-		}
-	}
-	return nil
-}
-
-// problemsOf flattens the errors config.Parse joins.
-func problemsOf(err error) []error {
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		if err == nil {
-			return nil
-		}
-		return []error{err}
-	}
-	var out []error
-	for _, e := range joined.Unwrap() {
-		out = append(out, problemsOf(e)...)
-	}
-	return out
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 )
@@ -56,28 +57,9 @@ func parseError(t *testing.T, text string, opts config.Options) string {
 func wantRefusedFor(t *testing.T, text string, opts config.Options, reason error, subject string) {
 	t.Helper()
 	_, err := parse(text, opts)
-	for _, p := range problemsOf(err) {
-		named := p.Error() == subject || strings.HasPrefix(p.Error(), subject+" ")
-		if named && errors.Is(p, reason) {
-			return
-		}
+	if !configtest.Refuses(err, subject, reason) {
+		t.Errorf("error %v: no problem naming %s for %q", err, subject, reason)
 	}
-	t.Errorf("error %v: no problem naming %s for %q", err, subject, reason)
-}
-
-func problemsOf(err error) []error {
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		if err == nil {
-			return nil
-		}
-		return []error{err}
-	}
-	var out []error
-	for _, e := range joined.Unwrap() {
-		out = append(out, problemsOf(e)...)
-	}
-	return out
 }
 
 func writeFile(t *testing.T, dir, name, body string, mode os.FileMode) string {
@@ -262,7 +244,7 @@ func TestSecretFileProblems(t *testing.T) {
 	// Both AppRole files are read, and each problem named by its key.
 	text := totpConfigWith(fmt.Sprintf("approle_role_id_file = %q\napprole_secret_id_file = %q", twoLines, groupReadable))
 	_, err := parse(text, config.Options{})
-	if n := len(problemsOf(err)); n != 2 {
+	if n := len(configtest.Problems(err)); n != 2 {
 		t.Errorf("%d problems, want one for each file: %v", n, err)
 	}
 	wantRefusedFor(t, text, config.Options{}, config.ErrSecretReadable, `approle_secret_id_file "`+groupReadable+`"`)
@@ -452,12 +434,7 @@ func TestConfigMessages(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := parse(c.text, config.Options{})
-			var problem error
-			for _, p := range problemsOf(err) {
-				if p.Error() == c.want {
-					problem = p
-				}
-			}
+			problem := configtest.Named(err, c.want)
 			if problem == nil {
 				t.Fatalf("no problem reads\n %s\nin\n %v", c.want, err)
 			}
