@@ -51,22 +51,29 @@ vet:
 	go vet ./...
 
 # Short coverage-guided runs of every fuzz target; the seed corpus runs in `make test`.
+FUZZ_TARGETS := \
+	config:FuzzParse \
+	config:FuzzVaultAddrNeverQuotesItsPassword \
+	helper/sshotp:FuzzReadOTP \
+	helper/sshotp:FuzzDecodeVerify \
+	agent:FuzzDecodeError \
+	agent:FuzzDecodeAuth \
+	agent:FuzzMembersOf \
+	agent:FuzzDecodeObject \
+	helper/totp:FuzzReadCode \
+	helper/totp:FuzzKeyName \
+	helper/totp:FuzzParseSettings \
+	helper/totp:FuzzDecodeAnswers \
+	helper/totp/ratelimit:FuzzParseStamps \
+	helper/totp/ratelimit:FuzzParseState \
+	helper/totp:FuzzDecodeRecord
+
 fuzz:
 	@# The config and main test binaries refuse an unsafe TMPDIR (scripts/test-tmpdir.sh).
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./config -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./config -run '^$$' -fuzz '^FuzzVaultAddrNeverQuotesItsPassword$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/sshotp -run '^$$' -fuzz '^FuzzReadOTP$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/sshotp -run '^$$' -fuzz '^FuzzDecodeVerify$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeError$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeAuth$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzMembersOf$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./agent -run '^$$' -fuzz '^FuzzDecodeObject$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzReadCode$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzKeyName$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeAnswers$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseStamps$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp/ratelimit -run '^$$' -fuzz '^FuzzParseState$$' -fuzztime $(FUZZTIME)
-	TMPDIR=$$(bash scripts/test-tmpdir.sh) go test ./helper/totp -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME)
+	tmp=$$(bash scripts/test-tmpdir.sh); for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $${t#*:} in ./$${t%%:*}"; \
+	  TMPDIR=$$tmp go test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME); \
+	done
 
 # Both benchmarks; each prints a table. `make bench-startup` or `make bench-fleet` runs one.
 bench: bench-startup bench-fleet
