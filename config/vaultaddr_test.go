@@ -30,6 +30,7 @@ func TestVaultAddrMessagesCarryNoCredentialWhateverElseIsWrong(t *testing.T) {
 		{"password and no scheme", "admin:hunter2@vault:8200", false, `vault_addr "` + quote.Hidden + `@vault:8200"`, notURL},
 		{"password and a bad port", "https://admin:hunter2@vault:x", false, `vault_addr "https://` + quote.Hidden + `@vault:x"`, notURL},
 		{"password with a slash", "https://admin:hun/ter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, notURL},
+		{"password after one slash", "https:/admin:hunter2@vault", false, `vault_addr "https:/` + quote.Hidden + `@vault"`, notURL},
 		{"password, parses", "https://admin:hunter2@vault", false, `vault_addr "https://` + quote.Hidden + `@vault"`, carries},
 		{"password under -dev", "http://admin:hunter2@vault", true, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
 		{"password and http without -dev", "http://admin:hunter2@vault", false, `vault_addr "http://` + quote.Hidden + `@vault"`, carries},
@@ -97,8 +98,8 @@ func FuzzVaultAddrNeverQuotesItsPassword(f *testing.F) {
 }
 
 // pathWithAt is what follows the authority in hostRest (the address after
-// its userinfo), up to its query or fragment, when it holds an '@' and no
-// empty segment ("//", where an authority may start again).
+// its userinfo), up to its query or fragment, when it holds an '@', no
+// empty segment ("//", where an authority may start again) and no ':'.
 func pathWithAt(hostRest string) (string, bool) {
 	slash := strings.IndexByte(hostRest, '/')
 	if slash < 0 || strings.ContainsAny(hostRest[:slash], "?#") {
@@ -108,7 +109,9 @@ func pathWithAt(hostRest string) (string, bool) {
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
 	}
-	return path, strings.Contains(path, "@") && !strings.Contains(path, "//")
+	// A ':' before an '@' in a segment reads as "user:password@" and is
+	// hidden (quote.URL's rule for segments outside an authority).
+	return path, strings.Contains(path, "@") && !strings.Contains(path, "//") && !strings.Contains(path, ":")
 }
 
 func TestVaultAddrListsAddressesInTheOrderWritten(t *testing.T) {

@@ -56,7 +56,7 @@ func withoutCredentials(s string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		end = i
 	}
-	head, tail := hideUserinfo(s[:end]), s[end:]
+	head, tail := hideCredentialSegments(hideUserinfo(s[:end])), s[end:]
 	var b strings.Builder
 	b.WriteString(head)
 	query, fragment, hasFragment := strings.Cut(tail, "#")
@@ -111,6 +111,21 @@ func hideUserinfo(s string) string {
 	}
 	b.WriteString(s[shown:])
 	return b.String()
+}
+
+// hideCredentialSegments hides "user:password" wherever it stands before
+// an '@' in a segment outside any authority, as in "https:/admin:pw@vault"
+// (one slash, so no authority): a ':' before an '@' in one segment is
+// taken as a credential. Vault's key and mount names have no ':'.
+func hideCredentialSegments(s string) string {
+	segments := strings.Split(s, "/")
+	for i, seg := range segments {
+		at := strings.LastIndexByte(seg, '@')
+		if at > 0 && strings.IndexByte(seg[:at], ':') >= 0 {
+			segments[i] = Hidden + seg[at:]
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 // isHostPort tells whether an authority without '@' can be a host with an
