@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,8 +80,12 @@ func FuzzVaultAddrNeverQuotesItsPassword(f *testing.F) {
 			if err == nil {
 				t.Fatalf("accepted %q", addr)
 			}
-			if strings.Contains(err.Error(), password) {
-				t.Fatalf("message quotes the password %q: %v", password, err)
+			// The cut mark is the helper's own words: "000" before it
+			// and its "." do not quote a password "000.".
+			for _, part := range cutMark.Split(err.Error(), -1) {
+				if strings.Contains(part, password) {
+					t.Fatalf("message quotes the password %q: %v", password, err)
+				}
 			}
 			// parseVaultAddr trims the address; a '?' or '#' in the
 			// scheme starts the query, where no path is; with a ':' it
@@ -96,6 +101,9 @@ func FuzzVaultAddrNeverQuotesItsPassword(f *testing.F) {
 		}
 	})
 }
+
+// cutMark is quote.CutMark as it stands in a message.
+var cutMark = regexp.MustCompile(strings.Replace(regexp.QuoteMeta(quote.CutMark), "%d", `\d+`, 1))
 
 // pathWithAt is what follows the authority in hostRest (the address after
 // its userinfo), up to its query or fragment, when it holds an '@', no
