@@ -41,11 +41,6 @@ func WithoutSecrets(ctx context.Context, err error) error {
 	return hide(err, secretsIn(ctx))
 }
 
-// WithoutSecret is WithoutSecrets for one secret.
-func WithoutSecret(err error, secret, mark string) error {
-	return hide(err, []Secret{{Value: secret, Mark: mark}})
-}
-
 func hide(err error, secrets []Secret) error {
 	if err == nil {
 		return nil

@@ -30,12 +30,3 @@ func readTrusted(path, what string) ([]byte, error) {
 func readTrustedInfo(path, what, checked string) ([]byte, os.FileInfo, error) {
 	return trust.ReadFile(path, what, checked, maxFileSize)
 }
-
-// CheckDirectory reports why the helper would refuse any file kept in dir
-// (dir or a directory above it, or one holding a link on the way, that
-// group or others can write or that someone else owns), or nil. what names
-// dir in the message.
-func CheckDirectory(what, dir string) error {
-	_, err := trust.Directory(what, dir)
-	return err
-}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // foreignUID owns what the tests give away: nobody on Debian.
@@ -201,19 +202,19 @@ func TestLinkLoopIsRefused(t *testing.T) {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 	// resolveTrusted's own bound, reached without the kernel's help.
-	err = CheckDirectory("TMPDIR", a)
+	_, err = trust.Directory("TMPDIR", a)
 	if want := `TMPDIR "` + a + `" cannot be read: too many levels of symbolic links`; err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 }
 
-func TestCheckDirectoryHoldsTheDirectoryItselfToTheRule(t *testing.T) {
+func TestATrustedDirectoryIsItselfHeldToTheRule(t *testing.T) {
 	base := t.TempDir()
-	if err := CheckDirectory("TMPDIR", base); err != nil {
+	if _, err := trust.Directory("TMPDIR", base); err != nil {
 		t.Errorf("a private directory was refused: %v", err)
 	}
 	dir := mkdir(t, filepath.Join(base, "tmp"), 0o777|os.ModeSticky)
-	err := CheckDirectory("TMPDIR", dir)
+	_, err := trust.Directory("TMPDIR", dir)
 	if !errors.Is(err, ErrUnsafePermissions) || !strings.Contains(err.Error(), `directory "`+dir+`"`) {
 		t.Errorf("err = %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vault-ssh-helper/vault-ssh-helper/config"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // M wraps a test binary's *testing.M (or testscript's argument).
@@ -27,7 +27,7 @@ func (g M) Run() int {
 
 // Check says why the tests cannot keep trusted files under TMPDIR, or nil.
 func Check() error {
-	if err := config.CheckDirectory("TMPDIR", os.TempDir()); err != nil {
+	if _, err := trust.Directory("TMPDIR", os.TempDir()); err != nil {
 		return fmt.Errorf("FAIL: %w\nThe tests keep files the helper must trust under TMPDIR, so it must pass the same rule:\n"+
 			"run them with `make test`, or first: export TMPDIR=$(bash scripts/test-tmpdir.sh)", err)
 	}
