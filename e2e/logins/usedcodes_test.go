@@ -82,21 +82,45 @@ func waitNewActive(t *testing.T, c *vaulttest.Cluster, old *vaulttest.Server) *v
 	}
 }
 
+// sharedCluster is a 3-node cluster with the TOTP engine, a key for user,
+// the KV record, and the token and HMAC key files its hosts share.
+type sharedCluster struct {
+	c                  *vaulttest.Cluster
+	active             *vaulttest.Server
+	standbys           []*vaulttest.Server
+	kv                 *vaulttest.UsedCodesKV
+	key                vaulttest.TOTPKey
+	tokenFile, keyFile string
+	ca                 []string
+}
+
+func newSharedCluster(t *testing.T, keyByte byte) sharedCluster {
+	t.Helper()
+	c := vaulttest.StartCluster(t)
+	sc := sharedCluster{c: c, active: c.Active(t), standbys: c.Standbys(t)}
+	m := sc.active.EnableTOTP(t, totpMount)
+	sc.kv = sc.active.EnableUsedCodesKV(t, usedCodesKV, usedCodesPrefix)
+	sc.key = m.GenerateKey(t, user)
+	dir := filepath.Join(t.TempDir(), "creds")
+	sc.tokenFile = vaulttest.WriteSecretFile(t, dir, "token", sc.active.CreateToken(t, "1h", m.Validate, sc.kv.Policy)+"\n")
+	sc.keyFile = vaulttest.HexKeyFile(t, dir, "used-codes-key", keyByte)
+	sc.ca = []string{fmt.Sprintf("ca_cert = %q", c.CACertFile)}
+	return sc
+}
+
+// host is a host configuration that shares the record, asking addrs.
+func (sc sharedCluster) host(t *testing.T, name string, addrs ...string) host {
+	return hostConfig(t, name, addrs, sc.ca, sc.tokenFile, sc.kv, sc.keyFile)
+}
+
 // The scenario on a 3-node cluster, every row checked.
 func TestTOTPUsedCodeStaysUsedThroughAnActiveNodeChange(t *testing.T) {
-	c := vaulttest.StartCluster(t)
-	active, standbys := c.Active(t), c.Standbys(t)
-	m := active.EnableTOTP(t, totpMount)
-	kv := active.EnableUsedCodesKV(t, usedCodesKV, usedCodesPrefix)
-	key := m.GenerateKey(t, user)
-	dir := filepath.Join(t.TempDir(), "creds")
-	tokenFile := vaulttest.WriteSecretFile(t, dir, "token", active.CreateToken(t, "1h", m.Validate, kv.Policy)+"\n")
-	keyFile := vaulttest.HexKeyFile(t, dir, "used-codes-key", 0x5a)
-	addrs := []string{active.Addr, standbys[0].Addr, standbys[1].Addr}
-	ca := []string{fmt.Sprintf("ca_cert = %q", c.CACertFile)}
-	hostA := hostConfig(t, "a", addrs, ca, tokenFile, kv, keyFile)
-	hostB := hostConfig(t, "b", addrs, ca, tokenFile, kv, keyFile)
-	hostC := hostConfig(t, "c", addrs, ca, tokenFile, nil, "") // no shared record
+	sc := newSharedCluster(t, 0x5a)
+	c, active, kv, key := sc.c, sc.active, sc.kv, sc.key
+	addrs := []string{active.Addr, sc.standbys[0].Addr, sc.standbys[1].Addr}
+	hostA := sc.host(t, "a", addrs...)
+	hostB := sc.host(t, "b", addrs...)
+	hostC := hostConfig(t, "c", addrs, sc.ca, sc.tokenFile, nil, "") // no shared record
 
 	// A code with the whole sequence ahead of it: skew 1 keeps it valid
 	// for at least one more period.
@@ -195,21 +219,14 @@ func TestTOTPSameCodeIn20ParallelLoginsOnOneHostLetsOneIn(t *testing.T) {
 // node change (so Vault's memory cannot decide it): exactly one in, in
 // every round.
 func TestTOTPSameCodeOnTwoHostsWithTheSharedRecordLetsOneIn(t *testing.T) {
-	c := vaulttest.StartCluster(t)
-	active, standbys := c.Active(t), c.Standbys(t)
-	m := active.EnableTOTP(t, totpMount)
-	kv := active.EnableUsedCodesKV(t, usedCodesKV, usedCodesPrefix)
-	key := m.GenerateKey(t, user)
-	dir := filepath.Join(t.TempDir(), "creds")
-	tokenFile := vaulttest.WriteSecretFile(t, dir, "token", active.CreateToken(t, "1h", m.Validate, kv.Policy)+"\n")
-	keyFile := vaulttest.HexKeyFile(t, dir, "used-codes-key", 0xa5)
-	ca := []string{fmt.Sprintf("ca_cert = %q", c.CACertFile)}
+	sc := newSharedCluster(t, 0xa5)
+	c, active, standbys, key := sc.c, sc.active, sc.standbys, sc.key
 
 	vaulttest.AwayFromPeriodEnd(key.Period, 10*time.Second)
 	code := vaulttest.OathtoolCode(t, key.Secret, key.Period, time.Now())
 	hosts := []host{
-		hostConfig(t, "a", []string{active.Addr, standbys[0].Addr}, ca, tokenFile, kv, keyFile),
-		hostConfig(t, "b", []string{active.Addr, standbys[1].Addr}, ca, tokenFile, kv, keyFile),
+		sc.host(t, "a", active.Addr, standbys[0].Addr),
+		sc.host(t, "b", active.Addr, standbys[1].Addr),
 	}
 	if in := countIn(t, loginsAtOnce(t, hosts, code)); in != 1 {
 		t.Fatalf("%d of 2 hosts let the code in, want exactly 1", in)
@@ -219,8 +236,8 @@ func TestTOTPSameCodeOnTwoHostsWithTheSharedRecordLetsOneIn(t *testing.T) {
 	c.StopNode(t, active)
 	waitNewActive(t, c, active)
 	fresh := []host{
-		hostConfig(t, "c", []string{standbys[0].Addr}, ca, tokenFile, kv, keyFile),
-		hostConfig(t, "d", []string{standbys[1].Addr}, ca, tokenFile, kv, keyFile),
+		sc.host(t, "c", standbys[0].Addr),
+		sc.host(t, "d", standbys[1].Addr),
 	}
 	if in := countIn(t, loginsAtOnce(t, fresh, code)); in != 0 {
 		t.Fatalf("%d hosts let a used code in after the change, want 0", in)
@@ -229,8 +246,8 @@ func TestTOTPSameCodeOnTwoHostsWithTheSharedRecordLetsOneIn(t *testing.T) {
 	// the record's check-and-set alone if Vault's memory let both by.
 	next := vaulttest.OathtoolCode(t, key.Secret, key.Period, time.Now().Add(time.Duration(key.Period)*time.Second))
 	results := loginsAtOnce(t, []host{
-		hostConfig(t, "e", []string{standbys[0].Addr}, ca, tokenFile, kv, keyFile),
-		hostConfig(t, "f", []string{standbys[1].Addr}, ca, tokenFile, kv, keyFile),
+		sc.host(t, "e", standbys[0].Addr),
+		sc.host(t, "f", standbys[1].Addr),
 	}, next)
 	if in := countIn(t, results); in != 1 {
 		t.Fatalf("%d of 2 hosts let a new code in, want exactly 1", in)
