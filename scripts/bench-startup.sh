@@ -80,13 +80,15 @@ log "building the floors, the empty program, the TLS server and the runner"
 for p in floor empty tlsserver runner; do build "$p" "$p"; done
 # The same source as the floor, plus only `import _ "github.com/hashicorp/vault/api"`.
 build floorapi floor -tags=vaultapi
+# The floor's request made through a vault/api client, as the helper makes it.
+build viaapi viaapi
 
 # How a binary got into the page cache changes what each exec costs: the same
 # bytes cost about 15% more CPU per run as the Go linker writes them than as
 # cp(1) writes them (measured here, -version against -version). So every
 # measured binary is written the same way, by cp, as a package manager would.
 rewrite() { cp "$1" "$1.cp" && mv -f "$1.cp" "$1"; }
-for p in floor floorapi empty; do rewrite "$work/bin/$p"; done
+for p in floor floorapi viaapi empty; do rewrite "$work/bin/$p"; done
 cp "$helper" "$work/bin/vault-ssh-helper"
 helper="$work/bin/vault-ssh-helper"
 
@@ -185,6 +187,8 @@ cat >"$work/spec.json" <<EOF
      "argv": ["$work/bin/floor", "-http2", "-url=https://$addr/v1/ssh/verify", "-ca=$work/tls/ca.pem"]},
     {"id": "f", "label": "floor + import of vault/api",
      "argv": ["$work/bin/floorapi", "-url=https://$addr/v1/ssh/verify", "-ca=$work/tls/ca.pem"]},
+    {"id": "g", "label": "floor's PUT through a vault/api client",
+     "argv": ["$work/bin/viaapi", "-addr=https://$addr", "-ca=$work/tls/ca.pem"]},
     {"id": "b", "label": "helper -verify-only", "argv": ["$helper", "-verify-only", "-config=$cfg"]},
     {"id": "c", "label": "helper login (OTP on stdin)", "argv": ["$helper", "-config=$cfg"],
      "env": ["PAM_USER=u", "PAM_RHOST=127.0.0.1"], "stdin": "$otp"},
@@ -213,7 +217,7 @@ report="$out/report.md"
 	echo
 	echo "| binary | bytes | MiB | packages linked |"
 	echo "|---|---:|---:|---:|"
-	for b in "$helper:." ${cand:+"$cand:-"} "$work/bin/floorapi:-tags=vaultapi ./internal/bench/floor" "$work/bin/floor:./internal/bench/floor" "$work/bin/empty:./internal/bench/empty"; do
+	for b in "$helper:." ${cand:+"$cand:-"} "$work/bin/viaapi:./internal/bench/viaapi" "$work/bin/floorapi:-tags=vaultapi ./internal/bench/floor" "$work/bin/floor:./internal/bench/floor" "$work/bin/empty:./internal/bench/empty"; do
 		f="${b%%:*}" pkg="${b#*:}"
 		n="n/a"
 		# shellcheck disable=SC2086 # $pkg may carry -tags before the package
