@@ -123,14 +123,13 @@ func Load(path string, opts Options) (*Config, error) {
 // Parse validates the file's content. It is Load without the file system
 // checks on the config file itself; ca_cert and ca_path are still read.
 func Parse(data []byte, opts Options) (*Config, error) {
-	raw, problems := decode(data, opts.Modes)
-	if raw == nil {
+	keys, problems := decode(data, opts.Modes)
+	if keys == nil {
 		return nil, errors.Join(problems...)
 	}
-	cfg, more := validate(raw, opts)
-	problems = append(problems, more...)
-	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+	cfg, more := validate(keys, opts)
+	if err := errors.Join(append(problems, more...)...); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
