@@ -97,19 +97,10 @@ type Options struct {
 	Modes []Mode
 }
 
-// ErrNotExist reports a config path with no file behind it.
-var ErrNotExist = trust.ErrNotExist
-
-// A path named as a file that is not one.
-var (
-	ErrIsDirectory = trust.ErrIsDirectory
-	ErrNotRegular  = trust.ErrNotRegular
-)
-
 // Load reads, parses and validates the file at path. The error, when not nil,
 // joins every problem found (errors.Join), each naming its key.
 func Load(path string, opts Options) (*Config, error) {
-	data, err := readTrusted(path, "config file")
+	data, _, err := trust.ReadFile(path, "config file", "/", maxFileSize)
 	if err != nil {
 		return nil, err
 	}

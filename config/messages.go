@@ -1,6 +1,10 @@
 package config
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
+)
 
 // The fixed words of the config's messages, each written once: a message
 // wraps its sentinel (%w) around the key and value it names, so a test or
@@ -29,4 +33,14 @@ var (
 	ErrSetBothOrNeither = errors.New("set both or neither")
 	ErrKeyReadable      = errors.New("is readable by others")
 	ErrSecretReadable   = errors.New("is readable by group or others")
+)
+
+// The refusals of a file the helper will not trust; package trust owns
+// them and the messages built on them name the path and the fixing command.
+var (
+	ErrNotExist          = trust.ErrNotExist
+	ErrIsDirectory       = trust.ErrIsDirectory
+	ErrNotRegular        = trust.ErrNotRegular
+	ErrUnsafePermissions = trust.ErrUnsafePermissions
+	ErrUnsafeOwner       = trust.ErrUnsafeOwner
 )
