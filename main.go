@@ -49,16 +49,12 @@ const (
 // set) only a verified login exits 0: a stray -version or -verify-only in the
 // PAM line must not let anyone in.
 func exitCode(o outcome, err error, underPAM bool) int {
-	if err != nil {
+	switch {
+	case err != nil:
 		return 1
-	}
-	switch o {
-	case loginVerified:
+	case o == loginVerified:
 		return 0
-	case echoVerified, versionShown:
-		if underPAM {
-			return 1
-		}
+	case (o == echoVerified || o == versionShown) && !underPAM:
 		return 0
 	}
 	return 1
@@ -71,13 +67,6 @@ func exitCode(o outcome, err error, underPAM bool) int {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exit func(int)) int {
 	p := plumbing.Start(time.Now(), stdout, stderr, exit)
 	defer p.StopWatchdog()
-	code := decide(args, stdin, p, getenv)
-	p.End()
-	return code
-}
-
-// decide runs the login (or the other modes) and logs how it ended.
-func decide(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string) string) int {
 	o, err := execute(args, stdin, p, getenv)
 	if err != nil {
 		p.Log.Error("%v", err)
@@ -87,6 +76,7 @@ func decide(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string)
 		p.Log.Error("%s", refusalUnderPAM(o))
 	}
 	p.SendSummary()
+	p.End()
 	return code
 }
 
