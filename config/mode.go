@@ -19,7 +19,8 @@ type Mode struct {
 	// problems about them are reported. Their values are strings.
 	Keys []string
 	// Parse validates the mode's keys, reporting every problem (each
-	// naming its key); what it returns becomes Config.ModeSettings.
+	// naming its key; nil ones are dropped); what it returns becomes
+	// Config.ModeSettings.
 	Parse func(Keys) (any, []error)
 }
 

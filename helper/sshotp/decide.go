@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
@@ -57,15 +58,9 @@ func checkIP(ip netip.Addr, local []netip.Addr, allowed []netip.Prefix) error {
 	if !ip.IsValid() {
 		return fmt.Errorf("%w: the OTP carries no IP", ErrIPNotLocal)
 	}
-	for _, a := range local {
-		if a.Unmap() == ip {
-			return nil
-		}
-	}
-	for _, p := range allowed {
-		if p.Contains(ip) {
-			return nil
-		}
+	if slices.ContainsFunc(local, func(a netip.Addr) bool { return a.Unmap() == ip }) ||
+		slices.ContainsFunc(allowed, func(p netip.Prefix) bool { return p.Contains(ip) }) {
+		return nil
 	}
 	if len(allowed) == 0 {
 		return fmt.Errorf("%w (OTP IP %s)", ErrIPNotLocal, ip)
@@ -81,10 +76,8 @@ func checkRole(ctx context.Context, role string, s *Settings) error {
 		return ErrNoAllowedRoles
 	}
 	role = strings.TrimSpace(role)
-	for _, r := range s.AllowedRoles {
-		if r == role {
-			return nil
-		}
+	if slices.Contains(s.AllowedRoles, role) {
+		return nil
 	}
 	return fmt.Errorf("%w: %q", ErrRoleNotAllowed, agent.Quote(ctx, role))
 }
