@@ -67,10 +67,8 @@ func parseAST(data []byte) (*ast.File, error) {
 
 // decodeItem checks one `key = value` item and stores its value in keys.
 func decodeItem(item *ast.ObjectItem, keys Keys, firstLine map[string]int, modes []Mode) error {
+	// Both of HCL v1's parsers give every item at least one key.
 	line := item.Pos().Line
-	if len(item.Keys) == 0 {
-		return fmt.Errorf("an item without a key%s", onLine(line))
-	}
 	key, ok := keyName(item.Keys[0].Token)
 	if !ok {
 		return fmt.Errorf("%w %q%s", ErrInvalidKey, item.Keys[0].Token.Text, onLine(line))
