@@ -1,6 +1,6 @@
-// Command vault-ssh-helper lets sshd (through pam_exec) accept a Vault SSH
-// one-time password: it reads the OTP from stdin, asks Vault to verify it,
-// checks the answer against this login and exits 0 only if all agree.
+// Command vault-ssh-helper lets sshd, through pam_exec, check a password
+// with Vault: it reads it from stdin, asks Vault in the config's mode and
+// exits 0 only for a verified login.
 package main
 
 import (
@@ -88,8 +88,7 @@ func refusalUnderPAM(o outcome) string {
 }
 
 // execute is the one straight data path: flags, config, password, Vault,
-// decision. Each step is one call; only a nil error from the last one is a
-// verified outcome.
+// decision; only a nil error from the last step is a verified outcome.
 func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string) string) (outcome, error) {
 	if wantsVersion(args) {
 		fmt.Fprintf(p.Stdout, "vault-ssh-helper v%s (%s)\n", version, commit)

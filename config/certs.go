@@ -34,8 +34,7 @@ func loadRootCAs(caCert, caPath string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// addPEMFile adds the certificates of path, which lies under checked (see
-// trust.ReadFile).
+// addPEMFile adds the certificates of path, which lies under checked.
 func addPEMFile(pool *x509.CertPool, path, key, checked string) error {
 	data, _, err := trust.ReadFile(path, key, checked, maxFileSize)
 	if err != nil {
@@ -110,7 +109,6 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 	return nil
 }
 
-// checkSubdirectory holds a directory under ca_path to the ownership rule.
 func checkSubdirectory(path string, d fs.DirEntry) error {
 	info, err := d.Info()
 	if err != nil {

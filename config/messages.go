@@ -6,10 +6,8 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// The fixed words of the config's messages, each written once: a message
-// wraps its sentinel (%w) around the key and value it names, so a test or
-// a caller asks errors.Is instead of spelling the words again. The full
-// texts are pinned in messages_test.go. Where the original has a message,
+// The fixed words of the config's messages: each message wraps its sentinel
+// (%w) around the key and value it names. Where the original has a message,
 // the words are the original's: operators search for them.
 var (
 	ErrMissing      = errors.New("missing config")
@@ -35,8 +33,7 @@ var (
 	ErrSecretReadable   = errors.New("is readable by group or others")
 )
 
-// The refusals of a file the helper will not trust; package trust owns
-// them and the messages built on them name the path and the fixing command.
+// The refusals of a file the helper will not trust, package trust's.
 var (
 	ErrNotExist          = trust.ErrNotExist
 	ErrIsDirectory       = trust.ErrIsDirectory

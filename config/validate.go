@@ -121,9 +121,9 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 	return u, nil
 }
 
-// VaultPath checks a mount point or path written in the file under key, for
-// every mode: it becomes part of every request's path, so nothing may change
-// which path that is. It returns the path without leading or trailing slashes.
+// VaultPath checks a mount point or path written under key: it becomes part
+// of every request's path, so nothing in it may change which path that is.
+// It returns the path without leading or trailing slashes.
 func VaultPath(key, s string) (string, error) {
 	trimmed := strings.Trim(strings.TrimSpace(s), "/")
 	if trimmed == "" {

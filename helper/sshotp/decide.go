@@ -27,8 +27,7 @@ var (
 
 // Decide checks Vault's answer against who is logging in and where, in the
 // original's order: username, IP, role. nil is the only answer that allows.
-// The names it quotes (Vault's username and role, PAM_USER) go through
-// agent.Quote with ctx's secrets.
+// What it quotes goes through agent.Quote with ctx's secrets.
 func Decide(ctx context.Context, v Verified, pamUser string, local []netip.Addr, s *Settings) error {
 	if err := checkUsername(ctx, v.Username, pamUser); err != nil {
 		return err

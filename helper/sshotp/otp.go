@@ -8,8 +8,7 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
-// ErrNotOTPShape refuses a password that cannot be a Vault SSH OTP. It does
-// not carry the input.
+// ErrNotOTPShape refuses a password that cannot be a Vault SSH OTP.
 var ErrNotOTPShape = errors.New("password is not an OTP (a UUID: 8-4-4-4-12 hexadecimal digits)")
 
 // ReadOTP reads the typed password and returns it if it has the shape of a
