@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
@@ -139,13 +140,9 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 // wantsVersion looks at every argument before flags are parsed, as the
 // original does.
 func wantsVersion(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "version", "-v", "-version", "--version":
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(args, func(a string) bool {
+		return slices.Contains([]string{"version", "-v", "-version", "--version"}, a)
+	})
 }
 
 type options struct {
