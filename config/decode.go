@@ -70,10 +70,8 @@ func decodeItem(item *ast.ObjectItem, keys Keys, firstLine map[string]int, modes
 	// Both of HCL v1's parsers give every item at least one key.
 	line := item.Pos().Line
 	key, ok := keyName(item.Keys[0].Token)
-	if !ok {
-		return fmt.Errorf("%w %q%s", ErrInvalidKey, item.Keys[0].Token.Text, onLine(line))
-	}
-	if !slices.Contains(sharedKeys, key) && !slices.ContainsFunc(modes, func(m Mode) bool { return slices.Contains(m.Keys, key) }) {
+	isModes := func(m Mode) bool { return slices.Contains(m.Keys, key) }
+	if !ok || !slices.Contains(sharedKeys, key) && !slices.ContainsFunc(modes, isModes) {
 		return fmt.Errorf("%w %q%s", ErrInvalidKey, key, onLine(line))
 	}
 	if first, seen := firstLine[key]; seen {
@@ -104,16 +102,13 @@ func onLine(line int) string {
 }
 
 // keyName reads a key token without HCL's Token.Value, which panics on a
-// badly quoted string.
+// badly quoted string; false with the text as written for a key that is not
+// a name or a well quoted string.
 func keyName(t token.Token) (string, bool) {
-	switch t.Type {
-	case token.IDENT:
-		return t.Text, true
-	case token.STRING:
-		s, err := strconv.Unquote(t.Text)
-		return s, err == nil
+	if s, err := strconv.Unquote(t.Text); t.Type == token.STRING && err == nil {
+		return s, true
 	}
-	return "", false
+	return t.Text, t.Type == token.IDENT
 }
 
 // decodeValue is a value as its key holds it: "true" or "false" for a bool
