@@ -129,8 +129,7 @@ func VaultPath(key, s string) (string, error) {
 	if trimmed == "" {
 		return "", fmt.Errorf("%s %q %w", key, s, ErrEmpty)
 	}
-	if strings.ContainsAny(trimmed, "?#%\\") || strings.IndexFunc(trimmed, unicode.IsSpace) >= 0 ||
-		strings.IndexFunc(trimmed, unicode.IsControl) >= 0 {
+	if strings.ContainsAny(trimmed, "?#%\\") || strings.ContainsFunc(trimmed, isSpaceOrControl) {
 		return "", fmt.Errorf("%s %q %w", key, s, ErrPathChars)
 	}
 	for _, seg := range strings.Split(trimmed, "/") {
@@ -141,9 +140,11 @@ func VaultPath(key, s string) (string, error) {
 	return trimmed, nil
 }
 
+func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
 func parseNamespace(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	if strings.ContainsFunc(s, unicode.IsControl) {
 		return "", fmt.Errorf("namespace %q %w", s, ErrControlChar)
 	}
 	return s, nil
@@ -151,8 +152,7 @@ func parseNamespace(s string) (string, error) {
 
 func parseServerName(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 ||
-		strings.ContainsAny(s, "/:") {
+	if strings.ContainsFunc(s, isSpaceOrControl) || strings.ContainsAny(s, "/:") {
 		return "", fmt.Errorf("tls_server_name %q %w", s, ErrNotHostName)
 	}
 	return s, nil
