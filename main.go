@@ -1,6 +1,6 @@
-// Command vault-ssh-helper lets sshd (through pam_exec) accept a Vault SSH
-// one-time password: it reads the OTP from stdin, asks Vault to verify it,
-// checks the answer against this login and exits 0 only if all agree.
+// Command vault-ssh-helper lets sshd, through pam_exec, check a password
+// with Vault: it reads it from stdin, asks Vault in the config's mode and
+// exits 0 only for a verified login.
 package main
 
 import (
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
@@ -49,16 +50,12 @@ const (
 // set) only a verified login exits 0: a stray -version or -verify-only in the
 // PAM line must not let anyone in.
 func exitCode(o outcome, err error, underPAM bool) int {
-	if err != nil {
+	switch {
+	case err != nil:
 		return 1
-	}
-	switch o {
-	case loginVerified:
+	case o == loginVerified:
 		return 0
-	case echoVerified, versionShown:
-		if underPAM {
-			return 1
-		}
+	case (o == echoVerified || o == versionShown) && !underPAM:
 		return 0
 	}
 	return 1
@@ -71,13 +68,6 @@ func exitCode(o outcome, err error, underPAM bool) int {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, exit func(int)) int {
 	p := plumbing.Start(time.Now(), stdout, stderr, exit)
 	defer p.StopWatchdog()
-	code := decide(args, stdin, p, getenv)
-	p.End()
-	return code
-}
-
-// decide runs the login (or the other modes) and logs how it ended.
-func decide(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string) string) int {
 	o, err := execute(args, stdin, p, getenv)
 	if err != nil {
 		p.Log.Error("%v", err)
@@ -87,6 +77,7 @@ func decide(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string)
 		p.Log.Error("%s", refusalUnderPAM(o))
 	}
 	p.SendSummary()
+	p.End()
 	return code
 }
 
@@ -98,8 +89,7 @@ func refusalUnderPAM(o outcome) string {
 }
 
 // execute is the one straight data path: flags, config, password, Vault,
-// decision. Each step is one call; only a nil error from the last one is a
-// verified outcome.
+// decision; only a nil error from the last step is a verified outcome.
 func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string) string) (outcome, error) {
 	if wantsVersion(args) {
 		fmt.Fprintf(p.Stdout, "vault-ssh-helper v%s (%s)\n", version, commit)
@@ -150,13 +140,9 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 // wantsVersion looks at every argument before flags are parsed, as the
 // original does.
 func wantsVersion(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "version", "-v", "-version", "--version":
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(args, func(a string) bool {
+		return slices.Contains([]string{"version", "-v", "-version", "--version"}, a)
+	})
 }
 
 type options struct {

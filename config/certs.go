@@ -21,27 +21,22 @@ func loadRootCAs(caCert, caPath string) (*x509.CertPool, error) {
 		return nil, nil
 	}
 	pool := x509.NewCertPool()
-	var problems []error
+	var certErr, pathErr error
 	if caCert != "" {
-		if err := addPEMFile(pool, caCert, "ca_cert", "/"); err != nil {
-			problems = append(problems, err)
-		}
+		certErr = addPEMFile(pool, caCert, "ca_cert", "/")
 	}
 	if caPath != "" {
-		if err := addPEMDir(pool, caPath); err != nil {
-			problems = append(problems, err)
-		}
+		pathErr = addPEMDir(pool, caPath)
 	}
-	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+	if err := errors.Join(certErr, pathErr); err != nil {
+		return nil, err
 	}
 	return pool, nil
 }
 
-// addPEMFile adds the certificates of path, which lies under checked (see
-// readTrustedInfo).
+// addPEMFile adds the certificates of path, which lies under checked.
 func addPEMFile(pool *x509.CertPool, path, key, checked string) error {
-	data, _, err := readTrustedInfo(path, key, checked)
+	data, _, err := trust.ReadFile(path, key, checked, maxFileSize)
 	if err != nil {
 		return err
 	}
@@ -78,8 +73,9 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 	}
 	loaded := 0
 	var problems []error
-	// WalkDir visits entries in lexical order, so problems come out in a stable order.
-	walkErr := filepath.WalkDir(resolved, func(path string, d fs.DirEntry, err error) error {
+	// WalkDir visits entries in lexical order, so problems come out in a
+	// stable order; the function never fails, so neither does WalkDir.
+	_ = filepath.WalkDir(resolved, func(path string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Errorf("ca_path %q cannot be read: %w", path, errors.Unwrap(err)))
@@ -104,11 +100,8 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 		loaded++
 		return nil
 	})
-	if walkErr != nil {
-		problems = append(problems, walkErr)
-	}
-	if len(problems) > 0 {
-		return errors.Join(problems...)
+	if err := errors.Join(problems...); err != nil {
+		return err
 	}
 	if loaded == 0 {
 		return fmt.Errorf("ca_path %q holds no PEM certificate", dir)
@@ -116,7 +109,6 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 	return nil
 }
 
-// checkSubdirectory holds a directory under ca_path to the ownership rule.
 func checkSubdirectory(path string, d fs.DirEntry) error {
 	info, err := d.Info()
 	if err != nil {
@@ -167,28 +159,21 @@ func loadClientCert(certPath, keyPath string) (*tls.Certificate, error) {
 	case keyPath == "":
 		return nil, fmt.Errorf("client_cert is set but client_key is not: %w", ErrSetBothOrNeither)
 	}
-	certPEM, err := readTrusted(certPath, "client_cert")
+	certPEM, _, err := trust.ReadFile(certPath, "client_cert", "/", maxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, keyInfo, err := readTrustedInfo(keyPath, "client_key", "/")
+	keyPEM, keyInfo, err := trust.ReadFile(keyPath, "client_key", "/", maxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKeyPrivacy(keyPath, keyInfo); err != nil {
-		return nil, err
+	// The file that was read is checked, not the path again.
+	if perm := keyInfo.Mode().Perm(); perm&0o004 != 0 {
+		return nil, fmt.Errorf("client_key %q %w (mode %04o); run: chmod o-r %s", keyPath, ErrKeyReadable, perm, keyPath)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("client_cert %q and client_key %q: %w", certPath, keyPath, err)
 	}
 	return &pair, nil
-}
-
-// checkKeyPrivacy looks at the file that was read, not at the path again.
-func checkKeyPrivacy(path string, info os.FileInfo) error {
-	if perm := info.Mode().Perm(); perm&0o004 != 0 {
-		return fmt.Errorf("client_key %q %w (mode %04o); run: chmod o-r %s", path, ErrKeyReadable, perm, path)
-	}
-	return nil
 }

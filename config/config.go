@@ -1,7 +1,6 @@
-// Package config reads the helper's HCL (or JSON) file into a typed, fully
-// validated Config. Every check that can run before a login does run here, and
-// every problem in the file is reported at once, so an operator fixes the file
-// in one pass instead of one login attempt per mistake.
+// Package config reads the helper's HCL (or JSON) file into a validated
+// Config. Every problem in the file is reported at once, so an operator
+// fixes the file in one pass instead of one login attempt per mistake.
 package config
 
 import (
@@ -15,7 +14,6 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// Default values for keys the file may leave out.
 const (
 	DefaultTimeout = 10 * time.Second
 	MinTimeout     = 1 * time.Second
@@ -26,34 +24,26 @@ const (
 	maxFileSize = 1 << 20
 )
 
-// Config is the validated content of the file. Nothing downstream parses a
-// string from the file again.
+// Config is the validated content of the file.
 type Config struct {
-	// VaultAddr is the first of VaultAddrs.
-	VaultAddr *url.URL
-	// VaultAddrs are vault_addr's comma-separated URLs in the order they
-	// are tried: each an http(s) URL with a host, scheme rules for -dev
-	// already applied, no two the same.
+	// VaultAddr is the first of VaultAddrs, vault_addr's URLs in the order
+	// they are tried.
+	VaultAddr  *url.URL
 	VaultAddrs []*url.URL
-	// Namespace is sent as X-Vault-Namespace when not empty.
-	Namespace string
+	Namespace  string
 	// RootCAs holds the certificates of ca_cert and ca_path; nil means the
 	// system's roots.
 	RootCAs       *x509.CertPool
 	TLSSkipVerify bool
 	TLSServerName string
-	// ClientCert is presented to Vault when it asks for one (client_cert
-	// and client_key); nil means none.
+	// ClientCert is client_cert and client_key; nil means none.
 	ClientCert *tls.Certificate
 	// Timeout bounds the helper's whole run.
 	Timeout time.Duration
-	// Dev records that -dev relaxed the scheme rules.
-	Dev bool
-	// Syslog is where each login's summary line goes besides stderr; nil
-	// when syslog_facility is unset.
+	Dev     bool
+	// Syslog is nil when syslog_facility is unset.
 	Syslog *Syslog
-	// Mode names the mode the file selects (Options.Modes); "" when no
-	// mode was offered.
+	// Mode names the mode the file selects; "" when no mode was offered.
 	Mode string
 	// ModeSettings is what that mode's Parse made of its keys.
 	ModeSettings any
@@ -68,13 +58,11 @@ func (c *Config) Addrs() []*url.URL {
 	return c.VaultAddrs
 }
 
-// VaultNamespace is namespace ("" for none), for agent.Settings.
+// VaultNamespace is namespace, for agent.Settings.
 func (c *Config) VaultNamespace() string { return c.Namespace }
 
-// TLSClientConfig is what the file sets about TLS, for agent.Settings: the
-// roots of ca_cert and ca_path (nil: the system's), tls_server_name,
-// tls_skip_verify and the client pair. Each call makes a fresh one; agent
-// adds what is not the operator's to choose (the minimum version).
+// TLSClientConfig is what the file sets about TLS, for agent.Settings; each
+// call makes a fresh one.
 func (c *Config) TLSClientConfig() *tls.Config {
 	t := &tls.Config{
 		RootCAs:            c.RootCAs,
@@ -92,24 +80,14 @@ type Options struct {
 	// Dev allows an http:// vault_addr (and refuses https://), as the
 	// original's -dev does, and ignores ca_cert and ca_path.
 	Dev bool
-	// Modes are the modes the file may select; their keys are the only
-	// ones besides the shared ones that the file may set.
+	// Modes are the modes the file may select.
 	Modes []Mode
 }
 
-// ErrNotExist reports a config path with no file behind it.
-var ErrNotExist = trust.ErrNotExist
-
-// A path named as a file that is not one.
-var (
-	ErrIsDirectory = trust.ErrIsDirectory
-	ErrNotRegular  = trust.ErrNotRegular
-)
-
-// Load reads, parses and validates the file at path. The error, when not nil,
-// joins every problem found (errors.Join), each naming its key.
+// Load reads, parses and validates the file at path; the error joins every
+// problem found, each naming its key.
 func Load(path string, opts Options) (*Config, error) {
-	data, err := readTrusted(path, "config file")
+	data, _, err := trust.ReadFile(path, "config file", "/", maxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -120,17 +98,16 @@ func Load(path string, opts Options) (*Config, error) {
 	return cfg, nil
 }
 
-// Parse validates the file's content. It is Load without the file system
-// checks on the config file itself; ca_cert and ca_path are still read.
+// Parse is Load without reading the config file; ca_cert and ca_path are
+// still read.
 func Parse(data []byte, opts Options) (*Config, error) {
-	raw, problems := decode(data, opts.Modes)
-	if raw == nil {
+	keys, problems := decode(data, opts.Modes)
+	if keys == nil {
 		return nil, errors.Join(problems...)
 	}
-	cfg, more := validate(raw, opts)
-	problems = append(problems, more...)
-	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+	cfg, more := validate(keys, opts)
+	if err := errors.Join(append(problems, more...)...); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

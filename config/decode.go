@@ -15,73 +15,21 @@ import (
 	jsonparser "github.com/hashicorp/hcl/json/parser"
 )
 
-// rawConfig is the file as written: strings and a bool, before validation.
-// set records which keys appeared, so "missing" and "empty" can differ.
-type rawConfig struct {
-	VaultAddr      string
-	Namespace      string
-	CACert         string
-	CAPath         string
-	TLSSkipVerify  bool
-	TLSServerName  string
-	ClientCert     string
-	ClientKey      string
-	Timeout        string
-	SyslogFacility string
-
-	// modes are the modes offered; modeKeys holds the values of the keys
-	// they own, all strings.
-	modes    []Mode
-	modeKeys Keys
-
-	set map[string]bool
+// sharedKeys are the keys every mode reads; tls_skip_verify is the one
+// that holds a bool.
+var sharedKeys = []string{
+	"vault_addr", "namespace", "ca_cert", "ca_path", "tls_skip_verify",
+	"tls_server_name", "client_cert", "client_key", "timeout", "syslog_facility",
 }
 
-// field returns where the value of key goes, or nil for a key we do not know.
-func (r *rawConfig) field(key string) any {
-	switch key {
-	case "vault_addr":
-		return &r.VaultAddr
-	case "namespace":
-		return &r.Namespace
-	case "ca_cert":
-		return &r.CACert
-	case "ca_path":
-		return &r.CAPath
-	case "tls_skip_verify":
-		return &r.TLSSkipVerify
-	case "tls_server_name":
-		return &r.TLSServerName
-	case "client_cert":
-		return &r.ClientCert
-	case "client_key":
-		return &r.ClientKey
-	case "timeout":
-		return &r.Timeout
-	case "syslog_facility":
-		return &r.SyslogFacility
-	}
-	return nil
-}
-
-// isModeKey says whether one of the modes owns key.
-func (r *rawConfig) isModeKey(key string) bool {
-	for _, m := range r.modes {
-		if slices.Contains(m.Keys, key) {
-			return true
-		}
-	}
-	return false
-}
-
-// decode parses HCL or JSON and fills a rawConfig: the shared keys, and
-// the keys of modes. A nil rawConfig means the text did not parse at all.
-func decode(data []byte, modes []Mode) (raw *rawConfig, problems []error) {
+// decode parses HCL or JSON into the values of the keys it sets, the shared
+// ones and those of modes. nil means the text did not parse at all.
+func decode(data []byte, modes []Mode) (keys Keys, problems []error) {
 	// HCL v1 panics on some malformed input (found by fuzzing); a config
 	// that crashes the parser is just a config that does not parse.
 	defer func() {
 		if p := recover(); p != nil {
-			raw, problems = nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON")}
+			keys, problems = nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON")}
 		}
 	}()
 	file, err := parseAST(data)
@@ -92,14 +40,14 @@ func decode(data []byte, modes []Mode) (raw *rawConfig, problems []error) {
 	if !ok {
 		return nil, []error{fmt.Errorf("cannot be parsed: the top level is not a list of keys")}
 	}
-	raw = &rawConfig{set: map[string]bool{}, modes: modes, modeKeys: Keys{}}
+	keys = Keys{}
 	firstLine := map[string]int{}
 	for _, item := range list.Items {
-		if err := raw.decodeItem(item, firstLine); err != nil {
+		if err := decodeItem(item, keys, firstLine, modes); err != nil {
 			problems = append(problems, err)
 		}
 	}
-	return raw, problems
+	return keys, problems
 }
 
 // parseAST chooses JSON or HCL as HCL v1 does (a leading '{' means JSON), but
@@ -117,23 +65,13 @@ func parseAST(data []byte) (*ast.File, error) {
 	return hclparser.ParseDontErrorOnDuplicateKeys(data)
 }
 
-// decodeItem checks one `key = value` item and stores its value.
-func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) error {
+// decodeItem checks one `key = value` item and stores its value in keys.
+func decodeItem(item *ast.ObjectItem, keys Keys, firstLine map[string]int, modes []Mode) error {
+	// Both of HCL v1's parsers give every item at least one key.
 	line := item.Pos().Line
-	if len(item.Keys) == 0 {
-		return fmt.Errorf("an item without a key%s", onLine(line))
-	}
 	key, ok := keyName(item.Keys[0].Token)
-	if !ok {
-		return fmt.Errorf("%w %q%s", ErrInvalidKey, item.Keys[0].Token.Text, onLine(line))
-	}
-	target := r.field(key)
-	var modeValue string
-	isModeKey := target == nil && r.isModeKey(key)
-	if isModeKey {
-		target = &modeValue
-	}
-	if target == nil {
+	isModes := func(m Mode) bool { return slices.Contains(m.Keys, key) }
+	if !ok || !slices.Contains(sharedKeys, key) && !slices.ContainsFunc(modes, isModes) {
 		return fmt.Errorf("%w %q%s", ErrInvalidKey, key, onLine(line))
 	}
 	if first, seen := firstLine[key]; seen {
@@ -146,17 +84,11 @@ func (r *rawConfig) decodeItem(item *ast.ObjectItem, firstLine map[string]int) e
 	if len(item.Keys) > 1 || (line > 0 && item.Assign.Line == 0) {
 		return fmt.Errorf("key %q%s must be assigned a value (%s = ...)", key, onLine(line), key)
 	}
-	var value any
-	if err := hcl.DecodeObject(&value, item.Val); err != nil {
+	value, err := decodeValue(item.Val, key == "tls_skip_verify")
+	if err != nil {
 		return fmt.Errorf("key %q%s: %w", key, onLine(line), err)
 	}
-	if err := decodeValue(value, target); err != nil {
-		return fmt.Errorf("key %q%s: %w", key, onLine(line), err)
-	}
-	r.set[key] = true
-	if isModeKey {
-		r.modeKeys[key] = modeValue
-	}
+	keys[key] = value
 	return nil
 }
 
@@ -170,73 +102,50 @@ func onLine(line int) string {
 }
 
 // keyName reads a key token without HCL's Token.Value, which panics on a
-// badly quoted string.
+// badly quoted string; false with the text as written for a key that is not
+// a name or a well quoted string.
 func keyName(t token.Token) (string, bool) {
-	switch t.Type {
-	case token.IDENT:
-		return t.Text, true
-	case token.STRING:
-		s, err := strconv.Unquote(t.Text)
-		return s, err == nil
+	if s, err := strconv.Unquote(t.Text); t.Type == token.STRING && err == nil {
+		return s, true
 	}
-	return "", false
+	return t.Text, t.Type == token.IDENT
 }
 
-// decodeValue stores an HCL value into a string or bool field. Numbers are
-// accepted where a string is expected, as the original's decoder accepts them;
-// anything else of the wrong type is refused rather than guessed at. No value
-// at all leaves the field as it is.
-func decodeValue(value any, target any) error {
-	if value == nil {
-		return nil
+// decodeValue is a value as its key holds it: "true" or "false" for a bool
+// key, else a string. Numbers are accepted where a string is expected, as
+// the original's decoder accepts them; anything else of the wrong type is
+// refused rather than guessed at. No value at all is "".
+func decodeValue(node ast.Node, isBool bool) (string, error) {
+	var value any
+	if err := hcl.DecodeObject(&value, node); err != nil {
+		return "", err
 	}
-	switch t := target.(type) {
-	case *string:
-		if s, ok := stringValue(value); ok {
-			*t = s
-			return nil
+	if isBool {
+		if b, ok := value.(bool); ok || value == nil {
+			return strconv.FormatBool(b), nil
 		}
-	case *bool:
-		if b, ok := value.(bool); ok {
-			*t = b
-			return nil
-		}
+		return "", fmt.Errorf("expected true or false, got %s", describe(value))
 	}
-	return fmt.Errorf("expected %s, got %s", kindName(target), describe(value))
-}
-
-// stringValue is value as a string field holds it: a string, or a number
-// written the way the original's decoder writes it.
-func stringValue(value any) (string, bool) {
 	switch v := value.(type) {
+	case nil:
+		return "", nil
 	case string:
-		return v, true
+		return v, nil
 	case int:
-		return strconv.Itoa(v), true
-	case int64:
-		return strconv.FormatInt(v, 10), true
+		return strconv.Itoa(v), nil
 	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64), true
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
 	}
-	return "", false
-}
-
-func kindName(target any) string {
-	if _, ok := target.(*bool); ok {
-		return "true or false"
-	}
-	return "a string"
+	return "", fmt.Errorf("expected a string, got %s", describe(value))
 }
 
 func describe(value any) string {
 	switch value.(type) {
-	case nil:
-		return "nothing"
 	case string:
 		return "a string"
 	case bool:
 		return "a bool"
-	case int, int64, float64:
+	case int, float64:
 		return "a number"
 	case []any:
 		return "a list"

@@ -1,11 +1,13 @@
 package config
 
-import "errors"
+import (
+	"errors"
 
-// The fixed words of the config's messages, each written once: a message
-// wraps its sentinel (%w) around the key and value it names, so a test or
-// a caller asks errors.Is instead of spelling the words again. The full
-// texts are pinned in messages_test.go. Where the original has a message,
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
+)
+
+// The fixed words of the config's messages: each message wraps its sentinel
+// (%w) around the key and value it names. Where the original has a message,
 // the words are the original's: operators search for them.
 var (
 	ErrMissing      = errors.New("missing config")
@@ -29,4 +31,13 @@ var (
 	ErrSetBothOrNeither = errors.New("set both or neither")
 	ErrKeyReadable      = errors.New("is readable by others")
 	ErrSecretReadable   = errors.New("is readable by group or others")
+)
+
+// The refusals of a file the helper will not trust, package trust's.
+var (
+	ErrNotExist          = trust.ErrNotExist
+	ErrIsDirectory       = trust.ErrIsDirectory
+	ErrNotRegular        = trust.ErrNotRegular
+	ErrUnsafePermissions = trust.ErrUnsafePermissions
+	ErrUnsafeOwner       = trust.ErrUnsafeOwner
 )

@@ -7,9 +7,8 @@ import (
 	"strings"
 )
 
-// Mode is what config knows of one mode. config owns only the keys every
-// mode shares; main's one registry hands it the modes (Options.Modes), so
-// "this key belongs to mode X" is computed from that list.
+// Mode is what config knows of one mode; main's registry hands config the
+// modes (Options.Modes), so "this key belongs to mode X" is computed from them.
 type Mode struct {
 	// Name is the mode's name in messages ("SSH OTP").
 	Name string
@@ -20,12 +19,13 @@ type Mode struct {
 	// problems about them are reported. Their values are strings.
 	Keys []string
 	// Parse validates the mode's keys, reporting every problem (each
-	// naming its key); what it returns becomes Config.ModeSettings.
+	// naming its key; nil ones are dropped); what it returns becomes
+	// Config.ModeSettings.
 	Parse func(Keys) (any, []error)
 }
 
-// Keys are the values of the modes' keys that the file sets (k[key] is ""
-// for a key it does not set).
+// Keys are the values of the keys the file sets (k[key] is "" for a key it
+// does not set).
 type Keys map[string]string
 
 // Has says whether the file sets key.
@@ -40,10 +40,10 @@ var ErrOtherModesKey = errors.New("belongs to the")
 
 // selectMode is the mode whose selector the file sets, else the default
 // one; nil when neither is offered.
-func selectMode(modes []Mode, set map[string]bool) *Mode {
+func selectMode(modes []Mode, keys Keys) *Mode {
 	var fallback *Mode
 	for i, m := range modes {
-		if m.Selector != "" && set[m.Selector] {
+		if m.Selector != "" && keys.Has(m.Selector) {
 			return &modes[i]
 		}
 		if m.Selector == "" && fallback == nil {
@@ -54,8 +54,8 @@ func selectMode(modes []Mode, set map[string]bool) *Mode {
 }
 
 // parseMode refuses every key of a mode other than selected that the file
-// sets, then hands selected its keys.
-func parseMode(modes []Mode, selected *Mode, raw *rawConfig) (any, []error) {
+// sets, then hands selected the keys.
+func parseMode(modes []Mode, selected *Mode, keys Keys) (any, []error) {
 	mine := Mode{Name: "mode-less", Parse: func(Keys) (any, []error) { return nil, nil }}
 	if selected != nil {
 		mine = *selected
@@ -63,15 +63,14 @@ func parseMode(modes []Mode, selected *Mode, raw *rawConfig) (any, []error) {
 	var problems []error
 	for _, other := range modes {
 		for _, key := range other.Keys {
-			if _, set := raw.modeKeys[key]; set && !slices.Contains(mine.Keys, key) {
+			if keys.Has(key) && !slices.Contains(mine.Keys, key) {
 				problems = append(problems, fmt.Errorf("%s %w %s mode%s; remove it from %s config%s",
 					key, ErrOtherModesKey, other.Name, when(", which needs ", other.Selector, ""),
 					withArticle(mine.Name), when(" (one with ", mine.Selector, ")")))
 			}
 		}
 	}
-	// Any other mode's key set here is refused above; the mode reads its own.
-	settings, more := mine.Parse(raw.modeKeys)
+	settings, more := mine.Parse(keys)
 	return settings, append(problems, more...)
 }
 

@@ -7,8 +7,7 @@ import (
 
 // Syslog says where the per-login summary line goes besides stderr.
 type Syslog struct {
-	// Facility is the facility's code as syslog(3) numbers it (authpriv is
-	// 10); the priority of a line is Facility*8 + severity.
+	// Facility is the code as syslog(3) numbers it (authpriv is 10).
 	Facility int
 	// Name is the facility as written in the file, lower case.
 	Name string

@@ -12,46 +12,35 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
-// validate turns the raw file into a Config, collecting every problem.
-func validate(raw *rawConfig, opts Options) (*Config, []error) {
-	cfg := &Config{Dev: opts.Dev, TLSSkipVerify: raw.TLSSkipVerify}
-	var problems, more []error
-	add := func(err error) {
-		if err != nil {
-			problems = append(problems, err)
-		}
-	}
-	var err error
-	cfg.VaultAddrs, err = parseVaultAddrs(raw.VaultAddr, raw.set["vault_addr"], opts.Dev)
-	add(err)
+// validate turns the file's keys into a Config, collecting every problem
+// (nil where a key has none).
+func validate(keys Keys, opts Options) (*Config, []error) {
+	cfg := &Config{Dev: opts.Dev, TLSSkipVerify: keys["tls_skip_verify"] == "true"}
+	var addrErr, namespaceErr, serverNameErr, timeoutErr, syslogErr, caErr, clientErr error
+	cfg.VaultAddrs, addrErr = parseVaultAddrs(keys["vault_addr"], keys.Has("vault_addr"), opts.Dev)
 	if len(cfg.VaultAddrs) > 0 {
 		cfg.VaultAddr = cfg.VaultAddrs[0]
 	}
-	cfg.Namespace, err = parseNamespace(raw.Namespace)
-	add(err)
-	cfg.TLSServerName, err = parseServerName(raw.TLSServerName)
-	add(err)
+	cfg.Namespace, namespaceErr = parseNamespace(keys["namespace"])
+	cfg.TLSServerName, serverNameErr = parseServerName(keys["tls_server_name"])
 	// The mode is the file's choice, never the user's, and each mode
 	// refuses the others' keys.
-	selected := selectMode(opts.Modes, raw.set)
+	selected := selectMode(opts.Modes, keys)
 	if selected != nil {
 		cfg.Mode = selected.Name
 	}
-	cfg.ModeSettings, more = parseMode(opts.Modes, selected, raw)
-	problems = append(problems, more...)
-	cfg.Timeout, err = parseTimeout(raw.Timeout, raw.set["timeout"])
-	add(err)
-	cfg.Syslog, err = parseSyslog(raw.SyslogFacility, raw.set["syslog_facility"])
-	add(err)
+	settings, modeProblems := parseMode(opts.Modes, selected, keys)
+	cfg.ModeSettings = settings
+	cfg.Timeout, timeoutErr = parseTimeout(keys["timeout"], keys.Has("timeout"))
+	cfg.Syslog, syslogErr = parseSyslog(keys["syslog_facility"], keys.Has("syslog_facility"))
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
 	// Client certificates only travel over TLS, which dev mode refuses.
 	if !opts.Dev {
-		cfg.RootCAs, err = loadRootCAs(strings.TrimSpace(raw.CACert), strings.TrimSpace(raw.CAPath))
-		add(err)
-		cfg.ClientCert, err = loadClientCert(strings.TrimSpace(raw.ClientCert), strings.TrimSpace(raw.ClientKey))
-		add(err)
+		cfg.RootCAs, caErr = loadRootCAs(strings.TrimSpace(keys["ca_cert"]), strings.TrimSpace(keys["ca_path"]))
+		cfg.ClientCert, clientErr = loadClientCert(strings.TrimSpace(keys["client_cert"]), strings.TrimSpace(keys["client_key"]))
 	}
-	return cfg, problems
+	problems := append([]error{addrErr, namespaceErr, serverNameErr}, modeProblems...)
+	return cfg, append(problems, timeoutErr, syslogErr, caErr, clientErr)
 }
 
 // parseVaultAddrs reads vault_addr as a comma-separated list of addresses,
@@ -68,11 +57,9 @@ func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
 	entries := strings.Split(s, ",")
 	var addrs []*url.URL
 	var problems []error
-	type seen struct {
-		entry int
-		shown string
-	}
-	firstSeen := map[string]seen{}
+	// firstSeen maps an address, as sameVault writes it, to how the
+	// message names its first entry.
+	firstSeen := map[string]string{}
 	for i, entry := range entries {
 		if strings.TrimSpace(entry) == "" {
 			problems = append(problems, fmt.Errorf("vault_addr entry %d of %d %w", i+1, len(entries), ErrEmpty))
@@ -83,16 +70,16 @@ func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
 			problems = append(problems, err)
 			continue
 		}
-		key, shown := sameVault(u), quote.URL(strings.TrimSpace(entry))
-		if first, ok := firstSeen[key]; ok {
-			problems = append(problems, fmt.Errorf("vault_addr %w: %q (entry %d) and %q (entry %d)", ErrAddrTwice, first.shown, first.entry, shown, i+1))
+		named := fmt.Sprintf("%q (entry %d)", quote.URL(strings.TrimSpace(entry)), i+1)
+		if first, ok := firstSeen[sameVault(u)]; ok {
+			problems = append(problems, fmt.Errorf("vault_addr %w: %s and %s", ErrAddrTwice, first, named))
 			continue
 		}
-		firstSeen[key] = seen{i + 1, shown}
+		firstSeen[sameVault(u)] = named
 		addrs = append(addrs, u)
 	}
-	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+	if err := errors.Join(problems...); err != nil {
+		return nil, err
 	}
 	return addrs, nil
 }
@@ -134,16 +121,15 @@ func parseVaultAddr(s string, set, dev bool) (*url.URL, error) {
 	return u, nil
 }
 
-// VaultPath checks a mount point or path written in the file under key, for
-// every mode: it becomes part of every request's path, so nothing may change
-// which path that is. It returns the path without leading or trailing slashes.
+// VaultPath checks a mount point or path written under key: it becomes part
+// of every request's path, so nothing in it may change which path that is.
+// It returns the path without leading or trailing slashes.
 func VaultPath(key, s string) (string, error) {
 	trimmed := strings.Trim(strings.TrimSpace(s), "/")
 	if trimmed == "" {
 		return "", fmt.Errorf("%s %q %w", key, s, ErrEmpty)
 	}
-	if strings.ContainsAny(trimmed, "?#%\\") || strings.IndexFunc(trimmed, unicode.IsSpace) >= 0 ||
-		strings.IndexFunc(trimmed, unicode.IsControl) >= 0 {
+	if strings.ContainsAny(trimmed, "?#%\\") || strings.ContainsFunc(trimmed, isSpaceOrControl) {
 		return "", fmt.Errorf("%s %q %w", key, s, ErrPathChars)
 	}
 	for _, seg := range strings.Split(trimmed, "/") {
@@ -154,9 +140,11 @@ func VaultPath(key, s string) (string, error) {
 	return trimmed, nil
 }
 
+func isSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
 func parseNamespace(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	if strings.ContainsFunc(s, unicode.IsControl) {
 		return "", fmt.Errorf("namespace %q %w", s, ErrControlChar)
 	}
 	return s, nil
@@ -164,8 +152,7 @@ func parseNamespace(s string) (string, error) {
 
 func parseServerName(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 ||
-		strings.ContainsAny(s, "/:") {
+	if strings.ContainsFunc(s, isSpaceOrControl) || strings.ContainsAny(s, "/:") {
 		return "", fmt.Errorf("tls_server_name %q %w", s, ErrNotHostName)
 	}
 	return s, nil

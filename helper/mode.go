@@ -18,18 +18,16 @@ type Mode interface {
 	// ReadPassword reads stdin and refuses, before any network traffic,
 	// anything that is not this mode's kind of password.
 	ReadPassword(io.Reader) (string, error)
-	// Login asks Vault about the password and decides. Only a nil error
-	// lets pamUser in; the Result carries what Vault said also when it
-	// denies. Its errors never carry the password.
+	// Login asks Vault about the password and decides: only a nil error
+	// lets pamUser in. The Result carries what Vault said also when it
+	// denies; the errors never carry the password.
 	Login(ctx context.Context, password, pamUser string) (Result, error)
 	// Check is -verify-only: it proves Vault is reachable and set up
-	// without a password, and returns what it found on the way, also when
-	// it fails.
+	// without a password, and returns what it found, also when it fails.
 	Check(ctx context.Context) ([]Finding, error)
 }
 
-// About holds the mode's words in the run's log lines; the lines
-// themselves are the plumbing's.
+// About holds the mode's words in the run's log lines.
 type About struct {
 	// Announce is the info line that says what the mode checks against.
 	Announce string
@@ -38,8 +36,7 @@ type About struct {
 	// CheckStep says what Check sends, for the debug line before it.
 	CheckStep string
 	// SummaryFields name the fields the mode adds to a login's summary
-	// line, in order (the SSH OTP mode's otp_ip); each is there, "-" when
-	// the Result has no value for it.
+	// line, in order; "-" stands for one the Result has no value for.
 	SummaryFields []string
 }
 
@@ -51,29 +48,32 @@ type Result struct {
 	Fields map[string]string
 }
 
-// Plugin is one mode as main registers it: what config needs to read its
-// keys, its paragraph of -h, and how to make the mode for a loaded config
-// and a Vault client.
+// Finding is one thing -verify-only found, for one log line: what works,
+// or (Warning) what works but should not be so.
+type Finding struct {
+	Warning bool
+	Text    string
+}
+
+// Plugin is one mode as main registers it.
 type Plugin struct {
 	config.Mode
-	// Usage is the mode's paragraph in -h: what it reads and when it
-	// exits 0, how a file selects it and what -verify-only checks.
+	// Usage is the mode's paragraph in -h.
 	Usage string
 	// New makes the mode from cfg, whose ModeSettings the mode's Parse made.
 	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
 }
 
-// Declaration is what a mode says about itself.
+// Declaration is what a mode says about itself: config.Mode's name,
+// selector and keys, and Plugin.Usage.
 type Declaration struct {
-	// Name, Selector and Keys are config.Mode's.
 	Name, Selector string
 	Keys           []string
-	// Usage is Plugin.Usage.
-	Usage string
+	Usage          string
 }
 
 // NewPlugin declares a mode: d, how it reads its keys into its settings S
-// (every problem, each naming its key) and how it is made from them.
+// and how it is made from them.
 func NewPlugin[S any, M Mode](d Declaration, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
 	return Plugin{
 		Mode: config.Mode{Name: d.Name, Selector: d.Selector, Keys: d.Keys,

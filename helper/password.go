@@ -1,7 +1,5 @@
-// Package helper holds what every mode shares about the typed password:
-// reading it from stdin within PAM's limits and removing what PAM or a
-// terminal adds around it. Each mode (helper/sshotp, helper/totp) decides
-// what a password of its kind looks like and what Vault's answer means.
+// Package helper is what every mode shares: the Mode seam and its registry,
+// and reading the typed password within PAM's limits.
 package helper
 
 import (
@@ -29,8 +27,7 @@ var (
 )
 
 // ReadPassword reads the typed password and returns it without what PAM or
-// a terminal added around it. The mode checks its shape before any network
-// traffic, so no other password ever leaves the host.
+// a terminal added around it.
 func ReadPassword(r io.Reader) ([]byte, error) {
 	buf, err := io.ReadAll(io.LimitReader(r, MaxPasswordInput+1))
 	if err != nil {

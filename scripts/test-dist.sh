@@ -415,10 +415,10 @@ usage=$("$T/x/amd64/vault-ssh-helper" -h 2>&1 || true)
 same_set "man page OPTIONS name exactly the flags of -h" "-h" \
 	"$(sed -n 's/^  \(-[a-z][^ ]*\(, -[a-z][^ ]*\)*\)  .*/\1/p' <<<"$usage" | sed 's/, /\n/g; s/=.*//')" \
 	"the man page" "$(man_tags OPTIONS | grep -E '^-[a-z][a-z-]*$')"
-# The keys: config's shared ones (the cases of rawConfig.field) and each
+# The keys: config's shared ones (config/decode.go's sharedKeys) and each
 # mode's, the Keys of the helper.Declaration in its helper.NewPlugin call.
 shared_keys() {
-	awk '/^func \(r \*rawConfig\) field\(/ {f = 1} f && /^}/ {f = 0} f' config/decode.go | grep -o 'case "[^:]*:' | grep -o '"[a-z_]*"' | tr -d '"'
+	sed -n '/^var sharedKeys = \[\]string{/,/^}/p' config/decode.go | grep -o '"[a-z_]*"' | tr -d '"'
 }
 mode_keys() {
 	grep -l 'helper\.NewPlugin(' helper/*/*.go | grep -v '_test\.go$' | while IFS= read -r f; do

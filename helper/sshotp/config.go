@@ -43,23 +43,15 @@ type Settings struct {
 	AllowedCIDRs []netip.Prefix
 }
 
-// ParseSettings validates the mode's keys, reporting every problem.
+// ParseSettings validates the mode's keys, reporting every problem (nil
+// for a key that has none).
 func ParseSettings(k config.Keys) (*Settings, []error) {
 	s := &Settings{}
-	var problems []error
-	add := func(err error) {
-		if err != nil {
-			problems = append(problems, err)
-		}
-	}
-	var err error
-	s.MountPoint, err = parseMountPoint(k["ssh_mount_point"])
-	add(err)
-	s.AnyRole, s.AllowedRoles, err = parseRoles(k["allowed_roles"])
-	add(err)
-	s.AllowedCIDRs, err = parseCIDRList(k["allowed_cidr_list"])
-	add(err)
-	return s, problems
+	var mountErr, rolesErr, cidrErr error
+	s.MountPoint, mountErr = parseMountPoint(k["ssh_mount_point"])
+	s.AnyRole, s.AllowedRoles, rolesErr = parseRoles(k["allowed_roles"])
+	s.AllowedCIDRs, cidrErr = parseCIDRList(k["allowed_cidr_list"])
+	return s, []error{mountErr, rolesErr, cidrErr}
 }
 
 func parseMountPoint(s string) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
@@ -26,8 +27,7 @@ var (
 
 // Decide checks Vault's answer against who is logging in and where, in the
 // original's order: username, IP, role. nil is the only answer that allows.
-// The names it quotes (Vault's username and role, PAM_USER) go through
-// agent.Quote with ctx's secrets.
+// What it quotes goes through agent.Quote with ctx's secrets.
 func Decide(ctx context.Context, v Verified, pamUser string, local []netip.Addr, s *Settings) error {
 	if err := checkUsername(ctx, v.Username, pamUser); err != nil {
 		return err
@@ -57,15 +57,9 @@ func checkIP(ip netip.Addr, local []netip.Addr, allowed []netip.Prefix) error {
 	if !ip.IsValid() {
 		return fmt.Errorf("%w: the OTP carries no IP", ErrIPNotLocal)
 	}
-	for _, a := range local {
-		if a.Unmap() == ip {
-			return nil
-		}
-	}
-	for _, p := range allowed {
-		if p.Contains(ip) {
-			return nil
-		}
+	if slices.ContainsFunc(local, func(a netip.Addr) bool { return a.Unmap() == ip }) ||
+		slices.ContainsFunc(allowed, func(p netip.Prefix) bool { return p.Contains(ip) }) {
+		return nil
 	}
 	if len(allowed) == 0 {
 		return fmt.Errorf("%w (OTP IP %s)", ErrIPNotLocal, ip)
@@ -81,10 +75,8 @@ func checkRole(ctx context.Context, role string, s *Settings) error {
 		return ErrNoAllowedRoles
 	}
 	role = strings.TrimSpace(role)
-	for _, r := range s.AllowedRoles {
-		if r == role {
-			return nil
-		}
+	if slices.Contains(s.AllowedRoles, role) {
+		return nil
 	}
 	return fmt.Errorf("%w: %q", ErrRoleNotAllowed, agent.Quote(ctx, role))
 }

@@ -1,8 +1,7 @@
 // Package sshotp is the SSH OTP mode, the original helper's job: the
 // password is a one-time password issued by Vault's SSH secrets engine, and
 // a login is verified when Vault confirms it was issued for this user
-// (PAM_USER), this host and an allowed role. Reading the OTP (otp.go),
-// asking Vault (vault.go) and deciding (decide.go) all live here.
+// (PAM_USER), this host and an allowed role.
 package sshotp
 
 import (
@@ -46,22 +45,16 @@ func (m *Mode) About() helper.About {
 // Vault did not say (it refused the OTP, or was not asked).
 const SummaryOTPIP = "otp_ip"
 
-// ReadPassword reads the OTP from stdin; anything not shaped like one is
-// refused before any network traffic.
+// ReadPassword reads the OTP from stdin (ReadOTP).
 func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadOTP(r) }
 
-// Login asks Vault about otp, then decides. It returns who logged in, for
-// the success line. Its errors may quote what the server said: the OTP
-// travels in ctx as a secret, so every quote leaves out any echo of it
-// before it is cut, and the whole message is checked once more at the end.
-func (m *Mode) Login(ctx context.Context, otp, pamUser string) (helper.Result, error) {
+// Login asks Vault about otp, then decides. Its errors may quote what the
+// server said: the OTP travels in ctx as a secret, so every quote leaves
+// out any echo of it before it is cut, and the whole message is checked
+// once more at the end.
+func (m *Mode) Login(ctx context.Context, otp, pamUser string) (r helper.Result, err error) {
 	ctx = agent.WithSecrets(ctx, agent.Secret{Value: otp, Mark: OTPMark})
-	r, err := m.login(ctx, otp, pamUser)
-	return r, agent.WithoutSecrets(ctx, err)
-}
-
-func (m *Mode) login(ctx context.Context, otp, pamUser string) (helper.Result, error) {
-	var r helper.Result
+	defer func() { err = agent.WithoutSecrets(ctx, err) }()
 	v, err := m.client.Verify(ctx, otp)
 	if err != nil {
 		return r, err
@@ -80,6 +73,5 @@ func (m *Mode) login(ctx context.Context, otp, pamUser string) (helper.Result, e
 	return r, nil
 }
 
-// Check is -verify-only: Vault's echo proves the address, TLS and mount. It
-// has nothing to report beyond success.
+// Check is -verify-only: Vault's echo proves the address, TLS and mount.
 func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) { return nil, m.client.Echo(ctx) }

@@ -3,12 +3,12 @@ package sshotp
 import (
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
-// ErrNotOTPShape refuses a password that cannot be a Vault SSH OTP. It does
-// not carry the input.
+// ErrNotOTPShape refuses a password that cannot be a Vault SSH OTP.
 var ErrNotOTPShape = errors.New("password is not an OTP (a UUID: 8-4-4-4-12 hexadecimal digits)")
 
 // ReadOTP reads the typed password and returns it if it has the shape of a
@@ -27,24 +27,15 @@ func ReadOTP(r io.Reader) (string, error) {
 
 // isUUID accepts 8-4-4-4-12 hexadecimal digits, either case.
 func isUUID(b []byte) bool {
-	if len(b) != 36 {
+	const shape = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+	if len(b) != len(shape) {
 		return false
 	}
 	for i, c := range b {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !isHex(c) {
-				return false
-			}
+		isHex := strings.IndexByte("0123456789abcdefABCDEF", c) >= 0
+		if (shape[i] == '-') != (c == '-') || shape[i] == 'x' && !isHex {
+			return false
 		}
 	}
 	return true
-}
-
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
 }

@@ -18,10 +18,8 @@ type Verified struct {
 
 // The SSH engine's own answers, told apart with errors.Is. Both deny.
 var (
-	// ErrOTPNotFound: Vault does not know the OTP, or it was already used.
 	ErrOTPNotFound = errors.New("OTP not found or already used")
-	// ErrBadEcho: -verify-only got an answer, but not verify-echo-response.
-	ErrBadEcho = errors.New("Vault did not echo verify-echo-response")
+	ErrBadEcho     = errors.New("Vault did not echo verify-echo-response")
 )
 
 // EchoRequest and EchoResponse are Vault's fixed -verify-only exchange.
@@ -78,8 +76,8 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 	return body, err
 }
 
-// verifyData is the part of Vault's data we read. Pointers tell "absent" from
-// "empty".
+// verifyData is the part of Vault's data we read; pointers tell "absent"
+// from "empty".
 type verifyData struct {
 	Username *string `json:"username"`
 	IP       *string `json:"ip"`
@@ -87,9 +85,8 @@ type verifyData struct {
 	Message  *string `json:"message"`
 }
 
-// decodeVerify reads a 2xx verify answer. It never returns a zero Verified
-// with a nil error. What it quotes of the answer goes through agent.Quote
-// with ctx's secrets.
+// decodeVerify reads a 2xx verify answer; it never returns a zero Verified
+// with a nil error.
 func decodeVerify(ctx context.Context, body []byte) (Verified, error) {
 	var d verifyData
 	if err := agent.DecodeData(body, &d); err != nil {
