@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,14 +28,22 @@ import (
 // state_dir (hostKeyName, 0600, root's, created once). A 6-digit code has a
 // million values, so a plain or salted SHA-256 of it is recovered in
 // milliseconds; a slow KDF only multiplies that by its cost, which a GPU
-// pays faster than a login can. Without the host key the HMAC says
-// nothing about the code, and whoever can read the host key can read and
-// change every state file anyway, the failure counts included: the key is
-// trusted exactly like the state, by the same checks.
+// pays faster than a login can. Whoever can read the host key can change
+// every state file anyway: the key is trusted exactly like the state.
+//
+// The file is empty, or a line of the failures' unix times separated by
+// single spaces (an empty line when there are none but some codes), then
+// one line per accepted code:
+//
+//	used <unix time> <HMAC-SHA256 in 64 lowercase hex digits>
+//
+// Each line ends with a newline written last, so a write cut short leaves
+// a file the parser refuses instead of fewer failures. The parser is
+// strict so that a damaged file denies instead of silently counting zero.
 
-// MaxUsedCodes bounds how many accepted codes a user's file holds within
-// the lifetime; a user who logs in more often than that is refused (the
-// record cannot forget a live code without letting it in again).
+// MaxUsedCodes bounds the codes a user's file holds within the lifetime; a
+// user who logs in more often is refused (the record cannot forget a live
+// code without letting it in again).
 const MaxUsedCodes = 100
 
 // hostKeyName is the host key's file in state_dir; user files are named
@@ -45,40 +54,32 @@ const (
 	hostKeySize = 32
 	sumHexLen   = 2 * sha256.Size
 	usedTag     = "used "
-	// usedLineLen is the length of one used line: "used <stamp> <sum>\n"
-	// at its longest.
-	usedLineLen = len(usedTag) + maxStampDigits + 1 + sumHexLen + 1
-	// maxStateSize is the longest state file: the failures line (its newline counted in maxFileSize) and
-	// MaxUsedCodes used lines.
-	maxStateSize = maxFileSize + MaxUsedCodes*usedLineLen
+	// maxStampDigits allows times up to the year 33658 and keeps every
+	// value far from int64 overflow.
+	maxStampDigits = 12
+	maxStamp       = 999_999_999_999
+	// maxFileSize is the longest failures line; maxStateSize adds
+	// MaxUsedCodes used lines at their longest.
+	maxFileSize  = MaxFailures * (maxStampDigits + 1)
+	maxStateSize = maxFileSize + MaxUsedCodes*(len(usedTag)+maxStampDigits+1+sumHexLen+1)
 )
 
 // ErrUsed: the code was accepted for this user on this host within the
 // lifetime; it is refused before Vault is asked.
 var ErrUsed = errors.New("code already accepted")
 
-// usedCode is one accepted code: when (unix seconds, rounded up) and its
-// HMAC in hex.
-type usedCode struct {
-	stamp int64
-	sum   string
+// Code is one accepted code: when (unix seconds, rounded up) and its HMAC
+// in hex.
+type Code struct {
+	Stamp int64
+	Sum   string
 }
 
 // state is a user's whole file: failures and accepted codes.
 type state struct {
 	failures []int64
-	used     []usedCode
+	used     []Code
 }
-
-// The file, from the version with used codes on: the failures line as
-// before (see format.go; an empty line when there are no failures but some
-// used codes), then one line per accepted code:
-//
-//	used <unix time> <HMAC-SHA256 in 64 lowercase hex digits>
-//
-// An empty file is no failures and no codes; a file of the old format (no
-// used lines) reads as it always did, so no upgrade step is needed and the
-// first write adds the lines. Every line ends with a newline written last.
 
 // parseState reads a whole state file; the error says what is wrong,
 // without the path.
@@ -122,36 +123,103 @@ func parseState(data []byte) (state, error) {
 	return st, nil
 }
 
-func parseUsed(line string) (usedCode, error) {
+// parseStamps reads the failures line.
+func parseStamps(data []byte) ([]int64, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("it is larger than %d bytes", maxFileSize)
+	}
+	line, ok := strings.CutSuffix(string(data), "\n")
+	if !ok {
+		return nil, fmt.Errorf("it does not end with a newline")
+	}
+	fields := strings.Split(line, " ")
+	if len(fields) > MaxFailures {
+		return nil, fmt.Errorf("it holds more than %d times", MaxFailures)
+	}
+	stamps := make([]int64, 0, len(fields))
+	for i, f := range fields {
+		s, err := parseStamp(f)
+		if err != nil {
+			return nil, fmt.Errorf("field %d %q %v", i+1, clip(f), err)
+		}
+		stamps = append(stamps, s)
+	}
+	return stamps, nil
+}
+
+func parseStamp(f string) (int64, error) {
+	switch {
+	case f == "":
+		return 0, fmt.Errorf("is empty")
+	case len(f) > maxStampDigits:
+		return 0, fmt.Errorf("has more than %d digits", maxStampDigits)
+	case strings.Trim(f, "0123456789") != "":
+		return 0, fmt.Errorf("is not a unix time in decimal digits")
+	case len(f) > 1 && f[0] == '0':
+		return 0, fmt.Errorf("has a leading zero")
+	}
+	return strconv.ParseInt(f, 10, 64)
+}
+
+func parseUsed(line string) (Code, error) {
 	rest, ok := strings.CutPrefix(line, usedTag)
 	if !ok {
-		return usedCode{}, fmt.Errorf("does not start with %q", usedTag)
+		return Code{}, fmt.Errorf("does not start with %q", usedTag)
 	}
-	field, sum, ok := strings.Cut(rest, " ")
+	return ParseCode(rest)
+}
+
+// ParseCode reads "<unix time> <64 lowercase hex digits>", as strictly as
+// a state file's used line.
+func ParseCode(s string) (Code, error) {
+	field, sum, ok := strings.Cut(s, " ")
 	if !ok {
-		return usedCode{}, fmt.Errorf("has no code hash")
+		return Code{}, fmt.Errorf("has no code hash")
 	}
 	stamp, err := parseStamp(field)
 	if err != nil {
-		return usedCode{}, fmt.Errorf("has a time that %v", err)
+		return Code{}, fmt.Errorf("has a time that %v", err)
 	}
 	if len(sum) != sumHexLen || strings.Trim(sum, "0123456789abcdef") != "" {
-		return usedCode{}, fmt.Errorf("has a code hash that is not %d lowercase hex digits", sumHexLen)
+		return Code{}, fmt.Errorf("has a code hash that is not %d lowercase hex digits", sumHexLen)
 	}
-	return usedCode{stamp: stamp, sum: sum}, nil
+	return Code{Stamp: stamp, Sum: sum}, nil
+}
+
+// clip keeps a corrupt field short in the message.
+func clip(f string) string {
+	if len(f) > 16 {
+		return f[:16] + "..."
+	}
+	return f
+}
+
+// formatStamps is parseStamps' inverse.
+func formatStamps(stamps []int64) []byte {
+	if len(stamps) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, len(stamps)*(maxStampDigits+1))
+	for i, s := range stamps {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendInt(b, s, 10)
+	}
+	return append(b, '\n')
 }
 
 // formatState is parseState's inverse.
 func formatState(st state) []byte {
 	b := formatStamps(st.failures)
-	if len(st.used) == 0 {
-		return b
-	}
-	if len(b) == 0 {
+	if len(st.used) > 0 && len(b) == 0 {
 		b = []byte("\n")
 	}
 	for _, u := range st.used {
-		b = fmt.Appendf(b, "%s%d %s\n", usedTag, u.stamp, u.sum)
+		b = fmt.Appendf(b, "%s%d %s\n", usedTag, u.Stamp, u.Sum)
 	}
 	return b
 }
@@ -173,25 +241,22 @@ func readState(r io.ReaderAt, path string) (state, error) {
 // recorded only once it is on disk, so that a power cut after the helper
 // said yes cannot forget it. (A failure needs no sync: a helper that dies
 // leaves its write in the page cache, and only a power cut loses it.)
+// Tests replace it to fail as a full disk does.
 var storeState = func(f fileWriter, path string, st state, durable bool) error {
 	data := formatState(st)
-	if _, err := f.WriteAt(data, 0); err != nil {
-		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
+	_, err := f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(data)))
 	}
-	if err := f.Truncate(int64(len(data))); err != nil {
-		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
+	if err == nil && durable {
+		err = f.Sync()
 	}
-	if !durable {
-		return nil
-	}
-	if err := f.Sync(); err != nil {
+	if err != nil {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	return nil
 }
 
-// fileWriter is what storeState needs of an *os.File; tests replace
-// storeState to make it fail as a full disk does.
 type fileWriter interface {
 	WriteAt([]byte, int64) (int, error)
 	Truncate(int64) error
@@ -200,47 +265,49 @@ type fileWriter interface {
 
 // liveUsed keeps the codes still inside the lifetime. A stamp later than
 // now (the clock was set back) is taken as made now, as failures are.
-func (l *Limiter) liveUsed(stored []usedCode, stamp int64, now time.Time) []usedCode {
-	live := make([]usedCode, 0, len(stored)+1)
+func (l *Limiter) liveUsed(stored []Code, stamp int64, now time.Time) []Code {
+	live := make([]Code, 0, len(stored)+1)
 	for _, u := range stored {
-		u.stamp = min(u.stamp, stamp)
-		if now.Before(time.Unix(u.stamp, 0).Add(l.lifetime)) {
+		u.Stamp = min(u.Stamp, stamp)
+		if now.Before(time.Unix(u.Stamp, 0).Add(l.lifetime)) {
 			live = append(live, u)
 		}
 	}
 	return live
 }
 
-func findUsed(used []usedCode, sum string) (usedCode, bool) {
+// Find is the code among used whose sum is sum, compared in constant time.
+func Find(used []Code, sum string) (Code, bool) {
 	for _, u := range used {
-		if hmac.Equal([]byte(u.sum), []byte(sum)) {
+		if hmac.Equal([]byte(u.Sum), []byte(sum)) {
 			return u, true
 		}
 	}
-	return usedCode{}, false
+	return Code{}, false
 }
 
-// codeSum is what the file holds for user's code: the user is part of it,
-// so two users' equal codes are two different records.
-func (l *Limiter) codeSum(user, code string) string {
-	m := hmac.New(sha256.New, l.hostKey)
+// CodeSum is what a record holds for code under key, for name (a user or
+// a Vault key): the name is part of it, so two names' equal codes are two
+// different records.
+func CodeSum(key []byte, name, code string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("vault-ssh-helper used TOTP code\x00"))
-	m.Write([]byte(user))
+	m.Write([]byte(name))
 	m.Write([]byte{0})
 	m.Write([]byte(code))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 // usedErr says when the code was accepted and until when it stays refused.
-func (l *Limiter) usedErr(user, path string, u usedCode) error {
-	accepted := time.Unix(u.stamp, 0).UTC()
+func (l *Limiter) usedErr(user, path string, u Code) error {
+	accepted := time.Unix(u.Stamp, 0).UTC()
 	return fmt.Errorf("%w for user %q on this host at %s; it stays refused until %s (totp_code_lifetime %s); state file %s",
 		ErrUsed, user, accepted.Format(time.RFC3339), accepted.Add(l.lifetime).Format(time.RFC3339), l.lifetime, path)
 }
 
-// loadHostKey reads the host key, creating it on first use. It is created
-// under its own file's lock, so two first logins agree on one key; a
-// creation cut short leaves a file that is refused, not a weaker key.
+// loadHostKey reads the host key, creating it on first use under its own
+// file's lock, so two first logins agree on one key; a creation cut short
+// leaves a file that is refused, not a weaker key.
 func loadHostKey(dir string) ([]byte, error) {
 	path := filepath.Join(dir, hostKeyName)
 	f, err := openLocked(context.Background(), path, time.Now().Add(maxLockWait), true)
@@ -269,11 +336,11 @@ func createHostKey(f fileWriter, path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, stateErr(err, "host key %q cannot be made: %v", path, err)
 	}
-	data := []byte(hex.EncodeToString(key) + "\n")
-	if _, err := f.WriteAt(data, 0); err != nil {
-		return nil, stateErr(err, "host key %q cannot be written: %v", path, errText(err))
+	_, err := f.WriteAt([]byte(hex.EncodeToString(key)+"\n"), 0)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
+	if err != nil {
 		return nil, stateErr(err, "host key %q cannot be written: %v", path, errText(err))
 	}
 	return key, nil
