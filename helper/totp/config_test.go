@@ -284,7 +284,7 @@ func checkTOTPConfig(t *testing.T, cfg *config.Config, data []byte) {
 	if c.AppRole != nil && (c.AppRole.MountPoint == "" || c.AppRole.RoleID.Reveal() == "" || c.AppRole.SecretID.Reveal() == "") {
 		t.Fatalf("AppRole without mount or IDs: %q", data)
 	}
-	if !isKeyPrefix(c.KeyTemplate.Prefix) || !isKeySuffix(c.KeyTemplate.Suffix) {
+	if _, err := KeyName(c.KeyTemplate, "u"); err != nil {
 		t.Fatalf("template %q accepted: %q", c.KeyTemplate, data)
 	}
 	if c.MaxFailures < 1 || c.MaxFailures > MaxMaxFailures || c.FailureWindow < MinFailureWindow || c.FailureWindow > MaxFailureWindow {
