@@ -11,9 +11,7 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// lockRetry is how long to sleep between tries of a non-blocking flock: the
-// lock is held for a read and a write of a few bytes, so it is free again
-// well within that.
+// lockRetry: the lock is held for a read and a write of a few bytes.
 const lockRetry = 5 * time.Millisecond
 
 // ensureDir makes sure dir is a private directory of root's, creating it
@@ -59,8 +57,7 @@ func createDir(dir string) error {
 	return nil
 }
 
-// checkPrivate holds the state to a stricter rule than trust's: not even
-// readable by group or others.
+// checkPrivate: stricter than trust, not even readable by group or others.
 func checkPrivate(what, path string, info os.FileInfo, want os.FileMode) error {
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
 		var cause error
@@ -75,9 +72,8 @@ func checkPrivate(what, path string, info os.FileInfo, want os.FileMode) error {
 	return nil
 }
 
-// openLocked opens the state file at path (creating it 0600 if create) and
-// takes its exclusive lock, trying until deadline or ctx's end but at least
-// once. Closing the file unlocks.
+// openLocked opens the state file at path and takes its exclusive lock,
+// trying until deadline or ctx's end but at least once.
 func openLocked(ctx context.Context, path string, deadline time.Time, create bool) (*os.File, error) {
 	f, err := openStateFile(path, create)
 	if err != nil {

@@ -1,22 +1,17 @@
 // Package ratelimit counts failed TOTP codes per user on the host, so that
 // once a user has too many failures within a window the helper denies without
-// asking Vault, like pam_google_authenticator's RATE_LIMIT. Vault's TOTP
-// engine has no limit of its own, and a 6-digit code with the default skew is
-// guessed about 3 times in a million.
+// asking Vault, like pam_google_authenticator's RATE_LIMIT: Vault's TOTP
+// engine has no limit of its own.
 //
 // Every attempt is written down as a failure before Vault is asked and only
 // taken back by Succeeded, so concurrent logins cannot race past the limit
-// and a helper that dies mid-login leaves a failure behind: it fails closed.
-//
-// A success clears all of the user's failures, as pam_faillock does, where
-// pam_google_authenticator counts every attempt: the earlier failures were
-// the same person's typos, and keeping them would lock out a user who logs in
-// a few times in a row after one slip. The price: someone guessing while the
-// real user logs in gets max fresh guesses per successful login of that
-// user, each still about 3 in a million.
+// and a helper that dies mid-login leaves a failure behind. A success clears
+// the user's failures, as pam_faillock does: they were the same person's
+// typos, and a guesser gains max guesses (each about 3 in a million) per
+// successful login of that user.
 //
 // The same file records the codes Vault accepted, so that none is accepted
-// twice on this host (used.go). Each host counts its own failures.
+// twice on this host (used.go).
 package ratelimit
 
 import (
@@ -34,12 +29,11 @@ import (
 // MaxFailures bounds max, which bounds the state file's size.
 const MaxFailures = 100
 
-// maxLockWait bounds the wait for a user's lock when ctx has no deadline.
-const maxLockWait = 2 * time.Second
-
-// filePrefix marks the files this package owns in a directory that may, one
-// day, hold other state.
-const filePrefix = "totp-"
+const (
+	// maxLockWait bounds the wait for a user's lock when ctx has no deadline.
+	maxLockWait = 2 * time.Second
+	filePrefix  = "totp-"
+)
 
 // lockedHook runs while Begin holds the lock between reading and writing;
 // the concurrency test widens that gap with it, so that a missing lock shows.
@@ -55,8 +49,7 @@ var (
 	ErrUser = errors.New("user name cannot be rate-limited")
 )
 
-// Limiter counts failed codes per user in dir, and remembers accepted codes
-// for lifetime.
+// Limiter counts failed codes per user in dir and remembers accepted codes.
 type Limiter struct {
 	dir      string
 	max      int
@@ -73,9 +66,8 @@ type Attempt struct {
 	deadline time.Time
 	now      time.Time
 	stamp    int64
-	// sum is the code's HMAC, empty when Begin was given no code.
-	sum  string
-	done bool
+	sum      string // the code's HMAC, empty without a code
+	done     bool
 }
 
 // Open uses dir (creating it 0700 if missing and its parent is safe), which
@@ -238,8 +230,8 @@ func (l *Limiter) limited(user, path string, live []int64) error {
 		ErrLimited, user, len(live), l.window, until.Format(time.RFC3339), path)
 }
 
-// stateError carries a full message while matching ErrState, so each message
-// reads as one line in the operator's terms instead of sentinel: detail.
+// stateError matches ErrState without its words, so each message reads as
+// one line in the operator's terms.
 type stateError struct {
 	msg   string
 	cause error

@@ -18,39 +18,32 @@ import (
 
 // Used codes. Vault's TOTP engine remembers a used code only in the active
 // node's memory, so a leader change, a restart or a seal forgets it and the
-// same code is accepted again within its period. The helper therefore
-// records every code Vault accepted, per user, in the user's state file,
-// under the same lock as the failures, and refuses that code for that user
-// until it can no longer be valid (the lifetime, totp_code_lifetime),
-// before Vault is asked.
+// same code is accepted again within its period. So each code Vault
+// accepted is recorded in the user's state file, under the failures' lock,
+// and refused until it can no longer be valid (totp_code_lifetime).
 //
-// What is written is HMAC-SHA256 under a random 32-byte host key kept in
-// state_dir (hostKeyName, 0600, root's, created once). A 6-digit code has a
-// million values, so a plain or salted SHA-256 of it is recovered in
-// milliseconds; a slow KDF only multiplies that by its cost, which a GPU
-// pays faster than a login can. Whoever can read the host key can change
-// every state file anyway: the key is trusted exactly like the state.
+// What is written is HMAC-SHA256 under a random host key in state_dir: a
+// plain or salted hash of a 6-digit code is reversed in milliseconds, and
+// a slow KDF only multiplies that by a cost a GPU pays faster than a login.
+// Whoever can read the host key can change every state file anyway.
 //
 // The file is empty, or a line of the failures' unix times separated by
-// single spaces (an empty line when there are none but some codes), then
-// one line per accepted code:
+// single spaces (empty when there are none but some codes), then one line
+// per accepted code:
 //
 //	used <unix time> <HMAC-SHA256 in 64 lowercase hex digits>
 //
 // Each line ends with a newline written last, so a write cut short leaves
-// a file the parser refuses instead of fewer failures. The parser is
-// strict so that a damaged file denies instead of silently counting zero.
+// a file the parser refuses instead of fewer failures: a damaged file
+// denies instead of silently counting zero.
 
 // MaxUsedCodes bounds the codes a user's file holds within the lifetime; a
-// user who logs in more often is refused (the record cannot forget a live
-// code without letting it in again).
+// user who logs in more often is refused rather than a live code forgotten.
 const MaxUsedCodes = 100
 
-// hostKeyName is the host key's file in state_dir; user files are named
-// totp-<64 hex digits>, so no user name reaches it.
-const hostKeyName = filePrefix + "hostkey"
-
 const (
+	// hostKeyName cannot collide with a user's totp-<64 hex digits>.
+	hostKeyName = filePrefix + "hostkey"
 	hostKeySize = 32
 	sumHexLen   = 2 * sha256.Size
 	usedTag     = "used "
@@ -64,12 +57,10 @@ const (
 	maxStateSize = maxFileSize + MaxUsedCodes*(len(usedTag)+maxStampDigits+1+sumHexLen+1)
 )
 
-// ErrUsed: the code was accepted for this user on this host within the
-// lifetime; it is refused before Vault is asked.
+// ErrUsed: the code was accepted for this user on this host within the lifetime.
 var ErrUsed = errors.New("code already accepted")
 
-// Code is one accepted code: when (unix seconds, rounded up) and its HMAC
-// in hex.
+// Code is one accepted code: when (unix seconds, rounded up) and its HMAC.
 type Code struct {
 	Stamp int64
 	Sum   string
@@ -81,8 +72,7 @@ type state struct {
 	used     []Code
 }
 
-// parseState reads a whole state file; the error says what is wrong,
-// without the path.
+// parseState reads a state file; the error does not name the path.
 func parseState(data []byte) (state, error) {
 	if len(data) == 0 {
 		return state{}, nil
@@ -197,26 +187,17 @@ func clip(f string) string {
 	return f
 }
 
-// formatStamps is parseStamps' inverse.
-func formatStamps(stamps []int64) []byte {
-	if len(stamps) == 0 {
-		return nil
-	}
-	b := make([]byte, 0, len(stamps)*(maxStampDigits+1))
-	for i, s := range stamps {
+// formatState is parseState's inverse.
+func formatState(st state) []byte {
+	var b []byte
+	for i, s := range st.failures {
 		if i > 0 {
 			b = append(b, ' ')
 		}
 		b = strconv.AppendInt(b, s, 10)
 	}
-	return append(b, '\n')
-}
-
-// formatState is parseState's inverse.
-func formatState(st state) []byte {
-	b := formatStamps(st.failures)
-	if len(st.used) > 0 && len(b) == 0 {
-		b = []byte("\n")
+	if len(st.failures) > 0 || len(st.used) > 0 {
+		b = append(b, '\n')
 	}
 	for _, u := range st.used {
 		b = fmt.Appendf(b, "%s%d %s\n", usedTag, u.Stamp, u.Sum)
@@ -236,12 +217,10 @@ func readState(r io.ReaderAt, path string) (state, error) {
 	return st, nil
 }
 
-// storeState replaces the content in one write, then cuts what an older,
-// longer content left behind. With durable it then syncs: a code counts as
-// recorded only once it is on disk, so that a power cut after the helper
-// said yes cannot forget it. (A failure needs no sync: a helper that dies
-// leaves its write in the page cache, and only a power cut loses it.)
-// Tests replace it to fail as a full disk does.
+// storeState replaces the content in one write. With durable it syncs: a
+// code counts as recorded only once on disk, so a power cut after the
+// helper said yes cannot forget it; a failure left in the page cache
+// survives a helper that dies. Tests replace it to fail as a full disk does.
 var storeState = func(f fileWriter, path string, st state, durable bool) error {
 	data := formatState(st)
 	_, err := f.WriteAt(data, 0)
@@ -287,8 +266,7 @@ func Find(used []Code, sum string) (Code, bool) {
 }
 
 // CodeSum is what a record holds for code under key, for name (a user or
-// a Vault key): the name is part of it, so two names' equal codes are two
-// different records.
+// a Vault key), so that two names' equal codes are two records.
 func CodeSum(key []byte, name, code string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("vault-ssh-helper used TOTP code\x00"))
@@ -305,9 +283,8 @@ func (l *Limiter) usedErr(user, path string, u Code) error {
 		ErrUsed, user, accepted.Format(time.RFC3339), accepted.Add(l.lifetime).Format(time.RFC3339), l.lifetime, path)
 }
 
-// loadHostKey reads the host key, creating it on first use under its own
-// file's lock, so two first logins agree on one key; a creation cut short
-// leaves a file that is refused, not a weaker key.
+// loadHostKey reads the host key, creating it under its file's lock, so two
+// first logins agree on one key; a creation cut short is refused.
 func loadHostKey(dir string) ([]byte, error) {
 	path := filepath.Join(dir, hostKeyName)
 	f, err := openLocked(context.Background(), path, time.Now().Add(maxLockWait), true)
