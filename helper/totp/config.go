@@ -33,8 +33,7 @@ const (
 	// UsernamePlaceholder is what totp_key_template replaces with PAM_USER.
 	UsernamePlaceholder = "{{username}}"
 
-	// maxSecretSize bounds a token, role_id, secret_id or key file: a
-	// Vault token is about a hundred bytes, and the value travels in a header.
+	// maxSecretSize: a Vault token is about a hundred bytes, and travels in a header.
 	maxSecretSize = 4096
 )
 
@@ -56,23 +55,18 @@ var (
 
 // Settings are the TOTP mode's keys, validated.
 type Settings struct {
-	// MountPoint is the TOTP engine's mount, without leading or trailing slashes.
 	MountPoint  string
 	KeyTemplate KeyTemplate
 	// TokenFile and Token are empty when AppRole is set.
 	TokenFile string
 	Token     Secret
 	AppRole   *AppRole
-	// MaxFailures failed codes within FailureWindow stop a user's attempts
-	// until the window passes.
+	// MaxFailures failed codes within FailureWindow stop a user.
 	MaxFailures   int
 	FailureWindow time.Duration
-	// StateDir holds the failure counts and the host's accepted codes.
-	StateDir string
-	// CodeLifetime is how long an accepted code stays refused.
-	CodeLifetime time.Duration
-	// UsedCodes is set when accepted codes are also recorded in Vault's
-	// KV v2, shared by every host.
+	StateDir      string
+	CodeLifetime  time.Duration
+	// UsedCodes is set when accepted codes are also recorded in KV v2.
 	UsedCodes *UsedCodes
 }
 
@@ -95,9 +89,8 @@ type AppRole struct {
 }
 
 // Secret is a value read from a secret file. It prints as a mark, so that
-// no format verb applied to the settings, by mistake or in a debug line,
-// can write it to a log; the value sits behind a pointer, which even fmt's
-// fallback for a wrong verb prints as an address.
+// no format verb writes it to a log; behind a pointer, even fmt's fallback
+// for a wrong verb prints an address.
 type Secret struct{ value *string }
 
 // NewSecret wraps value.
@@ -106,8 +99,7 @@ func NewSecret(value string) Secret { return Secret{value: &value} }
 func (Secret) String() string   { return "<redacted>" }
 func (Secret) GoString() string { return "<redacted>" }
 
-// Reveal returns the secret's value ("" for the zero Secret), for the
-// request that needs it.
+// Reveal returns the value ("" for the zero Secret).
 func (s Secret) Reveal() string {
 	if s.value == nil {
 		return ""
@@ -208,9 +200,9 @@ func parseCredentials(k config.Keys, t *Settings) []error {
 	return problems
 }
 
-// readSecret reads the file named by key, holding one secret value (what).
-// It is held to the config file's rule and, like a private key, must not
-// be readable by group or others. No message ever quotes the content.
+// readSecret reads the file named by key, holding one secret value (what),
+// held to the config file's rule and, like a private key, not readable by
+// group or others. No message quotes the content.
 func readSecret(k config.Keys, key, what string) (string, Secret, error) {
 	path := strings.TrimSpace(k[key])
 	if path == "" {
@@ -295,8 +287,7 @@ func parseStateDir(k config.Keys) (string, error) {
 	return filepath.Clean(dir), nil
 }
 
-// parseUsedCodes reads the shared record's two keys: both or neither. The
-// path's first segment is the KV v2 mount, the rest the prefix under it.
+// parseUsedCodes reads the shared record's two keys: both or neither.
 func parseUsedCodes(k config.Keys) (*UsedCodes, error) {
 	pathSet, keySet := k.Has("totp_used_codes_path"), k.Has("totp_used_codes_key_file")
 	switch {

@@ -64,8 +64,7 @@ func KeyName(t KeyTemplate, user string) (string, error) {
 }
 
 // IsKeyName reports whether Vault's TOTP engine (v1.14.0) serves
-// <mount>/code/<name>: word characters, '-', '.' and '@', starting and
-// ending with a word character.
+// <mount>/code/<name> (keyNameRule).
 func IsKeyName(s string) bool {
 	return s != "" && strings.Trim(s, wordBytes+"-.@") == "" &&
 		strings.IndexByte(wordBytes, s[0]) >= 0 && strings.IndexByte(wordBytes, s[len(s)-1]) >= 0

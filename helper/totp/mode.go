@@ -31,16 +31,13 @@ const (
 // capabilities checked are those on the key the template gives this name.
 const ProbeUser = "vault-ssh-helper-probe"
 
+// -verify-only's findings that the token's policy is short, and the
+// limiter's refusals before Vault is asked.
 var (
-	// ErrCannotUpdate: -verify-only found that the token cannot validate codes.
 	ErrCannotUpdate = errors.New("the token cannot validate codes")
-	// ErrCannotRecord: -verify-only found that the token cannot keep the
-	// shared record of used codes.
 	ErrCannotRecord = errors.New("the token cannot keep the shared record of used codes")
-	// ErrLimited and ErrUsedHere are the limiter's refusals, made before
-	// Vault is asked.
-	ErrLimited  = ratelimit.ErrLimited
-	ErrUsedHere = ratelimit.ErrUsed
+	ErrLimited      = ratelimit.ErrLimited
+	ErrUsedHere     = ratelimit.ErrUsed
 )
 
 // What -verify-only reports finding (formats for fmt), named so that tests
@@ -54,13 +51,12 @@ const (
 	FoundStateDir     = "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s"
 )
 
-// Limiter is what the mode needs of package ratelimit; tests put an
-// in-memory one in its place.
+// Limiter is what the mode needs of package ratelimit; tests use an in-memory one.
 type Limiter interface {
 	Begin(ctx context.Context, user, code string, now time.Time) (Attempt, error)
 }
 
-// Attempt is one recorded attempt; Succeeded records its code as accepted.
+// Attempt is one counted attempt; Succeeded records its code as accepted.
 type Attempt interface {
 	Succeeded() error
 }
@@ -69,14 +65,14 @@ type Attempt interface {
 type Mode struct {
 	cfg   *Settings
 	vault *agent.Client
-	// token is this run's token once known, kept to mask it in errors.
+	// token is this run's token once known, masked in errors.
 	token string
 	// Now and OpenLimiter are replaced by tests.
 	Now         func() time.Time
 	OpenLimiter func(*Settings) (Limiter, error)
 }
 
-// New is the TOTP mode for the settings cfg, asking Vault through vault.
+// New is the TOTP mode for cfg, asking Vault through vault.
 func New(cfg *Settings, vault *agent.Client) *Mode {
 	return &Mode{cfg: cfg, vault: vault, Now: time.Now, OpenLimiter: openLimiter}
 }
@@ -116,15 +112,11 @@ func (m *Mode) About() helper.About {
 	}
 }
 
-// ReadPassword reads the code from stdin; anything not shaped like one is
-// refused before any network traffic.
+// ReadPassword reads the code from stdin (ReadCode).
 func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
 
-// Login checks code for pamUser: the user's key, the failure limit and
-// this host's record of accepted codes, the token, the shared record (when
-// configured), then Vault; a code Vault accepts is recorded in the shared
-// record, then on the host, before Login returns. No error carries the
-// code, the token or the AppRole IDs.
+// Login checks code for pamUser: the key name, the limiter, the shared
+// record, then Vault. No error carries the code, the token or the AppRole IDs.
 func (m *Mode) Login(ctx context.Context, code, pamUser string) (helper.Result, error) {
 	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
 	who, err := m.login(ctx, code, pamUser)
@@ -172,9 +164,7 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	return fmt.Sprintf("%s (TOTP key %q)", pamUser, key), nil
 }
 
-// begin counts an attempt for user, or refuses it when user has too many
-// failed codes or had code accepted on this host within its lifetime; any
-// problem with the state denies.
+// begin counts an attempt for user; any problem with the state denies.
 func (m *Mode) begin(ctx context.Context, user, code string, now time.Time) (Attempt, error) {
 	limiter, err := m.OpenLimiter(m.cfg)
 	if err != nil {
@@ -192,8 +182,7 @@ func (m *Mode) begin(ctx context.Context, user, code string, now time.Time) (Att
 	return attempt, nil
 }
 
-// useToken gets this run's token (from the file, or an AppRole login) and
-// makes the client send it. It returns what it did, for -verify-only. An
+// useToken gets this run's token and says how, for -verify-only. An
 // AppRole login runs on every run and its token is never written anywhere,
 // so it dies with the process (and in Vault with its TTL).
 func (m *Mode) useToken(ctx context.Context) (string, error) {
@@ -221,8 +210,7 @@ func (m *Mode) useToken(ctx context.Context) (string, error) {
 	return fmt.Sprintf("AppRole login at auth/%s: OK (token policies: %s)", a.MountPoint, policies), nil
 }
 
-// secrets lists what an answer may echo and no message may carry: the
-// code and what the config holds (the token, or the AppRole IDs). They
+// secrets lists what an answer may echo and no message may carry. They
 // travel in ctx, so every quote leaves them out before it is cut.
 func (m *Mode) secrets(code string) []agent.Secret {
 	s := []agent.Secret{{Value: code, Mark: CodeMark}, {Value: m.cfg.Token.Reveal(), Mark: TokenMark}}
@@ -236,15 +224,13 @@ func (m *Mode) secrets(code string) []agent.Secret {
 // issuedToken is the token an AppRole login issued this run, once known.
 func (m *Mode) issuedToken() agent.Secret { return agent.Secret{Value: m.token, Mark: TokenMark} }
 
-// withoutSecrets is the last pass over an error: ctx's secrets and the
-// issued token, in every form a server may echo them.
+// withoutSecrets is the last pass over an error, the issued token included.
 func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
 	return agent.WithoutSecrets(agent.WithSecrets(ctx, m.issuedToken()), err)
 }
 
 // Check is -verify-only: it proves the token, the policy, the mount and
-// the state directory without consuming a code, and says what it found,
-// also when a later step fails.
+// the state directory without consuming a code.
 func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) {
 	var found []helper.Finding
 	note := func(warning bool, format string, args ...any) {
@@ -297,8 +283,7 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 	return nil
 }
 
-// verifyShared proves that the token can read and write the shared record
-// (read, create and update on the probe key's record) and reads it.
+// verifyShared proves that the token can read and write the shared record.
 func (m *Mode) verifyShared(ctx context.Context, key string, note func(bool, string, ...any)) error {
 	path := m.sharedPath(key)
 	caps, err := m.capabilities(ctx, path)

@@ -12,45 +12,29 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 )
 
-// The shared record (totp_used_codes_path): the codes accepted for a key
-// on any host, kept in Vault's KV v2 at <mount>/data/<prefix>/<key>, so
-// that a code let in on one host is refused on every other host too, and
-// after any change of Vault's active node (KV is replicated storage, not
-// the active node's memory). Each write names the version it read
-// (check-and-set), so of two hosts racing with the same code one write
-// fails and that host denies.
-//
-// The record holds, per accepted code, when it was accepted and
-// HMAC-SHA256 under the key of totp_used_codes_key_file, which every host
-// sharing the record holds and Vault never sees. Whoever can read the
-// prefix learns which keys logged in and when, and nothing about the codes
-// without that key; a plain or salted hash of a 6-digit code would give
-// the code away in milliseconds, and a slow KDF only by a factor that a
-// GPU overtakes within a code's life.
+// The shared record (totp_used_codes_path) keeps the codes accepted for a
+// key on any host in Vault's KV v2, so that a code let in on one host is
+// refused on every other, and after a change of Vault's active node (KV is
+// replicated storage, not the node's memory). Each write names the version
+// it read (check-and-set), so of two hosts racing with one code, one denies.
+// Entries are ratelimit's (time and HMAC) under the key every host holds
+// and Vault never sees: readers of the prefix learn who logged in and when,
+// nothing about the codes.
 
 // Sentinels of the shared record; each denies.
 var (
-	// ErrUsedShared: the record says the code was accepted for the key
-	// within its lifetime, on this or another host.
-	ErrUsedShared = errors.New("code already accepted (shared record)")
-	// ErrSharedRace: another login wrote the key's record between our
-	// read and our write.
-	ErrSharedRace = errors.New("another login changed the shared record of used codes at the same time")
-	// ErrSharedRecord: the record cannot be read or written, or is not
-	// what the helper writes.
+	ErrUsedShared   = errors.New("code already accepted (shared record)")
+	ErrSharedRace   = errors.New("another login changed the shared record of used codes at the same time")
 	ErrSharedRecord = errors.New("the shared record of used codes is unusable")
 )
 
-// msgCASMismatch is KV v2's answer to a write whose cas is not the
-// current version (Vault v1.14.0, word for word).
-const msgCASMismatch = "check-and-set parameter did not match the current version"
+const (
+	// msgCASMismatch is KV v2's answer to a stale cas (Vault v1.14.0, word for word).
+	msgCASMismatch = "check-and-set parameter did not match the current version"
+	maxSharedCodes = 100
+)
 
-// maxSharedCodes bounds a key's record, as ratelimit.MaxUsedCodes bounds
-// the host's.
-const maxSharedCodes = 100
-
-// keyRecord is what a key's record held when read: its version (0 when
-// there is none yet) and its entries.
+// keyRecord is a key's record as read; version 0 when there is none yet.
 type keyRecord struct {
 	version int
 	entries []ratelimit.Code
@@ -117,8 +101,8 @@ func (m *Mode) sharedSum(key, code string) string {
 	return ratelimit.CodeSum([]byte(m.cfg.UsedCodes.Key.Reveal()), key, code)
 }
 
-// liveShared keeps the entries still inside the lifetime at now; one
-// stamped later than now (a host's clock ahead) counts from now.
+// liveShared keeps the entries still inside the lifetime; one stamped
+// later than now (a host's clock ahead) counts from now.
 func (m *Mode) liveShared(entries []ratelimit.Code, now time.Time) []ratelimit.Code {
 	var keep []ratelimit.Code
 	for _, e := range entries {
@@ -141,8 +125,7 @@ func (m *Mode) refuseShared(rec keyRecord, key, code string, now time.Time) erro
 		ErrUsedShared, key, accepted.Format(time.RFC3339), accepted.Add(lifetime).Format(time.RFC3339), lifetime)
 }
 
-// recordShared writes code into key's record over the version read, with
-// check-and-set: it succeeds only if nobody wrote since.
+// recordShared writes code into key's record over the version read.
 func (m *Mode) recordShared(ctx context.Context, rec keyRecord, key, code string, now time.Time) error {
 	entries := m.liveShared(rec.entries, now)
 	if len(entries) >= maxSharedCodes {

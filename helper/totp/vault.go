@@ -11,17 +11,10 @@ import (
 
 // The TOTP engine's own answers, told apart with errors.Is. All deny.
 var (
-	// ErrNotValid: Vault says the code is wrong for the key.
-	ErrNotValid = errors.New("the code is not valid")
-	// ErrAlreadyUsed: Vault has seen this code for this key within its
-	// validity, whether it was right or wrong then.
-	ErrAlreadyUsed = errors.New("the code was already used; wait for the next one")
-	// ErrNoKey: the mount has no key of that name.
-	ErrNoKey = errors.New("no TOTP key")
-	// ErrTokenRefused: Vault answered 403 to the host's token.
-	ErrTokenRefused = errors.New("permission denied: Vault refused the token")
-	// ErrNotTOTPEngine: -verify-only's probe got an answer a TOTP engine
-	// does not give.
+	ErrNotValid      = errors.New("the code is not valid")
+	ErrAlreadyUsed   = errors.New("the code was already used; wait for the next one")
+	ErrNoKey         = errors.New("no TOTP key")
+	ErrTokenRefused  = errors.New("permission denied: Vault refused the token")
 	ErrNotTOTPEngine = errors.New("the mount does not answer as a TOTP engine")
 )
 
@@ -82,8 +75,7 @@ func decodeValid(body []byte) error {
 	return nil
 }
 
-// capabilities asks Vault what the token may do on apiPath
-// (sys/capabilities-self), without touching it.
+// capabilities asks Vault what the token may do on apiPath.
 func (m *Mode) capabilities(ctx context.Context, apiPath string) ([]string, error) {
 	const path = "/v1/sys/capabilities-self"
 	body, err := m.vault.Put(ctx, path, map[string]string{"paths": apiPath})
