@@ -78,9 +78,6 @@ type UsedCodes struct {
 	Key           Secret
 }
 
-// Path is totp_used_codes_path as configured (mount and prefix).
-func (u *UsedCodes) Path() string { return u.Mount + "/" + u.Prefix }
-
 // AppRole is how the host logs in when it has no token file.
 type AppRole struct {
 	MountPoint               string
