@@ -41,12 +41,9 @@ var lockedHook = func() {}
 
 // Sentinels callers tell apart: every error wraps one. Any error means: deny.
 var (
-	// ErrLimited: the user has too many failed codes within the window.
 	ErrLimited = errors.New("too many failed codes")
-	// ErrState: the state directory or a state file cannot be used safely.
-	ErrState = errors.New("rate-limit state unusable")
-	// ErrUser: the user name is empty.
-	ErrUser = errors.New("user name cannot be rate-limited")
+	ErrState   = errors.New("rate-limit state unusable")
+	ErrUser    = errors.New("user name cannot be rate-limited")
 )
 
 // Limiter counts failed codes per user in dir and remembers accepted codes.

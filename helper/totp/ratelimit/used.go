@@ -113,7 +113,6 @@ func parseState(data []byte) (state, error) {
 	return st, nil
 }
 
-// parseStamps reads the failures line.
 func parseStamps(data []byte) ([]int64, error) {
 	if len(data) == 0 {
 		return nil, nil
@@ -179,7 +178,6 @@ func ParseCode(s string) (Code, error) {
 	return Code{Stamp: stamp, Sum: sum}, nil
 }
 
-// clip keeps a corrupt field short in the message.
 func clip(f string) string {
 	if len(f) > 16 {
 		return f[:16] + "..."
@@ -276,7 +274,6 @@ func CodeSum(key []byte, name, code string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// usedErr says when the code was accepted and until when it stays refused.
 func (l *Limiter) usedErr(user, path string, u Code) error {
 	accepted := time.Unix(u.Stamp, 0).UTC()
 	return fmt.Errorf("%w for user %q on this host at %s; it stays refused until %s (totp_code_lifetime %s); state file %s",
