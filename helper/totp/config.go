@@ -14,13 +14,8 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// Defaults and bounds of the TOTP mode's keys.
+// Bounds of the TOTP mode's keys.
 const (
-	DefaultAppRoleMountPoint = "approle"
-	DefaultMaxFailures       = 3
-	DefaultFailureWindow     = 30 * time.Second
-	DefaultStateDir          = "/var/lib/vault-ssh-helper"
-
 	MaxMaxFailures   = 100
 	MinFailureWindow = time.Second
 	MaxFailureWindow = 24 * time.Hour
@@ -34,23 +29,12 @@ const (
 	// but the rare chance (about one in a million per recorded code) that
 	// a new code of the same user equals one accepted minutes ago.
 	DefaultCodeLifetime = 5 * time.Minute
-	MinCodeLifetime     = time.Second
-	MaxCodeLifetime     = 24 * time.Hour
-
-	// minUsedCodesKeySize: the shared HMAC key must hold at least 256
-	// bits when written as 64 hex digits (or as any printable text of
-	// that length).
-	minUsedCodesKeySize = 32
 
 	// UsernamePlaceholder is what totp_key_template replaces with PAM_USER.
 	UsernamePlaceholder = "{{username}}"
 
-	// maxSecretSize bounds a token, role_id or secret_id file: a Vault
-	// token is about a hundred bytes, and the value travels in a header.
+	// maxSecretSize: a Vault token is about a hundred bytes, and travels in a header.
 	maxSecretSize = 4096
-	// maxSecretFileSize bounds what is read of one, as of any file the
-	// helper trusts (config's limit).
-	maxSecretFileSize = 1 << 20
 )
 
 // The fixed words of this mode's config messages (pinned in config_test.go).
@@ -71,40 +55,28 @@ var (
 
 // Settings are the TOTP mode's keys, validated.
 type Settings struct {
-	// MountPoint is the TOTP engine's mount, without leading or trailing slashes.
-	MountPoint string
-	// KeyTemplate names the Vault key checked for a user.
+	MountPoint  string
 	KeyTemplate KeyTemplate
-	// TokenFile and Token: the token read from vault_token_file; both empty
-	// when AppRole is set.
+	// TokenFile and Token are empty when AppRole is set.
 	TokenFile string
 	Token     Secret
-	// AppRole is set when the host logs in with AppRole on every run.
-	AppRole *AppRole
-	// MaxFailures failed codes within FailureWindow stop a user's attempts
-	// until the window passes.
+	AppRole   *AppRole
+	// MaxFailures failed codes within FailureWindow stop a user.
 	MaxFailures   int
 	FailureWindow time.Duration
-	// StateDir holds the failure counts and the host's accepted codes.
-	StateDir string
-	// CodeLifetime is how long an accepted code stays refused.
-	CodeLifetime time.Duration
-	// UsedCodes is set when accepted codes are also recorded in Vault's
-	// KV v2, shared by every host.
+	StateDir      string
+	CodeLifetime  time.Duration
+	// UsedCodes is set when accepted codes are also recorded in KV v2.
 	UsedCodes *UsedCodes
 }
 
-// UsedCodes is totp_used_codes_path and its key: accepted codes go to
-// <Mount>/data/<Prefix>/<key name>.
+// UsedCodes is totp_used_codes_path and the HMAC key every host sharing
+// the record holds: accepted codes go to <Mount>/data/<Prefix>/<key name>.
 type UsedCodes struct {
 	Mount, Prefix string
-	// KeyFile and Key: the HMAC key every host sharing the record holds.
-	KeyFile string
-	Key     Secret
+	KeyFile       string
+	Key           Secret
 }
-
-// Path is totp_used_codes_path as configured (mount and prefix).
-func (u *UsedCodes) Path() string { return u.Mount + "/" + u.Prefix }
 
 // AppRole is how the host logs in when it has no token file.
 type AppRole struct {
@@ -114,10 +86,8 @@ type AppRole struct {
 }
 
 // Secret is a value read from a secret file. It prints as a mark, so that
-// no format verb applied to a Config, by mistake or in a debug line, can
-// write it to a log; the value sits behind a pointer, which even fmt's
-// fallback for a wrong verb prints as an address. Reveal is the one way to
-// the value.
+// no format verb writes it to a log; behind a pointer, even fmt's fallback
+// for a wrong verb prints an address.
 type Secret struct{ value *string }
 
 // NewSecret wraps value.
@@ -126,8 +96,7 @@ func NewSecret(value string) Secret { return Secret{value: &value} }
 func (Secret) String() string   { return "<redacted>" }
 func (Secret) GoString() string { return "<redacted>" }
 
-// Reveal returns the secret's value ("" for the zero Secret), for the
-// request that needs it.
+// Reveal returns the value ("" for the zero Secret).
 func (s Secret) Reveal() string {
 	if s.value == nil {
 		return ""
@@ -170,26 +139,25 @@ func ParseSettings(k config.Keys) (*Settings, []error) {
 	var err error
 	t.MountPoint, err = config.VaultPath("totp_mount_point", k["totp_mount_point"])
 	add(err)
-	t.KeyTemplate, err = parseKeyTemplate(k["totp_key_template"], k.Has("totp_key_template"))
+	t.KeyTemplate, err = parseKeyTemplate(k["totp_key_template"])
 	add(err)
-	t.MaxFailures, err = parseMaxFailures(k["totp_max_failures"], k.Has("totp_max_failures"))
+	t.MaxFailures, err = parseMaxFailures(k)
 	add(err)
-	t.FailureWindow, err = parseFailureWindow(k["totp_failure_window"], k.Has("totp_failure_window"))
+	t.FailureWindow, err = parseDuration(k, "totp_failure_window", 30*time.Second, MinFailureWindow, MaxFailureWindow, "30s")
 	add(err)
-	t.StateDir, err = parseStateDir(k["state_dir"], k.Has("state_dir"))
+	t.StateDir, err = parseStateDir(k)
 	add(err)
-	t.CodeLifetime, err = parseCodeLifetime(k["totp_code_lifetime"], k.Has("totp_code_lifetime"))
+	t.CodeLifetime, err = parseDuration(k, "totp_code_lifetime", DefaultCodeLifetime, time.Second, 24*time.Hour, "5m")
 	add(err)
 	t.UsedCodes, err = parseUsedCodes(k)
 	add(err)
-	problems = append(problems, parseCredentials(k, t)...)
-	return t, problems
+	return t, append(problems, parseCredentials(k, t)...)
 }
 
 // parseCredentials reads how the host proves itself to Vault: exactly one
 // of a token file and an AppRole pair.
 func parseCredentials(k config.Keys, t *Settings) []error {
-	tokenSet := k.Has("vault_token_file")
+	tokenSet, mountSet := k.Has("vault_token_file"), k.Has("approle_mount_point")
 	roleSet, secretSet := k.Has("approle_role_id_file"), k.Has("approle_secret_id_file")
 	switch {
 	case tokenSet && (roleSet || secretSet):
@@ -198,50 +166,47 @@ func parseCredentials(k config.Keys, t *Settings) []error {
 		return []error{ErrRoleIDAlone}
 	case secretSet && !roleSet:
 		return []error{ErrSecretIDAlone}
+	case !tokenSet && !roleSet && mountSet:
+		return []error{ErrAppRoleMountAlone}
 	case !tokenSet && !roleSet:
-		if k.Has("approle_mount_point") {
-			return []error{ErrAppRoleMountAlone}
-		}
 		return []error{ErrNoCredentials}
-	case tokenSet && k.Has("approle_mount_point"):
+	case tokenSet && mountSet:
 		return []error{ErrAppRoleMountUnused}
 	}
-	var problems []error
-	if tokenSet {
-		var err error
-		t.TokenFile, t.Token, err = readSecret(k["vault_token_file"], "vault_token_file", "token")
-		if err != nil {
-			problems = append(problems, err)
-		}
-		return problems
-	}
-	a := &AppRole{MountPoint: DefaultAppRoleMountPoint}
 	var err error
-	if k.Has("approle_mount_point") {
+	if tokenSet {
+		if t.TokenFile, t.Token, err = readSecret(k, "vault_token_file", "token"); err != nil {
+			return []error{err}
+		}
+		return nil
+	}
+	var problems []error
+	a := &AppRole{MountPoint: "approle"}
+	if mountSet {
 		if a.MountPoint, err = config.VaultPath("approle_mount_point", k["approle_mount_point"]); err != nil {
 			problems = append(problems, err)
 		}
 	}
-	if a.RoleIDFile, a.RoleID, err = readSecret(k["approle_role_id_file"], "approle_role_id_file", "role_id"); err != nil {
+	if a.RoleIDFile, a.RoleID, err = readSecret(k, "approle_role_id_file", "role_id"); err != nil {
 		problems = append(problems, err)
 	}
-	if a.SecretIDFile, a.SecretID, err = readSecret(k["approle_secret_id_file"], "approle_secret_id_file", "secret_id"); err != nil {
+	if a.SecretIDFile, a.SecretID, err = readSecret(k, "approle_secret_id_file", "secret_id"); err != nil {
 		problems = append(problems, err)
 	}
 	t.AppRole = a
 	return problems
 }
 
-// readSecret reads a file holding one secret value (what). It is held to
-// the config file's rule and, like a private key, must not be readable by
-// group or others. No message ever quotes the content.
-func readSecret(path, key, what string) (string, Secret, error) {
-	path = strings.TrimSpace(path)
+// readSecret reads the file named by key, holding one secret value (what),
+// held to the config file's rule and, like a private key, not readable by
+// group or others. No message quotes the content.
+func readSecret(k config.Keys, key, what string) (string, Secret, error) {
+	path := strings.TrimSpace(k[key])
 	if path == "" {
 		return "", Secret{}, fmt.Errorf("%s %w", key, config.ErrEmpty)
 	}
 	// The mode is checked on the file that was opened, as client_key's is.
-	data, info, err := trust.ReadFile(path, key, "/", maxSecretFileSize)
+	data, info, err := trust.ReadFile(path, key, "/", 1<<20)
 	if err != nil {
 		return "", Secret{}, err
 	}
@@ -254,67 +219,36 @@ func readSecret(path, key, what string) (string, Secret, error) {
 		return "", Secret{}, fmt.Errorf("%s %q %w", key, path, config.ErrEmpty)
 	case len(value) > maxSecretSize:
 		return "", Secret{}, fmt.Errorf("%s %q is longer than %d bytes", key, path, maxSecretSize)
-	case !isOneWord(value):
+	case strings.ContainsFunc(value, func(r rune) bool { return r <= ' ' || r > '~' }):
+		// A token, role_id or secret_id is printable ASCII without
+		// spaces, and so travels in a header or JSON string unchanged.
 		return "", Secret{}, fmt.Errorf("%s %q must hold the %s alone, on one line of printable ASCII", key, path, what)
 	}
 	return path, NewSecret(value), nil
 }
 
-// isOneWord accepts printable ASCII without spaces: what a token, role_id
-// or secret_id is, and what can travel in a header or JSON string unchanged.
-func isOneWord(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
-func parseKeyTemplate(s string, set bool) (KeyTemplate, error) {
+func parseKeyTemplate(s string) (KeyTemplate, error) {
 	s = strings.TrimSpace(s)
-	if !set || s == "" {
+	if s == "" {
 		return KeyTemplate{}, nil
 	}
 	if strings.Count(s, UsernamePlaceholder) != 1 {
 		return KeyTemplate{}, fmt.Errorf("totp_key_template %q %w", s, ErrTemplateUser)
 	}
 	prefix, suffix, _ := strings.Cut(s, UsernamePlaceholder)
-	if !isKeyPrefix(prefix) || !isKeySuffix(suffix) {
+	// Any valid user name gives a valid key name exactly when a one-letter one does.
+	if !IsKeyName(prefix + "u" + suffix) {
 		return KeyTemplate{}, fmt.Errorf("totp_key_template %q would give names Vault refuses: around %s only ASCII letters, digits, '_', '-', '.' and '@' may appear, and a name starts and ends with a letter, digit or '_'",
 			s, UsernamePlaceholder)
 	}
 	return KeyTemplate{Prefix: prefix, Suffix: suffix}, nil
 }
 
-// isKeyPrefix and isKeySuffix hold the template's fixed parts to Vault's
-// rule for TOTP key names (word characters, '-', '.' and '@', starting and
-// ending with a word character), given that the user part itself obeys it.
-func isKeyPrefix(s string) bool {
-	return s == "" || (isWordByte(s[0]) && allKeyBytes(s))
-}
-
-func isKeySuffix(s string) bool {
-	return s == "" || (isWordByte(s[len(s)-1]) && allKeyBytes(s))
-}
-
-func allKeyBytes(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isWordByte(s[i]) && s[i] != '-' && s[i] != '.' && s[i] != '@' {
-			return false
-		}
+func parseMaxFailures(k config.Keys) (int, error) {
+	if !k.Has("totp_max_failures") {
+		return 3, nil
 	}
-	return true
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-}
-
-func parseMaxFailures(s string, set bool) (int, error) {
-	if !set {
-		return DefaultMaxFailures, nil
-	}
+	s := k["totp_max_failures"]
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 1 || n > MaxMaxFailures {
 		return 0, fmt.Errorf("totp_max_failures %q %w from 1 to %d", s, ErrNotWholeNumber, MaxMaxFailures)
@@ -322,57 +256,43 @@ func parseMaxFailures(s string, set bool) (int, error) {
 	return n, nil
 }
 
-func parseFailureWindow(s string, set bool) (time.Duration, error) {
-	if !set {
-		return DefaultFailureWindow, nil
+func parseDuration(k config.Keys, key string, def, lo, hi time.Duration, example string) (time.Duration, error) {
+	if !k.Has(key) {
+		return def, nil
 	}
+	s := k[key]
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("totp_failure_window %q %w like %q", s, config.ErrNotDuration, "30s")
+		return 0, fmt.Errorf("%s %q %w like %q", key, s, config.ErrNotDuration, example)
 	}
-	if d < MinFailureWindow || d > MaxFailureWindow {
-		return 0, fmt.Errorf("totp_failure_window %q %w %s to %s", s, config.ErrOutside, MinFailureWindow, MaxFailureWindow)
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("%s %q %w %s to %s", key, s, config.ErrOutside, lo, hi)
 	}
 	return d, nil
 }
 
 // parseStateDir checks the path only; whether the directory is safe is
 // decided where it is used, at every login.
-func parseStateDir(s string, set bool) (string, error) {
-	if !set {
-		return DefaultStateDir, nil
+func parseStateDir(k config.Keys) (string, error) {
+	if !k.Has("state_dir") {
+		return "/var/lib/vault-ssh-helper", nil
 	}
-	dir := strings.TrimSpace(s)
+	dir := strings.TrimSpace(k["state_dir"])
 	if !filepath.IsAbs(dir) || strings.IndexFunc(dir, unicode.IsControl) >= 0 {
-		return "", fmt.Errorf("state_dir %q is not an absolute path", s)
+		return "", fmt.Errorf("state_dir %q is not an absolute path", k["state_dir"])
 	}
 	return filepath.Clean(dir), nil
 }
 
-func parseCodeLifetime(s string, set bool) (time.Duration, error) {
-	if !set {
-		return DefaultCodeLifetime, nil
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil {
-		return 0, fmt.Errorf("totp_code_lifetime %q %w like %q", s, config.ErrNotDuration, "5m")
-	}
-	if d < MinCodeLifetime || d > MaxCodeLifetime {
-		return 0, fmt.Errorf("totp_code_lifetime %q %w %s to %s", s, config.ErrOutside, MinCodeLifetime, MaxCodeLifetime)
-	}
-	return d, nil
-}
-
-// parseUsedCodes reads the shared record's two keys: both or neither. The
-// path's first segment is the KV v2 mount, the rest the prefix under it.
+// parseUsedCodes reads the shared record's two keys: both or neither.
 func parseUsedCodes(k config.Keys) (*UsedCodes, error) {
 	pathSet, keySet := k.Has("totp_used_codes_path"), k.Has("totp_used_codes_key_file")
 	switch {
 	case !pathSet && !keySet:
 		return nil, nil
-	case pathSet && !keySet:
+	case !keySet:
 		return nil, fmt.Errorf("totp_used_codes_path is set but totp_used_codes_key_file is not: %w", config.ErrSetBothOrNeither)
-	case keySet && !pathSet:
+	case !pathSet:
 		return nil, fmt.Errorf("totp_used_codes_key_file is set but totp_used_codes_path is not: %w", config.ErrSetBothOrNeither)
 	}
 	path, err := config.VaultPath("totp_used_codes_path", k["totp_used_codes_path"])
@@ -384,11 +304,11 @@ func parseUsedCodes(k config.Keys) (*UsedCodes, error) {
 		return nil, fmt.Errorf("totp_used_codes_path %q %w", k["totp_used_codes_path"], ErrUsedCodesNoPrefix)
 	}
 	u := &UsedCodes{Mount: mount, Prefix: prefix}
-	u.KeyFile, u.Key, err = readSecret(k["totp_used_codes_key_file"], "totp_used_codes_key_file", "key")
-	if err != nil {
+	if u.KeyFile, u.Key, err = readSecret(k, "totp_used_codes_key_file", "key"); err != nil {
 		return nil, err
 	}
-	if len(u.Key.Reveal()) < minUsedCodesKeySize {
+	// openssl rand -hex 32 gives 64 characters; fewer than 32 is a weak key.
+	if len(u.Key.Reveal()) < 32 {
 		return nil, fmt.Errorf("totp_used_codes_key_file %q %w", u.KeyFile, ErrUsedCodesKeyShort)
 	}
 	return u, nil

@@ -138,7 +138,7 @@ func TestUsedCodesKeysAreRead(t *testing.T) {
 	got := settingsOf(cfg)
 	u := got.UsedCodes
 	if got.CodeLifetime != 10*time.Minute || u == nil || u.Mount != "kv" || u.Prefix != "vault-ssh-helper/used" ||
-		u.Path() != "kv/vault-ssh-helper/used" || u.KeyFile != key || u.Key.Reveal() != strings.Repeat("0f", 32) {
+		u.KeyFile != key || u.Key.Reveal() != strings.Repeat("0f", 32) {
 		t.Errorf("got %+v, %+v", got, u)
 	}
 }
@@ -284,7 +284,7 @@ func checkTOTPConfig(t *testing.T, cfg *config.Config, data []byte) {
 	if c.AppRole != nil && (c.AppRole.MountPoint == "" || c.AppRole.RoleID.Reveal() == "" || c.AppRole.SecretID.Reveal() == "") {
 		t.Fatalf("AppRole without mount or IDs: %q", data)
 	}
-	if !isKeyPrefix(c.KeyTemplate.Prefix) || !isKeySuffix(c.KeyTemplate.Suffix) {
+	if _, err := KeyName(c.KeyTemplate, "u"); err != nil {
 		t.Fatalf("template %q accepted: %q", c.KeyTemplate, data)
 	}
 	if c.MaxFailures < 1 || c.MaxFailures > MaxMaxFailures || c.FailureWindow < MinFailureWindow || c.FailureWindow > MaxFailureWindow {

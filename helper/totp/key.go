@@ -1,23 +1,47 @@
 package totp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
 
 // MaxUserLength bounds PAM_USER: Linux names are at most 32 bytes, and the
 // name travels in the request's path.
 const MaxUserLength = 256
 
-// The reasons a user has no key to check. Each denies before any network
-// traffic.
+// The reasons a login is refused before any network traffic.
 var (
+	ErrNotCode = errors.New("password is not a TOTP code (6 or 8 ASCII digits)")
 	ErrNoUser  = errors.New("PAM_USER is not set: no user to check a code for")
 	ErrBadUser = errors.New("cannot name a Vault TOTP key")
 )
 
-// keyNameRule is Vault's rule for a TOTP key name, for messages.
-const keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
+const (
+	// keyNameRule is Vault's rule for a TOTP key name, for messages.
+	keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
+	wordBytes   = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+)
+
+// ReadCode reads the typed password and returns it if it is exactly 6 or 8
+// ASCII digits once helper.ReadPassword has removed what PAM or a terminal
+// added around it. Only these canonical digits are ever sent: Vault
+// releases before the fix for CVE-2025-6014 accept a used code again with
+// white space added.
+func ReadCode(r io.Reader) (string, error) {
+	pw, err := helper.ReadPassword(r)
+	if err != nil {
+		return "", err
+	}
+	if len(pw) != 6 && len(pw) != 8 || len(bytes.Trim(pw, "0123456789")) != 0 {
+		return "", ErrNotCode
+	}
+	return string(pw), nil
+}
 
 // KeyName is the Vault key checked for user: the template with user in
 // place of {{username}}. user must itself obey Vault's key-name rule, so no
@@ -40,20 +64,8 @@ func KeyName(t KeyTemplate, user string) (string, error) {
 }
 
 // IsKeyName reports whether Vault's TOTP engine (v1.14.0) serves
-// <mount>/code/<name>: word characters, '-', '.' and '@', starting and
-// ending with a word character.
+// <mount>/code/<name> (keyNameRule).
 func IsKeyName(s string) bool {
-	if s == "" || !isWord(s[0]) || !isWord(s[len(s)-1]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isWord(c) && c != '-' && c != '.' && c != '@' {
-			return false
-		}
-	}
-	return true
-}
-
-func isWord(c byte) bool {
-	return c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+	return s != "" && strings.Trim(s, wordBytes+"-.@") == "" &&
+		strings.IndexByte(wordBytes, s[0]) >= 0 && strings.IndexByte(wordBytes, s[len(s)-1]) >= 0
 }

@@ -18,7 +18,7 @@ import (
 // is ratelimit's, on disk: a failure counts, and past max the refusal
 // matches ErrLimited with no Attempt beside it.
 func TestTheFileLimiterCountsFailuresAndRefusesPastTheLimit(t *testing.T) {
-	l, err := openLimiter(Limits{Dir: filepath.Join(t.TempDir(), "state"), MaxFailures: 1, Window: 30 * time.Second, CodeLifetime: time.Minute})
+	l, err := openLimiter(&Settings{StateDir: filepath.Join(t.TempDir(), "state"), MaxFailures: 1, FailureWindow: 30 * time.Second, CodeLifetime: time.Minute})
 	if err != nil {
 		t.Fatalf("openLimiter: %v", err)
 	}

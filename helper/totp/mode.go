@@ -2,11 +2,7 @@
 // authenticator app, and a login is verified when Vault's TOTP engine says
 // the code is valid for the user's key. The host holds no seed; it proves
 // itself to Vault with a token file or an AppRole login, and limits failed
-// codes per user before Vault is asked. Reading the code (code.go), naming
-// the key (key.go), getting the token (auth.go), asking Vault (vault.go),
-// limiting and the host's record of accepted codes (limiter.go, over
-// package ratelimit) and the shared record in KV v2 (shared.go) all live
-// here.
+// codes per user (package ratelimit) before Vault is asked.
 package totp
 
 import (
@@ -20,6 +16,7 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 )
 
 // Marks that stand in for secrets in a message that would otherwise carry them.
@@ -34,12 +31,14 @@ const (
 // capabilities checked are those on the key the template gives this name.
 const ProbeUser = "vault-ssh-helper-probe"
 
-// ErrCannotUpdate: -verify-only found that the token cannot validate codes.
-var ErrCannotUpdate = errors.New("the token cannot validate codes")
-
-// ErrCannotRecord: -verify-only found that the token cannot keep the
-// shared record of used codes.
-var ErrCannotRecord = errors.New("the token cannot keep the shared record of used codes")
+// -verify-only's findings that the token's policy is short, and the
+// limiter's refusals before Vault is asked.
+var (
+	ErrCannotUpdate = errors.New("the token cannot validate codes")
+	ErrCannotRecord = errors.New("the token cannot keep the shared record of used codes")
+	ErrLimited      = ratelimit.ErrLimited
+	ErrUsedHere     = ratelimit.ErrUsed
+)
 
 // What -verify-only reports finding (formats for fmt), named so that tests
 // outside this package can look for them without spelling them again.
@@ -52,55 +51,72 @@ const (
 	FoundStateDir     = "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s"
 )
 
+// Limiter is what the mode needs of package ratelimit; tests use an in-memory one.
+type Limiter interface {
+	Begin(ctx context.Context, user, code string, now time.Time) (Attempt, error)
+}
+
+// Attempt is one counted attempt; Succeeded records its code as accepted.
+type Attempt interface {
+	Succeeded() error
+}
+
 // Mode is the TOTP mode for one config.
 type Mode struct {
-	cfg    *Settings
-	vault  *agent.Client
-	client *Client
-	// shared is the KV v2 record of used codes, nil when not configured.
-	shared *sharedRecord
-	// token is this run's token once known, kept to mask it in errors.
+	cfg   *Settings
+	vault *agent.Client
+	// token is this run's token once known, masked in errors.
 	token string
 	// Now and OpenLimiter are replaced by tests.
 	Now         func() time.Time
-	OpenLimiter func(Limits) (Limiter, error)
+	OpenLimiter func(*Settings) (Limiter, error)
 }
 
-// New is the TOTP mode for the settings cfg, asking Vault through vault.
+// New is the TOTP mode for cfg, asking Vault through vault.
 func New(cfg *Settings, vault *agent.Client) *Mode {
-	m := &Mode{
-		cfg:         cfg,
-		vault:       vault,
-		client:      NewClient(vault, cfg.MountPoint),
-		Now:         time.Now,
-		OpenLimiter: openLimiter,
+	return &Mode{cfg: cfg, vault: vault, Now: time.Now, OpenLimiter: openLimiter}
+}
+
+func openLimiter(s *Settings) (Limiter, error) {
+	l, err := ratelimit.Open(s.StateDir, s.MaxFailures, s.FailureWindow, s.CodeLifetime)
+	if err != nil {
+		return nil, err
 	}
-	if u := cfg.UsedCodes; u != nil {
-		m.shared = &sharedRecord{vault: vault, cfg: u, lifetime: cfg.CodeLifetime}
+	return fileLimiter{l}, nil
+}
+
+type fileLimiter struct{ l *ratelimit.Limiter }
+
+func (f fileLimiter) Begin(ctx context.Context, user, code string, now time.Time) (Attempt, error) {
+	a, err := f.l.BeginCode(ctx, user, code, now)
+	if err != nil {
+		return nil, err // not a typed nil *ratelimit.Attempt in the interface
 	}
-	return m
+	return a, nil
 }
 
 // About is what the run's log lines say about this mode. Its summary line
 // has no field of its own: Vault's answer names no IP.
 func (m *Mode) About() helper.About {
+	step := "sending sys/capabilities-self and an empty code"
+	if m.cfg.AppRole != nil {
+		step = "sending an AppRole login, sys/capabilities-self and an empty code"
+	}
+	if m.cfg.UsedCodes != nil {
+		step += ", then reading the shared record of used codes"
+	}
 	return helper.About{
 		Announce:  fmt.Sprintf("using TOTP mount point: %s, key template: %s", m.cfg.MountPoint, m.cfg.KeyTemplate),
 		Secret:    "the TOTP code",
-		CheckStep: m.checkStep(),
+		CheckStep: step,
 	}
 }
 
-// ReadPassword reads the code from stdin; anything not shaped like one is
-// refused before any network traffic.
+// ReadPassword reads the code from stdin (ReadCode).
 func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
 
-// Login checks code for pamUser: the user's key, the failure limit and
-// this host's record of accepted codes, the token, the shared record (when
-// configured), then Vault; a code Vault accepts is recorded in the shared
-// record, then on the host, before Login returns. It returns who logged
-// in, for the success line. No error carries the code, the token or the
-// AppRole IDs.
+// Login checks code for pamUser: the key name, the limiter, the shared
+// record, then Vault. No error carries the code, the token or the AppRole IDs.
 func (m *Mode) Login(ctx context.Context, code, pamUser string) (helper.Result, error) {
 	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
 	who, err := m.login(ctx, code, pamUser)
@@ -120,25 +136,25 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	if _, err := m.useToken(ctx); err != nil {
 		return "", err
 	}
-	ctx = agent.WithSecrets(ctx, m.issuedToken()...)
+	ctx = agent.WithSecrets(ctx, m.issuedToken())
 	var shared keyRecord
-	if m.shared != nil {
-		if shared, err = m.shared.read(ctx, key); err != nil {
+	if m.cfg.UsedCodes != nil {
+		if shared, err = m.readShared(ctx, key); err != nil {
 			return "", fmt.Errorf("cannot check the shared record of used codes, so denying: %w", err)
 		}
-		if err := m.shared.check(shared, key, code, now); err != nil {
+		if err := m.refuseShared(shared, key, code, now); err != nil {
 			return "", fmt.Errorf("denied before asking Vault: %w", err)
 		}
 	}
-	if err := m.client.Validate(ctx, key, code); err != nil {
+	if err := m.validate(ctx, key, code); err != nil {
 		return "", err
 	}
 	// The records come before the answer, the shared one first (its
 	// check-and-set decides a race between hosts): a helper that dies or
 	// cannot write one here exits non-zero, which pam_exec takes as a
 	// denial, so no path lets a code in without it being recorded first.
-	if m.shared != nil {
-		if err := m.shared.record(ctx, shared, key, code, now); err != nil {
+	if m.cfg.UsedCodes != nil {
+		if err := m.recordShared(ctx, shared, key, code, now); err != nil {
 			return "", fmt.Errorf("the code is valid, but recording it in the shared record failed, so denying: %w", err)
 		}
 	}
@@ -148,15 +164,9 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	return fmt.Sprintf("%s (TOTP key %q)", pamUser, key), nil
 }
 
-func (m *Mode) limits() Limits {
-	return Limits{Dir: m.cfg.StateDir, MaxFailures: m.cfg.MaxFailures, Window: m.cfg.FailureWindow, CodeLifetime: m.cfg.CodeLifetime}
-}
-
-// begin counts an attempt for user, or refuses it when user has too many
-// failed codes or had code accepted on this host within its lifetime; any
-// problem with the state denies.
+// begin counts an attempt for user; any problem with the state denies.
 func (m *Mode) begin(ctx context.Context, user, code string, now time.Time) (Attempt, error) {
-	limiter, err := m.OpenLimiter(m.limits())
+	limiter, err := m.OpenLimiter(m.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rate limit: %w", err)
 	}
@@ -172,25 +182,35 @@ func (m *Mode) begin(ctx context.Context, user, code string, now time.Time) (Att
 	return attempt, nil
 }
 
-// useToken gets this run's token (from the file, or an AppRole login) and
-// makes the client send it. It returns what it did, for -verify-only.
+// useToken gets this run's token and says how, for -verify-only. An
+// AppRole login runs on every run and its token is never written anywhere,
+// so it dies with the process (and in Vault with its TTL).
 func (m *Mode) useToken(ctx context.Context) (string, error) {
-	if a := m.cfg.AppRole; a != nil {
-		auth, err := loginAppRole(ctx, m.vault, a)
-		if err != nil {
-			return "", err
-		}
-		m.token = auth.ClientToken
+	a := m.cfg.AppRole
+	if a == nil {
+		m.token = m.cfg.Token.Reveal()
 		m.vault.SetToken(m.token)
-		return fmt.Sprintf("AppRole login at auth/%s: OK (token policies: %s)", a.MountPoint, listOrNone(auth.Policies)), nil
+		return fmt.Sprintf(FoundTokenFile, m.cfg.TokenFile), nil
 	}
-	m.token = m.cfg.Token.Reveal()
+	path := "/v1/auth/" + a.MountPoint + "/login"
+	body, err := m.vault.Put(ctx, path, map[string]string{"role_id": a.RoleID.Reveal(), "secret_id": a.SecretID.Reveal()})
+	var auth agent.Auth
+	if err == nil {
+		auth, err = agent.DecodeAuth(body)
+	}
+	if err != nil {
+		return "", fmt.Errorf("AppRole login at %s: %w", m.vault.URL(path), err)
+	}
+	m.token = auth.ClientToken
 	m.vault.SetToken(m.token)
-	return fmt.Sprintf(FoundTokenFile, m.cfg.TokenFile), nil
+	policies := "none"
+	if len(auth.Policies) > 0 {
+		policies = strings.Join(auth.Policies, ", ")
+	}
+	return fmt.Sprintf("AppRole login at auth/%s: OK (token policies: %s)", a.MountPoint, policies), nil
 }
 
-// secrets lists what an answer may echo and no message may carry: the
-// code and what the config holds (the token, or the AppRole IDs). They
+// secrets lists what an answer may echo and no message may carry. They
 // travel in ctx, so every quote leaves them out before it is cut.
 func (m *Mode) secrets(code string) []agent.Secret {
 	s := []agent.Secret{{Value: code, Mark: CodeMark}, {Value: m.cfg.Token.Reveal(), Mark: TokenMark}}
@@ -202,31 +222,15 @@ func (m *Mode) secrets(code string) []agent.Secret {
 }
 
 // issuedToken is the token an AppRole login issued this run, once known.
-func (m *Mode) issuedToken() []agent.Secret {
-	return []agent.Secret{{Value: m.token, Mark: TokenMark}}
-}
+func (m *Mode) issuedToken() agent.Secret { return agent.Secret{Value: m.token, Mark: TokenMark} }
 
-// withoutSecrets is the last pass over an error: ctx's secrets and the
-// issued token, in every form a server may echo them.
+// withoutSecrets is the last pass over an error, the issued token included.
 func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
-	return agent.WithoutSecrets(agent.WithSecrets(ctx, m.issuedToken()...), err)
-}
-
-// checkStep says what Check sends, for the debug line before it.
-func (m *Mode) checkStep() string {
-	step := "sending sys/capabilities-self and an empty code"
-	if m.cfg.AppRole != nil {
-		step = "sending an AppRole login, sys/capabilities-self and an empty code"
-	}
-	if m.shared != nil {
-		step += ", then reading the shared record of used codes"
-	}
-	return step
+	return agent.WithoutSecrets(agent.WithSecrets(ctx, m.issuedToken()), err)
 }
 
 // Check is -verify-only: it proves the token, the policy, the mount and
-// the state directory without consuming a code, and says what it found,
-// also when a later step fails.
+// the state directory without consuming a code.
 func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) {
 	var found []helper.Finding
 	note := func(warning bool, format string, args ...any) {
@@ -242,75 +246,57 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 	if err != nil {
 		return err
 	}
-	ctx = agent.WithSecrets(ctx, m.issuedToken()...)
+	ctx = agent.WithSecrets(ctx, m.issuedToken())
 	note(false, "%s", how)
 	key, err := KeyName(m.cfg.KeyTemplate, ProbeUser)
 	if err != nil {
 		return err
 	}
-	caps, err := m.client.Capabilities(ctx, key)
+	path := m.codePath(key)
+	caps, err := m.capabilities(ctx, path)
 	if err != nil {
 		return err
 	}
-	path := m.client.CodePath(key)
-	note(false, FoundCapabilities, path, ProbeUser, strings.Join(caps, ", "))
-	if canReadCodes(caps) {
-		note(true, FoundCanReadCodes, strings.Join(caps, ", "), path, m.policyPath())
+	// Read on <mount>/code/<key> generates the key's current code, root
+	// allows everything, and sudo means a policy far wider than needed.
+	policy, list := m.codePath(m.cfg.KeyTemplate.Prefix+"*"), strings.Join(caps, ", ")
+	note(false, FoundCapabilities, path, ProbeUser, list)
+	if slices.ContainsFunc(caps, func(c string) bool { return c == "read" || c == "root" || c == "sudo" }) {
+		note(true, FoundCanReadCodes, list, path, policy)
 	}
 	if !slices.Contains(caps, "update") && !slices.Contains(caps, "root") {
-		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs update on %s", ErrCannotUpdate, path, strings.Join(caps, ", "), m.policyPath())
+		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs update on %s", ErrCannotUpdate, path, list, policy)
 	}
-	if err := m.client.Probe(ctx, key); err != nil {
+	if err := m.probe(ctx, key); err != nil {
 		return err
 	}
 	note(false, FoundEngine, m.cfg.MountPoint)
-	if m.shared != nil {
-		if err := m.checkShared(ctx, key, note); err != nil {
+	if m.cfg.UsedCodes != nil {
+		if err := m.verifyShared(ctx, key, note); err != nil {
 			return err
 		}
 	}
-	if _, err := m.OpenLimiter(m.limits()); err != nil {
+	if _, err := m.OpenLimiter(m.cfg); err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
 	note(false, FoundStateDir, m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
 	return nil
 }
 
-// checkShared proves that the token can read and write the shared record
-// (read, create and update on the probe key's record) and reads it.
-func (m *Mode) checkShared(ctx context.Context, key string, note func(bool, string, ...any)) error {
-	path := m.shared.Path(key)
-	caps, err := m.client.capabilitiesOn(ctx, path)
+// verifyShared proves that the token can read and write the shared record.
+func (m *Mode) verifyShared(ctx context.Context, key string, note func(bool, string, ...any)) error {
+	path := m.sharedPath(key)
+	caps, err := m.capabilities(ctx, path)
 	if err != nil {
 		return err
 	}
 	if !slices.Contains(caps, "root") && !(slices.Contains(caps, "read") && slices.Contains(caps, "create") && slices.Contains(caps, "update")) {
 		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs read, create and update on %s",
-			ErrCannotRecord, path, strings.Join(caps, ", "), m.shared.policyPath())
+			ErrCannotRecord, path, strings.Join(caps, ", "), m.sharedPath("*"))
 	}
-	if _, err := m.shared.read(ctx, key); err != nil {
+	if _, err := m.readShared(ctx, key); err != nil {
 		return err
 	}
 	note(false, FoundSharedRecord, path, strings.Join(caps, ", "))
 	return nil
-}
-
-// canReadCodes: read on <mount>/code/<key> generates the key's current
-// code, and root allows everything; sudo on that path means a policy
-// written far wider than validating needs.
-func canReadCodes(caps []string) bool {
-	return slices.Contains(caps, "read") || slices.Contains(caps, "root") || slices.Contains(caps, "sudo")
-}
-
-// policyPath is the least-privilege policy's path for every key the
-// template gives.
-func (m *Mode) policyPath() string {
-	return m.client.CodePath(m.cfg.KeyTemplate.Prefix + "*")
-}
-
-func listOrNone(items []string) string {
-	if len(items) == 0 {
-		return "none"
-	}
-	return strings.Join(items, ", ")
 }

@@ -92,7 +92,7 @@ func TestLoginDenials(t *testing.T) {
 			"AppRole login at $URL/v1/auth/approle/login: Vault answered 400: invalid role ID", nil},
 		{"no AppRole mount", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.MountPoint = "other" }, goodCode,
 			"AppRole login at $URL/v1/auth/other/login: Vault answered 403: permission denied", nil},
-		{"no TOTP mount", false, func(_ *stubVault, m *Mode) { m.client.mount = "nomount" }, goodCode,
+		{"no TOTP mount", false, func(_ *stubVault, m *Mode) { m.cfg.MountPoint = "nomount" }, goodCode,
 			`validate at $URL/v1/nomount/code/alice: Vault answered 404: no handler for route "nomount/code/alice". route entry not found.`, nil},
 		{"answer without valid", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{"other":true}}`)) }, goodCode,
 			"validate at $URL/v1/totp/code/alice: " + agent.ErrMalformed.Error() + ": data.valid is missing", agent.ErrMalformed},
@@ -148,12 +148,12 @@ func TestDenialsBeforeAnyTraffic(t *testing.T) {
 		{"counts unreadable", "alice", func(_ *Mode, l *memLimiter) { l.beginErr = errors.New("state_dir /x: permission denied") },
 			`cannot count "alice"'s failed codes, so denying: state_dir /x: permission denied`, nil},
 		{"state dir unusable", "alice", func(m *Mode, _ *memLimiter) {
-			m.OpenLimiter = func(Limits) (Limiter, error) {
+			m.OpenLimiter = func(*Settings) (Limiter, error) {
 				return nil, errors.New("a stand-in limiter error")
 			}
 		}, "rate limit: a stand-in limiter error", nil},
 		{"limiter without attempt", "alice", func(m *Mode, _ *memLimiter) {
-			m.OpenLimiter = func(Limits) (Limiter, error) { return nilAttempts{}, nil }
+			m.OpenLimiter = func(*Settings) (Limiter, error) { return nilAttempts{}, nil }
 		}, `cannot count "alice"'s failed codes, so denying: the limiter recorded no attempt`, nil},
 	}
 	for _, c := range cases {
@@ -353,7 +353,7 @@ func TestVerifyOnlyFailures(t *testing.T) {
 			"capabilities at $URL/v1/sys/capabilities-self: permission denied: Vault refused the token (revoked or expired, or without the default policy, which allows sys/capabilities-self)"},
 		{"wrong secret_id", true, func(_ *stubVault, m *Mode) { m.cfg.AppRole.SecretID = NewSecret("wrong") },
 			"AppRole login at $URL/v1/auth/approle/login: Vault answered 500: invalid secret id"},
-		{"no mount", false, func(_ *stubVault, m *Mode) { m.client.mount = "nomount"; m.cfg.MountPoint = "nomount" },
+		{"no mount", false, func(_ *stubVault, m *Mode) { m.cfg.MountPoint = "nomount" },
 			`mount check at $URL/v1/nomount/code/vault-ssh-helper-probe: the mount does not answer as a TOTP engine: Vault answered 404: no handler for route "nomount/code/vault-ssh-helper-probe". route entry not found.`},
 		{"probe answered 200", false, func(s *stubVault, _ *Mode) {
 			s.setFault(func(w http.ResponseWriter, r request) {
@@ -377,7 +377,7 @@ func TestVerifyOnlyFailures(t *testing.T) {
 		{"capabilities missing", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{"capabilities":[]}}`)) },
 			"capabilities at $URL/v1/sys/capabilities-self: " + agent.ErrMalformed.Error() + ": data.capabilities is missing or empty"},
 		{"state dir unusable", false, func(_ *stubVault, m *Mode) {
-			m.OpenLimiter = func(Limits) (Limiter, error) {
+			m.OpenLimiter = func(*Settings) (Limiter, error) {
 				return nil, errors.New("a stand-in limiter error")
 			}
 		}, "rate limit: a stand-in limiter error"},

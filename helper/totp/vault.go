@@ -11,17 +11,10 @@ import (
 
 // The TOTP engine's own answers, told apart with errors.Is. All deny.
 var (
-	// ErrNotValid: Vault says the code is wrong for the key.
-	ErrNotValid = errors.New("the code is not valid")
-	// ErrAlreadyUsed: Vault has seen this code for this key within its
-	// validity, whether it was right or wrong then.
-	ErrAlreadyUsed = errors.New("the code was already used; wait for the next one")
-	// ErrNoKey: the mount has no key of that name.
-	ErrNoKey = errors.New("no TOTP key")
-	// ErrTokenRefused: Vault answered 403 to the host's token.
-	ErrTokenRefused = errors.New("permission denied: Vault refused the token")
-	// ErrNotTOTPEngine: -verify-only's probe got an answer a TOTP engine
-	// does not give.
+	ErrNotValid      = errors.New("the code is not valid")
+	ErrAlreadyUsed   = errors.New("the code was already used; wait for the next one")
+	ErrNoKey         = errors.New("no TOTP key")
+	ErrTokenRefused  = errors.New("permission denied: Vault refused the token")
 	ErrNotTOTPEngine = errors.New("the mount does not answer as a TOTP engine")
 )
 
@@ -33,60 +26,43 @@ const (
 	msgCodeRequired = "the code value is required"
 )
 
-// Client asks the TOTP engine at one mount about codes.
-type Client struct {
-	vault *agent.Client
-	mount string
-}
+// codePath is the engine's path for key's codes, as policies name it.
+func (m *Mode) codePath(key string) string { return m.cfg.MountPoint + "/code/" + key }
 
-// NewClient talks to the engine mounted at mount through vault.
-func NewClient(vault *agent.Client, mount string) *Client {
-	return &Client{vault: vault, mount: mount}
-}
-
-// CodePath is the engine's path for key's codes, as policies name it.
-func (c *Client) CodePath(key string) string { return c.mount + "/code/" + key }
-
-// Validate asks Vault whether code is right for key now. Vault remembers
+// validate asks Vault whether code is right for key now. Vault remembers
 // the code, right or wrong, as it answers.
-func (c *Client) Validate(ctx context.Context, key, code string) error {
-	path := "/v1/" + c.CodePath(key)
-	body, err := c.vault.Put(ctx, path, map[string]string{"code": code})
+func (m *Mode) validate(ctx context.Context, key, code string) error {
+	path := "/v1/" + m.codePath(key)
+	body, err := m.vault.Put(ctx, path, map[string]string{"code": code})
 	if err == nil {
 		err = decodeValid(body)
 	}
+	var ve *agent.VaultError
+	if errors.As(err, &ve) {
+		switch {
+		case ve.Says(http.StatusBadRequest, msgAlreadyUsed):
+			err = ErrAlreadyUsed
+		case ve.Says(http.StatusBadRequest, msgUnknownKey+key):
+			err = fmt.Errorf("%w %q on mount %q", ErrNoKey, key, m.cfg.MountPoint)
+		case ve.Status == http.StatusForbidden:
+			err = m.refused(key)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("validate at %s: %w", c.vault.URL(path), c.explain(err, key))
+		return fmt.Errorf("validate at %s: %w", m.vault.URL(path), err)
 	}
 	return nil
 }
 
-// explain names the engine's denials; any other error goes on unchanged.
-func (c *Client) explain(err error, key string) error {
-	var ve *agent.VaultError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	switch {
-	case ve.Says(http.StatusBadRequest, msgAlreadyUsed):
-		return ErrAlreadyUsed
-	case ve.Says(http.StatusBadRequest, msgUnknownKey+key):
-		return fmt.Errorf("%w %q on mount %q", ErrNoKey, key, c.mount)
-	case ve.Status == http.StatusForbidden:
-		return fmt.Errorf("%w (revoked or expired, or its policy lacks update on %s)", ErrTokenRefused, c.CodePath(key))
-	}
-	return err
-}
-
-// validData is the part of Vault's data we read; a pointer tells "absent"
-// from false.
-type validData struct {
-	Valid *bool `json:"valid"`
+func (m *Mode) refused(key string) error {
+	return fmt.Errorf("%w (revoked or expired, or its policy lacks update on %s)", ErrTokenRefused, m.codePath(key))
 }
 
 // decodeValid reads a 2xx validate answer: nil only for "valid": true.
 func decodeValid(body []byte) error {
-	var d validData
+	var d struct {
+		Valid *bool `json:"valid"`
+	}
 	if err := agent.DecodeData(body, &d); err != nil {
 		return err
 	}
@@ -99,16 +75,10 @@ func decodeValid(body []byte) error {
 	return nil
 }
 
-// Capabilities asks Vault what the client's token may do on key's code
-// path (sys/capabilities-self), without touching the key.
-func (c *Client) Capabilities(ctx context.Context, key string) ([]string, error) {
-	return c.capabilitiesOn(ctx, c.CodePath(key))
-}
-
-// capabilitiesOn asks what the token may do on apiPath.
-func (c *Client) capabilitiesOn(ctx context.Context, apiPath string) ([]string, error) {
+// capabilities asks Vault what the token may do on apiPath.
+func (m *Mode) capabilities(ctx context.Context, apiPath string) ([]string, error) {
 	const path = "/v1/sys/capabilities-self"
-	body, err := c.vault.Put(ctx, path, map[string]string{"paths": apiPath})
+	body, err := m.vault.Put(ctx, path, map[string]string{"paths": apiPath})
 	var caps []string
 	if err == nil {
 		caps, err = decodeCapabilities(body)
@@ -118,17 +88,15 @@ func (c *Client) capabilitiesOn(ctx context.Context, apiPath string) ([]string, 
 		err = fmt.Errorf("%w (revoked or expired, or without the default policy, which allows sys/capabilities-self)", ErrTokenRefused)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("capabilities at %s: %w", c.vault.URL(path), err)
+		return nil, fmt.Errorf("capabilities at %s: %w", m.vault.URL(path), err)
 	}
 	return caps, nil
 }
 
-type capabilitiesData struct {
-	Capabilities *[]string `json:"capabilities"`
-}
-
 func decodeCapabilities(body []byte) ([]string, error) {
-	var d capabilitiesData
+	var d struct {
+		Capabilities *[]string `json:"capabilities"`
+	}
 	if err := agent.DecodeData(body, &d); err != nil {
 		return nil, err
 	}
@@ -138,12 +106,12 @@ func decodeCapabilities(body []byte) ([]string, error) {
 	return *d.Capabilities, nil
 }
 
-// Probe proves that the mount is a TOTP engine without consuming a code:
+// probe proves that the mount is a TOTP engine without consuming a code:
 // the engine refuses an empty code before it looks at the key or
 // remembers anything.
-func (c *Client) Probe(ctx context.Context, key string) error {
-	path := "/v1/" + c.CodePath(key)
-	_, err := c.vault.Put(ctx, path, map[string]string{"code": ""})
+func (m *Mode) probe(ctx context.Context, key string) error {
+	path := "/v1/" + m.codePath(key)
+	_, err := m.vault.Put(ctx, path, map[string]string{"code": ""})
 	var ve *agent.VaultError
 	isVault := errors.As(err, &ve)
 	switch {
@@ -152,9 +120,9 @@ func (c *Client) Probe(ctx context.Context, key string) error {
 	case err == nil:
 		err = ErrNotTOTPEngine
 	case isVault && ve.Status == http.StatusForbidden:
-		err = fmt.Errorf("%w (revoked or expired, or its policy lacks update on %s)", ErrTokenRefused, c.CodePath(key))
+		err = m.refused(key)
 	case isVault:
 		err = fmt.Errorf("%w: %w", ErrNotTOTPEngine, err)
 	}
-	return fmt.Errorf("mount check at %s: %w", c.vault.URL(path), err)
+	return fmt.Errorf("mount check at %s: %w", m.vault.URL(path), err)
 }

@@ -244,6 +244,6 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*Setting
 	}
 	m := New(c, client)
 	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}, used: map[string]bool{}}
-	m.OpenLimiter = func(Limits) (Limiter, error) { return lim, nil }
+	m.OpenLimiter = func(*Settings) (Limiter, error) { return lim, nil }
 	return m, lim
 }

@@ -4,20 +4,76 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// lockRetry is how long to sleep between tries of a non-blocking flock: the
-// lock is held for a read and a write of a few bytes, so it is free again
-// well within that.
+// lockRetry: the lock is held for a read and a write of a few bytes.
 const lockRetry = 5 * time.Millisecond
 
-// openLocked opens the state file at path (creating it 0600 if create) and
-// takes its exclusive lock, trying until deadline or ctx's end but at least
-// once. The lock goes with the returned file: closing it unlocks.
+// ensureDir makes sure dir is a private directory of root's, creating it
+// when it is missing. Others able to write it could plant or remove a
+// user's failures; able to read it, they learn who has been failing. Every
+// directory from "/" down to dir is held to package trust's rule too:
+// whoever can write one can swap dir for a fresh one, resetting every count.
+func ensureDir(dir string) error {
+	info, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := createDir(dir); err != nil {
+			return err
+		}
+		info, err = os.Stat(dir)
+	}
+	if err != nil {
+		return stateErr(err, "state_dir %q cannot be used: %v", dir, errText(err))
+	}
+	if !info.IsDir() {
+		return stateErr(nil, "state_dir %q is not a directory", dir)
+	}
+	if err := checkPrivate("state_dir", dir, info, 0o700); err != nil {
+		return err
+	}
+	if _, err := trust.Directory("state_dir", dir); err != nil {
+		return stateErr(err, "%s", err)
+	}
+	return nil
+}
+
+// createDir makes dir only under a parent that nobody but root can change:
+// under any other, someone could swap it after the check.
+func createDir(dir string) error {
+	if _, err := os.Stat(filepath.Dir(dir)); err != nil {
+		return stateErr(err, "state_dir %q does not exist and its parent cannot be used: %v", dir, errText(err))
+	}
+	if _, err := trust.Parent("state_dir", dir); err != nil {
+		return stateErr(err, "%s", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return stateErr(err, "state_dir %q cannot be created: %v", dir, errText(err))
+	}
+	return nil
+}
+
+// checkPrivate: stricter than trust, not even readable by group or others.
+func checkPrivate(what, path string, info os.FileInfo, want os.FileMode) error {
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		var cause error
+		if perm&0o022 != 0 {
+			cause = trust.ErrUnsafePermissions
+		}
+		return stateErr(cause, "%s %q is accessible by group or others (mode %04o); run: chmod %04o %s", what, path, perm, want, path)
+	}
+	if uid, ok := trust.Owner(info); ok && !trust.TrustedOwner(uid) {
+		return stateErr(trust.ErrUnsafeOwner, "%s %q is owned by uid %d, not by root; run: chown root %s", what, path, uid, path)
+	}
+	return nil
+}
+
+// openLocked opens the state file at path and takes its exclusive lock,
+// trying until deadline or ctx's end but at least once.
 func openLocked(ctx context.Context, path string, deadline time.Time, create bool) (*os.File, error) {
 	f, err := openStateFile(path, create)
 	if err != nil {
@@ -54,8 +110,6 @@ func openStateFile(path string, create bool) (*os.File, error) {
 
 // checkStateFile refuses a file that is not ours alone: only root can put
 // one in the directory, so any of these means the state was tampered with.
-// The owner rule is package trust's; the mode rule is stricter (not even
-// readable by others), and a second hard link is refused.
 func checkStateFile(f *os.File, path string) error {
 	info, err := f.Stat()
 	if err != nil {
@@ -64,11 +118,8 @@ func checkStateFile(f *os.File, path string) error {
 	if !info.Mode().IsRegular() {
 		return stateErr(nil, "state file %q is %s, not a regular file; remove it: rm %s", path, trust.FileKind(info.Mode()), path)
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return stateErr(modeProblem(perm), "state file %q is accessible by group or others (mode %04o); run: chmod 0600 %s", path, perm, path)
-	}
-	if uid, ok := trust.Owner(info); ok && !trust.TrustedOwner(uid) {
-		return stateErr(trust.ErrUnsafeOwner, "state file %q is owned by uid %d, not by root; run: chown root %s", path, uid, path)
+	if err := checkPrivate("state file", path, info, 0o600); err != nil {
+		return err
 	}
 	if n, ok := trust.Links(info); ok && n != 1 {
 		return stateErr(nil, "state file %q has %d hard links; remove it: rm %s", path, n, path)

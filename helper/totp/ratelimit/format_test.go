@@ -51,7 +51,7 @@ func TestParseStamps(t *testing.T) {
 
 // The longest file the writer makes fits the reader's bound.
 func TestLongestFileFits(t *testing.T) {
-	longest := formatStamps(slices.Repeat([]int64{maxStamp}, MaxFailures))
+	longest := formatState(state{failures: slices.Repeat([]int64{maxStamp}, MaxFailures)})
 	if len(longest) != maxFileSize {
 		t.Errorf("longest file %d bytes, bound %d", len(longest), maxFileSize)
 	}
@@ -83,7 +83,7 @@ func FuzzParseStamps(f *testing.F) {
 				t.Fatalf("stamp %d out of range", s)
 			}
 		}
-		if back := formatStamps(stamps); string(back) != string(data) {
+		if back := formatState(state{failures: stamps}); string(back) != string(data) {
 			t.Fatalf("%q read as %v, written back as %q", data, stamps, back)
 		}
 	})

@@ -1,28 +1,17 @@
 // Package ratelimit counts failed TOTP codes per user on the host, so that
 // once a user has too many failures within a window the helper denies without
-// asking Vault, like pam_google_authenticator's RATE_LIMIT. Vault's TOTP
-// engine has no limit of its own, and a 6-digit code with the default skew is
-// guessed about 3 times in a million.
+// asking Vault, like pam_google_authenticator's RATE_LIMIT: Vault's TOTP
+// engine has no limit of its own.
 //
 // Every attempt is written down as a failure before Vault is asked and only
 // taken back by Succeeded, so concurrent logins cannot race past the limit
-// and a helper that dies mid-login leaves a failure behind: it fails closed.
-//
-// A success clears all of the user's failures, as pam_faillock does, where
-// pam_google_authenticator counts every attempt: the earlier failures were
-// the same person's typos, and keeping them would lock out a user who logs in
-// a few times in a row after one slip. The price: someone guessing while the
-// real user logs in gets max fresh guesses per successful login of that
-// user, each still about 3 in a million.
+// and a helper that dies mid-login leaves a failure behind. A success clears
+// the user's failures, as pam_faillock does: they were the same person's
+// typos, and a guesser gains max guesses (each about 3 in a million) per
+// successful login of that user.
 //
 // The same file records the codes Vault accepted, so that none is accepted
 // twice on this host (used.go).
-//
-// State is one file per user in a root-only directory: see format.go and
-// used.go for the file and fileName for its name. A success clears the
-// failures but keeps the file, so the directory holds one small file per
-// user who ever tried a code on this host. Each host counts its own
-// failures.
 package ratelimit
 
 import (
@@ -40,30 +29,24 @@ import (
 // MaxFailures bounds max, which bounds the state file's size.
 const MaxFailures = 100
 
-// maxLockWait bounds the wait for a user's lock when ctx has no deadline.
-const maxLockWait = 2 * time.Second
-
-// filePrefix marks the files this package owns in a directory that may, one
-// day, hold other state.
-const filePrefix = "totp-"
+const (
+	// maxLockWait bounds the wait for a user's lock when ctx has no deadline.
+	maxLockWait = 2 * time.Second
+	filePrefix  = "totp-"
+)
 
 // lockedHook runs while Begin holds the lock between reading and writing;
 // the concurrency test widens that gap with it, so that a missing lock shows.
 var lockedHook = func() {}
 
-// Sentinels callers tell apart: every error of Begin and Succeeded, and
-// Open's state_dir errors, wrap one. Any error at all means: deny.
+// Sentinels callers tell apart: every error wraps one. Any error means: deny.
 var (
-	// ErrLimited: the user has too many failed codes within the window.
 	ErrLimited = errors.New("too many failed codes")
-	// ErrState: the state directory or a state file cannot be used safely.
-	ErrState = errors.New("rate-limit state unusable")
-	// ErrUser: the user name is empty.
-	ErrUser = errors.New("user name cannot be rate-limited")
+	ErrState   = errors.New("rate-limit state unusable")
+	ErrUser    = errors.New("user name cannot be rate-limited")
 )
 
-// Limiter counts failed codes per user in dir, and remembers accepted codes
-// for lifetime.
+// Limiter counts failed codes per user in dir and remembers accepted codes.
 type Limiter struct {
 	dir      string
 	max      int
@@ -72,26 +55,21 @@ type Limiter struct {
 	hostKey  []byte
 }
 
-// Attempt is one code being checked. Until Succeeded is called it is counted
-// as a failure.
+// Attempt is one code being checked, counted as a failure until Succeeded.
 type Attempt struct {
 	l        *Limiter
 	user     string
 	path     string
 	deadline time.Time
-	// now and stamp are Begin's; sum is the code's HMAC, empty when
-	// Begin was given no code.
-	now   time.Time
-	stamp int64
-	sum   string
-	done  bool
+	now      time.Time
+	stamp    int64
+	sum      string // the code's HMAC, empty without a code
+	done     bool
 }
 
-// Open uses dir (creating it 0700 if missing and its parent is safe); dir
-// must be owned by root (or the euid) and not accessible by group or others.
-// max must be within 1..MaxFailures, window and lifetime (how long an
-// accepted code stays refused) > 0. It reads the host key, creating it on
-// first use.
+// Open uses dir (creating it 0700 if missing and its parent is safe), which
+// must be root's and private, and reads the host key, creating it on first
+// use. max is within 1..MaxFailures; window and lifetime are positive.
 func Open(dir string, max int, window, lifetime time.Duration) (*Limiter, error) {
 	if max < 1 || max > MaxFailures {
 		return nil, fmt.Errorf("max failures %d is outside 1..%d", max, MaxFailures)
@@ -117,19 +95,19 @@ func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attem
 	return l.BeginCode(ctx, user, "", now)
 }
 
-// BeginCode records an attempt for user (counted as a failure until
-// Succeeded) unless user already has max failures within window; then it
-// returns an error wrapping ErrLimited that says until when. When code was
-// accepted for user within the lifetime, the attempt is counted and
-// refused with an error wrapping ErrUsed. It waits for the user's lock at
-// most until ctx's deadline (maxLockWait without one). Any problem with
-// the state is an error wrapping ErrState: the caller must deny.
+// BeginCode records an attempt for user, or refuses it (ErrLimited) when
+// user already has max failures within the window. A code accepted for
+// user within the lifetime is counted and refused (ErrUsed). It waits for
+// the user's lock until ctx's deadline (maxLockWait without one).
 func (l *Limiter) BeginCode(ctx context.Context, user, code string, now time.Time) (*Attempt, error) {
-	path, err := l.pathFor(user)
-	if err != nil {
-		return nil, err
+	if user == "" {
+		return nil, fmt.Errorf("empty user name: %w", ErrUser)
 	}
-	deadline := lockDeadline(ctx)
+	path := filepath.Join(l.dir, fileName(user))
+	deadline := time.Now().Add(maxLockWait)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
 	f, err := openLocked(ctx, path, deadline, true)
 	if err != nil {
 		return nil, err
@@ -141,7 +119,7 @@ func (l *Limiter) BeginCode(ctx context.Context, user, code string, now time.Tim
 		return nil, err
 	}
 	lockedHook()
-	stamp := stampOf(now)
+	stamp := Stamp(now)
 	if stamp < 0 || stamp > maxStamp {
 		return nil, stateErr(nil, "the clock says %s, which state file %q cannot hold", now.UTC().Format(time.RFC3339), path)
 	}
@@ -160,20 +138,18 @@ func (l *Limiter) BeginCode(ctx context.Context, user, code string, now time.Tim
 	}
 	a := &Attempt{l: l, user: user, path: path, deadline: deadline, now: now, stamp: stamp}
 	if code != "" {
-		a.sum = l.codeSum(user, code)
-		if u, ok := findUsed(live.used, a.sum); ok {
+		a.sum = CodeSum(l.hostKey, user, code)
+		if u, ok := Find(live.used, a.sum); ok {
 			return nil, l.usedErr(user, path, u)
 		}
 	}
 	return a, nil
 }
 
-// Succeeded clears the user's failures: the code was valid. With a code,
-// it first records the code as accepted, and refuses (ErrUsed) when
-// another login recorded the same code since Begin; the record is on disk
-// when it returns nil. Without it the attempt stays a failure. It waits
-// for the lock at most until the deadline Begin had; an error leaves the
-// failures counted and the code unrecorded: the caller must deny. Calling
+// Succeeded clears the user's failures and records the attempt's code,
+// durably, refusing it (ErrUsed) when another login recorded it since
+// Begin. It waits for the lock until Begin's deadline; on an error the
+// failure stays and the code is unrecorded: the caller must deny. Calling
 // it again does nothing.
 func (a *Attempt) Succeeded() error {
 	if a.done {
@@ -194,14 +170,14 @@ func (a *Attempt) Succeeded() error {
 	}
 	live := state{used: a.l.liveUsed(stored.used, a.stamp, a.now)}
 	if a.sum != "" {
-		if u, ok := findUsed(live.used, a.sum); ok {
+		if u, ok := Find(live.used, a.sum); ok {
 			return a.l.usedErr(a.user, a.path, u)
 		}
 		if len(live.used) >= MaxUsedCodes {
 			return stateErr(nil, "state file %q already holds %d codes accepted for user %q within %s, as many as it can; refusing rather than forgetting one",
 				a.path, len(live.used), a.user, a.l.lifetime)
 		}
-		live.used = append(live.used, usedCode{stamp: a.stamp, sum: a.sum})
+		live.used = append(live.used, Code{Stamp: a.stamp, Sum: a.sum})
 	}
 	if err := storeState(f, a.path, live, true); err != nil {
 		return err
@@ -210,25 +186,17 @@ func (a *Attempt) Succeeded() error {
 	return nil
 }
 
-// fileName turns a user name into a file name no name can steer out of the
-// directory or past NAME_MAX: the hex SHA-256 of the name, so alice's file
-// is totp-<the output of printf %s alice | sha256sum>. (Hex of the name
-// itself would be readable, but PAM_USER may be longer than NAME_MAX allows.)
+// fileName is the hex SHA-256 of the user name, so that no name steers out
+// of the directory or past NAME_MAX: alice's file is
+// totp-<the output of printf %s alice | sha256sum>.
 func fileName(user string) string {
 	sum := sha256.Sum256([]byte(user))
 	return filePrefix + hex.EncodeToString(sum[:])
 }
 
-func (l *Limiter) pathFor(user string) (string, error) {
-	if user == "" {
-		return "", fmt.Errorf("empty user name: %w", ErrUser)
-	}
-	return filepath.Join(l.dir, fileName(user)), nil
-}
-
-// stampOf rounds now up to the second, so a failure never counts for less
-// than the window.
-func stampOf(now time.Time) int64 {
+// Stamp rounds now up to the second, so that a failure or a code never
+// counts for less than its window.
+func Stamp(now time.Time) int64 {
 	s := now.Unix()
 	if now.Nanosecond() != 0 {
 		s++
@@ -259,15 +227,8 @@ func (l *Limiter) limited(user, path string, live []int64) error {
 		ErrLimited, user, len(live), l.window, until.Format(time.RFC3339), path)
 }
 
-func lockDeadline(ctx context.Context) time.Time {
-	if d, ok := ctx.Deadline(); ok {
-		return d
-	}
-	return time.Now().Add(maxLockWait)
-}
-
-// stateError carries a full message while matching ErrState, so each message
-// reads as one line in the operator's terms instead of sentinel: detail.
+// stateError matches ErrState without its words, so each message reads as
+// one line in the operator's terms.
 type stateError struct {
 	msg   string
 	cause error
@@ -275,12 +236,7 @@ type stateError struct {
 
 func (e *stateError) Error() string { return e.msg }
 
-func (e *stateError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{ErrState}
-	}
-	return []error{ErrState, e.cause}
-}
+func (e *stateError) Unwrap() []error { return []error{ErrState, e.cause} }
 
 func stateErr(cause error, format string, args ...any) error {
 	return &stateError{msg: fmt.Sprintf(format, args...), cause: cause}

@@ -11,77 +11,68 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Used codes. Vault's TOTP engine remembers a used code only in the active
 // node's memory, so a leader change, a restart or a seal forgets it and the
-// same code is accepted again within its period. The helper therefore
-// records every code Vault accepted, per user, in the user's state file,
-// under the same lock as the failures, and refuses that code for that user
-// until it can no longer be valid (the lifetime, totp_code_lifetime),
-// before Vault is asked.
+// same code is accepted again within its period. So each code Vault
+// accepted is recorded in the user's state file, under the failures' lock,
+// and refused until it can no longer be valid (totp_code_lifetime).
 //
-// What is written is HMAC-SHA256 under a random 32-byte host key kept in
-// state_dir (hostKeyName, 0600, root's, created once). A 6-digit code has a
-// million values, so a plain or salted SHA-256 of it is recovered in
-// milliseconds; a slow KDF only multiplies that by its cost, which a GPU
-// pays faster than a login can. Without the host key the HMAC says
-// nothing about the code, and whoever can read the host key can read and
-// change every state file anyway, the failure counts included: the key is
-// trusted exactly like the state, by the same checks.
+// What is written is HMAC-SHA256 under a random host key in state_dir: a
+// plain or salted hash of a 6-digit code is reversed in milliseconds, and
+// a slow KDF only multiplies that by a cost a GPU pays faster than a login.
+// Whoever can read the host key can change every state file anyway.
+//
+// The file is empty, or a line of the failures' unix times separated by
+// single spaces (empty when there are none but some codes), then one line
+// per accepted code:
+//
+//	used <unix time> <HMAC-SHA256 in 64 lowercase hex digits>
+//
+// Each line ends with a newline written last, so a write cut short leaves
+// a file the parser refuses instead of fewer failures: a damaged file
+// denies instead of silently counting zero.
 
-// MaxUsedCodes bounds how many accepted codes a user's file holds within
-// the lifetime; a user who logs in more often than that is refused (the
-// record cannot forget a live code without letting it in again).
+// MaxUsedCodes bounds the codes a user's file holds within the lifetime; a
+// user who logs in more often is refused rather than a live code forgotten.
 const MaxUsedCodes = 100
 
-// hostKeyName is the host key's file in state_dir; user files are named
-// totp-<64 hex digits>, so no user name reaches it.
-const hostKeyName = filePrefix + "hostkey"
-
 const (
+	// hostKeyName cannot collide with a user's totp-<64 hex digits>.
+	hostKeyName = filePrefix + "hostkey"
 	hostKeySize = 32
 	sumHexLen   = 2 * sha256.Size
 	usedTag     = "used "
-	// usedLineLen is the length of one used line: "used <stamp> <sum>\n"
-	// at its longest.
-	usedLineLen = len(usedTag) + maxStampDigits + 1 + sumHexLen + 1
-	// maxStateSize is the longest state file: the failures line (its newline counted in maxFileSize) and
-	// MaxUsedCodes used lines.
-	maxStateSize = maxFileSize + MaxUsedCodes*usedLineLen
+	// maxStampDigits allows times up to the year 33658 and keeps every
+	// value far from int64 overflow.
+	maxStampDigits = 12
+	maxStamp       = 999_999_999_999
+	// maxFileSize is the longest failures line; maxStateSize adds
+	// MaxUsedCodes used lines at their longest.
+	maxFileSize  = MaxFailures * (maxStampDigits + 1)
+	maxStateSize = maxFileSize + MaxUsedCodes*(len(usedTag)+maxStampDigits+1+sumHexLen+1)
 )
 
-// ErrUsed: the code was accepted for this user on this host within the
-// lifetime; it is refused before Vault is asked.
+// ErrUsed: the code was accepted for this user on this host within the lifetime.
 var ErrUsed = errors.New("code already accepted")
 
-// usedCode is one accepted code: when (unix seconds, rounded up) and its
-// HMAC in hex.
-type usedCode struct {
-	stamp int64
-	sum   string
+// Code is one accepted code: when (unix seconds, rounded up) and its HMAC.
+type Code struct {
+	Stamp int64
+	Sum   string
 }
 
 // state is a user's whole file: failures and accepted codes.
 type state struct {
 	failures []int64
-	used     []usedCode
+	used     []Code
 }
 
-// The file, from the version with used codes on: the failures line as
-// before (see format.go; an empty line when there are no failures but some
-// used codes), then one line per accepted code:
-//
-//	used <unix time> <HMAC-SHA256 in 64 lowercase hex digits>
-//
-// An empty file is no failures and no codes; a file of the old format (no
-// used lines) reads as it always did, so no upgrade step is needed and the
-// first write adds the lines. Every line ends with a newline written last.
-
-// parseState reads a whole state file; the error says what is wrong,
-// without the path.
+// parseState reads a state file; the error does not name the path.
 func parseState(data []byte) (state, error) {
 	if len(data) == 0 {
 		return state{}, nil
@@ -122,36 +113,92 @@ func parseState(data []byte) (state, error) {
 	return st, nil
 }
 
-func parseUsed(line string) (usedCode, error) {
+func parseStamps(data []byte) ([]int64, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("it is larger than %d bytes", maxFileSize)
+	}
+	line, ok := strings.CutSuffix(string(data), "\n")
+	if !ok {
+		return nil, fmt.Errorf("it does not end with a newline")
+	}
+	fields := strings.Split(line, " ")
+	if len(fields) > MaxFailures {
+		return nil, fmt.Errorf("it holds more than %d times", MaxFailures)
+	}
+	stamps := make([]int64, 0, len(fields))
+	for i, f := range fields {
+		s, err := parseStamp(f)
+		if err != nil {
+			return nil, fmt.Errorf("field %d %q %v", i+1, clip(f), err)
+		}
+		stamps = append(stamps, s)
+	}
+	return stamps, nil
+}
+
+func parseStamp(f string) (int64, error) {
+	switch {
+	case f == "":
+		return 0, fmt.Errorf("is empty")
+	case len(f) > maxStampDigits:
+		return 0, fmt.Errorf("has more than %d digits", maxStampDigits)
+	case strings.Trim(f, "0123456789") != "":
+		return 0, fmt.Errorf("is not a unix time in decimal digits")
+	case len(f) > 1 && f[0] == '0':
+		return 0, fmt.Errorf("has a leading zero")
+	}
+	return strconv.ParseInt(f, 10, 64)
+}
+
+func parseUsed(line string) (Code, error) {
 	rest, ok := strings.CutPrefix(line, usedTag)
 	if !ok {
-		return usedCode{}, fmt.Errorf("does not start with %q", usedTag)
+		return Code{}, fmt.Errorf("does not start with %q", usedTag)
 	}
-	field, sum, ok := strings.Cut(rest, " ")
+	return ParseCode(rest)
+}
+
+// ParseCode reads "<unix time> <64 lowercase hex digits>", as strictly as
+// a state file's used line.
+func ParseCode(s string) (Code, error) {
+	field, sum, ok := strings.Cut(s, " ")
 	if !ok {
-		return usedCode{}, fmt.Errorf("has no code hash")
+		return Code{}, fmt.Errorf("has no code hash")
 	}
 	stamp, err := parseStamp(field)
 	if err != nil {
-		return usedCode{}, fmt.Errorf("has a time that %v", err)
+		return Code{}, fmt.Errorf("has a time that %v", err)
 	}
 	if len(sum) != sumHexLen || strings.Trim(sum, "0123456789abcdef") != "" {
-		return usedCode{}, fmt.Errorf("has a code hash that is not %d lowercase hex digits", sumHexLen)
+		return Code{}, fmt.Errorf("has a code hash that is not %d lowercase hex digits", sumHexLen)
 	}
-	return usedCode{stamp: stamp, sum: sum}, nil
+	return Code{Stamp: stamp, Sum: sum}, nil
+}
+
+func clip(f string) string {
+	if len(f) > 16 {
+		return f[:16] + "..."
+	}
+	return f
 }
 
 // formatState is parseState's inverse.
 func formatState(st state) []byte {
-	b := formatStamps(st.failures)
-	if len(st.used) == 0 {
-		return b
+	var b []byte
+	for i, s := range st.failures {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendInt(b, s, 10)
 	}
-	if len(b) == 0 {
-		b = []byte("\n")
+	if len(st.failures) > 0 || len(st.used) > 0 {
+		b = append(b, '\n')
 	}
 	for _, u := range st.used {
-		b = fmt.Appendf(b, "%s%d %s\n", usedTag, u.stamp, u.sum)
+		b = fmt.Appendf(b, "%s%d %s\n", usedTag, u.Stamp, u.Sum)
 	}
 	return b
 }
@@ -168,30 +215,25 @@ func readState(r io.ReaderAt, path string) (state, error) {
 	return st, nil
 }
 
-// storeState replaces the content in one write, then cuts what an older,
-// longer content left behind. With durable it then syncs: a code counts as
-// recorded only once it is on disk, so that a power cut after the helper
-// said yes cannot forget it. (A failure needs no sync: a helper that dies
-// leaves its write in the page cache, and only a power cut loses it.)
+// storeState replaces the content in one write. With durable it syncs: a
+// code counts as recorded only once on disk, so a power cut after the
+// helper said yes cannot forget it; a failure left in the page cache
+// survives a helper that dies. Tests replace it to fail as a full disk does.
 var storeState = func(f fileWriter, path string, st state, durable bool) error {
 	data := formatState(st)
-	if _, err := f.WriteAt(data, 0); err != nil {
-		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
+	_, err := f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(data)))
 	}
-	if err := f.Truncate(int64(len(data))); err != nil {
-		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
+	if err == nil && durable {
+		err = f.Sync()
 	}
-	if !durable {
-		return nil
-	}
-	if err := f.Sync(); err != nil {
+	if err != nil {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	return nil
 }
 
-// fileWriter is what storeState needs of an *os.File; tests replace
-// storeState to make it fail as a full disk does.
 type fileWriter interface {
 	WriteAt([]byte, int64) (int, error)
 	Truncate(int64) error
@@ -200,47 +242,46 @@ type fileWriter interface {
 
 // liveUsed keeps the codes still inside the lifetime. A stamp later than
 // now (the clock was set back) is taken as made now, as failures are.
-func (l *Limiter) liveUsed(stored []usedCode, stamp int64, now time.Time) []usedCode {
-	live := make([]usedCode, 0, len(stored)+1)
+func (l *Limiter) liveUsed(stored []Code, stamp int64, now time.Time) []Code {
+	live := make([]Code, 0, len(stored)+1)
 	for _, u := range stored {
-		u.stamp = min(u.stamp, stamp)
-		if now.Before(time.Unix(u.stamp, 0).Add(l.lifetime)) {
+		u.Stamp = min(u.Stamp, stamp)
+		if now.Before(time.Unix(u.Stamp, 0).Add(l.lifetime)) {
 			live = append(live, u)
 		}
 	}
 	return live
 }
 
-func findUsed(used []usedCode, sum string) (usedCode, bool) {
+// Find is the code among used whose sum is sum, compared in constant time.
+func Find(used []Code, sum string) (Code, bool) {
 	for _, u := range used {
-		if hmac.Equal([]byte(u.sum), []byte(sum)) {
+		if hmac.Equal([]byte(u.Sum), []byte(sum)) {
 			return u, true
 		}
 	}
-	return usedCode{}, false
+	return Code{}, false
 }
 
-// codeSum is what the file holds for user's code: the user is part of it,
-// so two users' equal codes are two different records.
-func (l *Limiter) codeSum(user, code string) string {
-	m := hmac.New(sha256.New, l.hostKey)
+// CodeSum is what a record holds for code under key, for name (a user or
+// a Vault key), so that two names' equal codes are two records.
+func CodeSum(key []byte, name, code string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("vault-ssh-helper used TOTP code\x00"))
-	m.Write([]byte(user))
+	m.Write([]byte(name))
 	m.Write([]byte{0})
 	m.Write([]byte(code))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// usedErr says when the code was accepted and until when it stays refused.
-func (l *Limiter) usedErr(user, path string, u usedCode) error {
-	accepted := time.Unix(u.stamp, 0).UTC()
+func (l *Limiter) usedErr(user, path string, u Code) error {
+	accepted := time.Unix(u.Stamp, 0).UTC()
 	return fmt.Errorf("%w for user %q on this host at %s; it stays refused until %s (totp_code_lifetime %s); state file %s",
 		ErrUsed, user, accepted.Format(time.RFC3339), accepted.Add(l.lifetime).Format(time.RFC3339), l.lifetime, path)
 }
 
-// loadHostKey reads the host key, creating it on first use. It is created
-// under its own file's lock, so two first logins agree on one key; a
-// creation cut short leaves a file that is refused, not a weaker key.
+// loadHostKey reads the host key, creating it under its file's lock, so two
+// first logins agree on one key; a creation cut short is refused.
 func loadHostKey(dir string) ([]byte, error) {
 	path := filepath.Join(dir, hostKeyName)
 	f, err := openLocked(context.Background(), path, time.Now().Add(maxLockWait), true)
@@ -269,11 +310,11 @@ func createHostKey(f fileWriter, path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, stateErr(err, "host key %q cannot be made: %v", path, err)
 	}
-	data := []byte(hex.EncodeToString(key) + "\n")
-	if _, err := f.WriteAt(data, 0); err != nil {
-		return nil, stateErr(err, "host key %q cannot be written: %v", path, errText(err))
+	_, err := f.WriteAt([]byte(hex.EncodeToString(key)+"\n"), 0)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
+	if err != nil {
 		return nil, stateErr(err, "host key %q cannot be written: %v", path, errText(err))
 	}
 	return key, nil

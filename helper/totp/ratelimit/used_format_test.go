@@ -18,8 +18,8 @@ func TestParseState(t *testing.T) {
 	}{
 		{in: "", want: state{}},
 		{in: "1764470000\n", want: state{failures: []int64{1764470000}}},
-		{in: "\nused 1764470000 " + sumA + "\n", want: state{used: []usedCode{{1764470000, sumA}}}},
-		{in: "1 2\nused 3 " + sumA + "\nused 4 " + sumA + "\n", want: state{failures: []int64{1, 2}, used: []usedCode{{3, sumA}, {4, sumA}}}},
+		{in: "\nused 1764470000 " + sumA + "\n", want: state{used: []Code{{1764470000, sumA}}}},
+		{in: "1 2\nused 3 " + sumA + "\nused 4 " + sumA + "\n", want: state{failures: []int64{1, 2}, used: []Code{{3, sumA}, {4, sumA}}}},
 		{in: "\n", err: `field 1 "" is empty`},
 		{in: "1764470000", err: "it does not end with a newline"},
 		{in: "1\nused 1 " + sumA, err: "it does not end with a newline"},
@@ -51,7 +51,7 @@ func TestParseState(t *testing.T) {
 
 // The longest file the writer makes fits the reader's bound.
 func TestLongestStateFits(t *testing.T) {
-	st := state{failures: slices.Repeat([]int64{maxStamp}, MaxFailures), used: slices.Repeat([]usedCode{{maxStamp, sumA}}, MaxUsedCodes)}
+	st := state{failures: slices.Repeat([]int64{maxStamp}, MaxFailures), used: slices.Repeat([]Code{{maxStamp, sumA}}, MaxUsedCodes)}
 	longest := formatState(st)
 	if len(longest) != maxStateSize {
 		t.Errorf("longest file %d bytes, bound %d", len(longest), maxStateSize)
@@ -79,7 +79,7 @@ func FuzzParseState(f *testing.F) {
 			t.Fatalf("%d failures, %d used accepted", len(st.failures), len(st.used))
 		}
 		for _, u := range st.used {
-			if u.stamp < 0 || u.stamp > maxStamp || len(u.sum) != sumHexLen {
+			if u.Stamp < 0 || u.Stamp > maxStamp || len(u.Sum) != sumHexLen {
 				t.Fatalf("used %+v out of range", u)
 			}
 		}
