@@ -25,13 +25,11 @@ import (
 // Sentinels for a path refused by the rule; the messages built on them name
 // the path and the command that fixes it.
 var (
-	// ErrUnsafePermissions: the sticky bit is no excuse.
-	ErrUnsafePermissions = errors.New("writable by group or others")
-	// ErrUnsafeOwner: owned by neither root nor the helper's user.
-	ErrUnsafeOwner = errors.New("not owned by root")
-	ErrNotExist    = errors.New("does not exist")
-	ErrIsDirectory = errors.New("is a directory, not a file")
-	ErrNotRegular  = errors.New("is not a regular file")
+	ErrUnsafePermissions = errors.New("writable by group or others") // sticky or not
+	ErrUnsafeOwner       = errors.New("not owned by root")           // nor by the helper's user
+	ErrNotExist          = errors.New("does not exist")
+	ErrIsDirectory       = errors.New("is a directory, not a file")
+	ErrNotRegular        = errors.New("is not a regular file")
 )
 
 // unsafeError carries a sentinel under a message that reads well alone.
@@ -50,11 +48,27 @@ func (e *unsafeError) Unwrap() error { return e.kind }
 // passed the rule with every one above it ("/" for none); only what lies
 // below it is resolved and checked again.
 func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) {
-	f, info, err := open(path, what, checked)
+	resolved, before, err := locate(path, what, checked)
 	if err != nil {
 		return nil, nil, err
 	}
+	// resolved has no link left: one found now was put there since, and
+	// O_NOFOLLOW refuses it.
+	f, err := OpenNoFollow(resolved, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, nil, StatError(path, what, err)
+	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
+	}
+	if err := CheckUnchanged(path, what, before, info); err != nil {
+		return nil, nil, err
+	}
+	if err := CheckOwnership(path, what, info); err != nil {
+		return nil, nil, err
+	}
 	data, err := readAtMost(f, info.Size(), max)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
@@ -65,26 +79,22 @@ func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) 
 	return data, info, nil
 }
 
-// readAtMost reads f up to max+1 bytes. The buffer is sized from size,
+// readAtMost reads f up to most+1 bytes. The buffer is sized from size,
 // what fstat(2) gave, as os.ReadFile does: a file of that size costs one
 // read(2) and the one that finds its end, not io.ReadAll's 512-byte steps.
-func readAtMost(f io.Reader, size int64, max int) ([]byte, error) {
-	limit := int64(max) + 1
-	n := limit
-	if size >= 0 && size < limit {
-		n = size + 1 // room for the read that finds the end
-	}
+func readAtMost(f io.Reader, size int64, most int) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(int(n))
-	if _, err := buf.ReadFrom(io.LimitReader(f, limit)); err != nil {
+	buf.Grow(int(min(max(size, 0), int64(most))) + 1)
+	if _, err := buf.ReadFrom(io.LimitReader(f, int64(most)+1)); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-// open opens path for reading once it and every directory on its way have
-// passed the rule.
-func open(path, what, checked string) (*os.File, os.FileInfo, error) {
+// locate returns the regular file at path with its links resolved once every
+// directory on its way has passed the rule, and what it is to compare the
+// opened file with.
+func locate(path, what, checked string) (string, os.FileInfo, error) {
 	// The type is checked before open(2): opening a device can act (a
 	// watchdog starts, a tape rewinds), a FIFO can block, and /dev/stdin
 	// under pam_exec is the typed password. It is checked before the links
@@ -97,44 +107,20 @@ func open(path, what, checked string) (*os.File, os.FileInfo, error) {
 		before, err = os.Stat(path)
 	}
 	if err != nil {
-		return nil, nil, StatError(path, what, err)
+		return "", nil, StatError(path, what, err)
 	}
 	if err := checkRegular(path, what, before); err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	resolved, err := resolve(path, path, what, last, checked)
-	if err != nil {
-		return nil, nil, err
+	if err != nil || resolved == path {
+		return resolved, before, err
 	}
-	if resolved != path {
-		// The file to compare the opened one with is the one the walk found.
-		if before, err = os.Stat(resolved); err != nil {
-			return nil, nil, StatError(path, what, err)
-		}
-		if err := checkRegular(path, what, before); err != nil {
-			return nil, nil, err
-		}
+	// The file to compare the opened one with is the one the walk found.
+	if before, err = os.Stat(resolved); err != nil {
+		return "", nil, StatError(path, what, err)
 	}
-	// resolved has no link left: one found now was put there since, and
-	// O_NOFOLLOW refuses it.
-	f, err := OpenNoFollow(resolved, os.O_RDONLY, 0)
-	if err != nil {
-		return nil, nil, StatError(path, what, err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s %q cannot be read: %w", what, path, err)
-	}
-	if err := CheckUnchanged(path, what, before, info); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if err := CheckOwnership(path, what, info); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return f, info, nil
+	return resolved, before, checkRegular(path, what, before)
 }
 
 // CheckUnchanged refuses a file that is not the one whose type was checked:
@@ -218,20 +204,18 @@ func TrustedOwner(uid int) bool {
 
 // Owner is the uid that owns what info describes.
 func Owner(info os.FileInfo) (int, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid), true
 	}
-	return int(st.Uid), true
+	return 0, false
 }
 
 // Links is the number of hard links to what info describes.
 func Links(info os.FileInfo) (uint64, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink), true
 	}
-	return uint64(st.Nlink), true
+	return 0, false
 }
 
 // OpenNoFollow opens path with flag, following no link at its last name (a
