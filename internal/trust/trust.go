@@ -1,11 +1,9 @@
-// Package trust owns one question: may root trust this path? A file or
-// directory is trusted when nobody but root (or the user running the helper)
-// can change or replace it: not through its own mode or owner, not through
-// any directory from "/" down to it, and not through a symbolic link on the
-// way (each link is resolved one name at a time and the directory holding it
-// is held to the rule). This is sshd's StrictModes rule without its sticky
-// bit exception. Every trusted path of the helper goes through here. The
-// package is standard library only, so the rate-limit package can use it.
+// Package trust owns one question: may root trust this path? Yes when nobody
+// but root (or the helper's user) can change or replace it: not through its
+// own mode or owner, not through any directory from "/" down to it, and not
+// through a symbolic link on the way (each is resolved one name at a time and
+// the directory holding it is held to the rule). This is sshd's StrictModes
+// without its sticky bit exception, for every path the helper trusts.
 package trust
 
 import (
@@ -42,11 +40,10 @@ func (e *unsafeError) Error() string { return e.msg }
 func (e *unsafeError) Unwrap() error { return e.kind }
 
 // ReadFile reads the regular file at path, at most max bytes, once it has
-// passed the rule, and returns what the opened file is for a caller with a
-// further rule (a key must not be readable by others). what names the path
-// in messages ("config file"). checked is a directory, links resolved, that
-// passed the rule with every one above it ("/" for none); only what lies
-// below it is resolved and checked again.
+// passed the rule, and returns what the opened file is for a further rule (a
+// key not readable by others). what names path in messages. checked is a
+// directory, links resolved, that passed with every one above it ("/" for
+// none): only what lies below it is resolved and checked again.
 func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) {
 	resolved, before, err := locate(path, what, checked)
 	if err != nil {
@@ -91,15 +88,13 @@ func readAtMost(f io.Reader, size int64, most int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// locate returns the regular file at path with its links resolved once every
-// directory on its way has passed the rule, and what it is to compare the
-// opened file with.
+// locate returns the regular file at path, links resolved, once every
+// directory on its way has passed the rule, and what it is.
 func locate(path, what, checked string) (string, os.FileInfo, error) {
-	// The type is checked before open(2): opening a device can act (a
-	// watchdog starts, a tape rewinds), a FIFO can block, and /dev/stdin
-	// under pam_exec is the typed password. It is checked before the links
-	// are resolved too, as the kernel follows /proc's links (/dev/stdin to
-	// "pipe:[…]") where no path leads.
+	// The type is checked before open(2): opening a device can act (a tape
+	// rewinds), a FIFO can block, /dev/stdin under pam_exec is the password.
+	// And before the walk, as the kernel follows /proc's links (/dev/stdin
+	// to "pipe:[…]") where no path leads.
 	last := lastPlainFile
 	before, err := os.Lstat(path)
 	if err == nil && before.Mode()&os.ModeSymlink != 0 {
@@ -180,9 +175,8 @@ func CheckOwnership(path, what string, info os.FileInfo) error {
 	return holdToRule(fmt.Sprintf("%s %q", what, path), path, info, uint32(info.Mode().Perm()))
 }
 
-// holdToRule refuses info, named by subject and fixed at fix, when it is
-// writable by group or others or owned by anyone TrustedOwner refuses. mode
-// is the mode as the message shows it.
+// holdToRule refuses info, named by subject, fixed at fix and showing mode,
+// when group or others can write it or TrustedOwner refuses its owner.
 func holdToRule(subject, fix string, info os.FileInfo, mode uint32) error {
 	if info.Mode().Perm()&0o022 != 0 {
 		return &unsafeError{ErrUnsafePermissions, fmt.Sprintf(
@@ -195,9 +189,8 @@ func holdToRule(subject, fix string, info os.FileInfo, mode uint32) error {
 	return nil
 }
 
-// TrustedOwner is the one owner rule for files and directories alike: root,
-// or the user the helper runs as (a test, or -verify-only run by hand), who
-// could write anything of its own anyway.
+// TrustedOwner is the one owner rule: root, or the helper's user (a test, or
+// -verify-only run by hand), who could write anything of its own anyway.
 func TrustedOwner(uid int) bool {
 	return uid == 0 || uid == os.Geteuid()
 }
@@ -218,37 +211,31 @@ func Links(info os.FileInfo) (uint64, bool) {
 	return 0, false
 }
 
-// OpenNoFollow opens path with flag, following no link at its last name (a
-// link planted there since it was checked fails with ELOOP), waiting on no
-// FIFO (a path swapped for one would block open(2) forever, before any
-// budget exists) and leaking no descriptor to a child.
+// OpenNoFollow opens path following no link at its last name (one planted
+// since the check fails with ELOOP), waiting on no FIFO (one swapped in would
+// block open(2) forever, before any budget exists), leaking no descriptor.
 func OpenNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
 	return os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, perm)
 }
 
-// Resolve returns path, a file, with every link resolved, once every
-// directory it went through has passed the rule. The file itself is not
-// looked at: the caller opens it and checks what it opened. checked is as
-// for ReadFile.
+// Resolve returns the file at path, links resolved, once every directory on
+// its way has passed the rule; the caller checks what it opens. checked is
+// as for ReadFile.
 func Resolve(path, what, checked string) (string, error) {
 	return resolve(path, path, what, lastFile, checked)
 }
 
-// Directory returns dir with every link resolved once dir itself and every
-// directory above it or holding a link on the way has passed the rule. what
-// names dir in the messages.
+// Directory returns dir, links resolved, once it and every directory on its
+// way have passed the rule. what names dir in messages.
 func Directory(what, dir string) (string, error) {
 	return resolve(dir, dir, what, lastDirectory, "/")
 }
 
 // Parent is Directory for the directory that holds path (which need not
-// exist yet); messages name path.
+// exist yet); messages name path. resolve makes path/.. absolute, and so
+// clean: the directory of path's absolute form.
 func Parent(what, path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", fmt.Errorf("%s %q cannot be read: %w", what, path, err)
-	}
-	return resolve(path, filepath.Dir(abs), what, lastDirectory, "/")
+	return resolve(path, filepath.Join(path, ".."), what, lastDirectory, "/")
 }
 
 // lastName says what resolve knows of target's last name.
@@ -260,27 +247,24 @@ const (
 	lastDirectory                 // a directory's, held to the rule too
 )
 
-// resolve returns target with every link resolved, once each directory
-// above it and each directory holding a link on the way (whoever can write
-// one could point the link elsewhere) has passed the rule, and target
-// itself when it is a directory. Only root or the helper's user can then
-// rename anything on the returned path, so what is opened by it is what was
-// checked. The walk starts at checked when target lies under it. Messages
-// name path with what. filepath.EvalSymlinks is not enough: it answers
-// where the links lead now, not whether anyone else could change that.
+// resolve returns target, links resolved, once each directory on the way,
+// each holding a link (whoever can write one could point the link elsewhere)
+// and target if a directory, has passed the rule: only root or the helper's
+// user can then rename anything on the returned path. filepath.EvalSymlinks
+// tells where links lead now, not whether anyone else could change that.
+// The walk starts at "/", checked like any directory, or at checked when
+// target lies under it. Messages name path with what.
 func resolve(path, target, what string, last lastName, checked string) (string, error) {
 	abs, err := filepath.Abs(target)
 	if err != nil {
 		return "", fmt.Errorf("%s %q cannot be read: %w", what, path, err)
 	}
-	current, todo, links := "/", splitPath(abs), 0
-	if rel, ok := below(checked, abs); ok {
+	current, todo, links := "/", append([]string{"/"}, splitPath(abs)...), 0
+	if rel, err := filepath.Rel(checked, abs); checked != "/" && err == nil && filepath.IsLocal(rel) {
 		current, todo = checked, splitPath(rel)
-	} else if err := checkRoot(path, what); err != nil {
-		return "", err
 	}
 	for len(todo) > 0 {
-		name, final := todo[0], len(todo) == 1
+		name, final := todo[0], len(todo) == 1 && todo[0] != "/"
 		todo = todo[1:]
 		if name == ".." {
 			current = filepath.Dir(current) // checked on the way down
@@ -327,16 +311,6 @@ func resolve(path, target, what string, last lastName, checked string) (string, 
 	return current, nil
 }
 
-// below returns abs relative to checked when abs lies under checked, a
-// checked directory other than "/".
-func below(checked, abs string) (string, bool) {
-	if checked == "/" {
-		return "", false
-	}
-	rel, err := filepath.Rel(checked, abs)
-	return rel, err == nil && filepath.IsLocal(rel)
-}
-
 // splitPath lists p's names, leaving out the empty ones and ".".
 func splitPath(p string) []string {
 	var names []string
@@ -348,23 +322,10 @@ func splitPath(p string) []string {
 	return names
 }
 
-func checkRoot(path, what string) error {
-	if remembered("/") {
-		return nil
-	}
-	info, err := os.Lstat("/")
-	if err != nil {
-		return StatError(path, what, err)
-	}
-	return checkDirectory(path, what, "/", info)
-}
-
-// checkDirectory refuses a directory on a trusted path that anyone but root
-// (or the helper's user) can write: they could rename the file away and put
-// their own, or a link to another file, in its place. The sticky bit is no
-// exception, unlike for some of sshd's callers: a shared directory like
-// /tmp lets anyone create the name first. A directory that passes is
-// remembered for the run.
+// checkDirectory refuses a directory others can write: they could put their
+// own file, or a link, in place of the trusted one. The sticky bit is no
+// exception, unlike for some of sshd's callers: in a shared directory like
+// /tmp anyone can create the name first. What passes is remembered.
 func checkDirectory(path, what, dir string, info os.FileInfo) error {
 	mode := uint32(info.Mode().Perm())
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
@@ -385,21 +346,15 @@ func checkDirectory(path, what, dir string, info os.FileInfo) error {
 	return nil
 }
 
-// run remembers the directories that passed the rule during one run, as
-// the config file, its certificates, token and AppRole files and state_dir
-// share most of theirs; nil when no run remembers. This is sound for the
-// length of a run: a directory that passed, with every one above it, can be
-// changed or replaced only by root or the helper's user. A refused directory
-// is not kept: it is walked and refused again, with its message.
+// run holds the directories that passed during this run; nil outside one.
 var run atomic.Pointer[sync.Map]
 
 // Remember starts a run's memory of the directories that passed the rule,
-// so that each is looked at once per run, and returns what ends it. Call
-// it where one run of the helper starts (internal/plumbing does) and end it
-// where the run ends: a process that changes directories' modes between two
-// runs (a test) must not carry one run's answers into the next. Starting a
-// memory replaces the one before; ending a memory that was replaced does
-// nothing.
+// which the trusted files mostly share, so each is looked at once per run,
+// and returns what ends it (a replaced memory's end does nothing). Sound for
+// a run: a directory that passed, with all above it, can change only by
+// root's or the helper's hand. A process that changes modes between two runs
+// (a test) must not carry one run's answers into the next.
 func Remember() (forget func()) {
 	m := new(sync.Map)
 	run.Store(m)
