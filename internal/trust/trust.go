@@ -30,7 +30,7 @@ var (
 	ErrNotRegular        = errors.New("is not a regular file")
 )
 
-// unsafeError carries a sentinel under a message that reads well alone.
+// unsafeError carries a sentinel under a message of its own.
 type unsafeError struct {
 	kind error
 	msg  string
@@ -49,8 +49,7 @@ func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	// resolved has no link left: one found now was put there since, and
-	// O_NOFOLLOW refuses it.
+	// A link found on resolved now was planted since: O_NOFOLLOW refuses it.
 	f, err := OpenNoFollow(resolved, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, StatError(path, what, err)
@@ -76,9 +75,9 @@ func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) 
 	return data, info, nil
 }
 
-// readAtMost reads f up to most+1 bytes. The buffer is sized from size,
-// what fstat(2) gave, as os.ReadFile does: a file of that size costs one
-// read(2) and the one that finds its end, not io.ReadAll's 512-byte steps.
+// readAtMost reads f up to most+1 bytes into a buffer sized from fstat's
+// size, as os.ReadFile does: one read(2) and one to find the end, not
+// io.ReadAll's 512-byte steps.
 func readAtMost(f io.Reader, size int64, most int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(int(min(max(size, 0), int64(most))) + 1)
@@ -118,8 +117,7 @@ func locate(path, what, checked string) (string, os.FileInfo, error) {
 	return resolved, before, checkRegular(path, what, before)
 }
 
-// CheckUnchanged refuses a file that is not the one whose type was checked:
-// the path was swapped between the stat and the open.
+// CheckUnchanged refuses a file swapped between the stat and the open.
 func CheckUnchanged(path, what string, checked, opened os.FileInfo) error {
 	if !os.SameFile(checked, opened) {
 		return fmt.Errorf("%s %q was replaced while it was being read", what, path)
@@ -219,8 +217,8 @@ func OpenNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
 }
 
 // Resolve returns the file at path, links resolved, once every directory on
-// its way has passed the rule; the caller checks what it opens. checked is
-// as for ReadFile.
+// its way has passed the rule (checked as for ReadFile); the caller checks
+// what it opens.
 func Resolve(path, what, checked string) (string, error) {
 	return resolve(path, path, what, lastFile, checked)
 }
@@ -231,9 +229,8 @@ func Directory(what, dir string) (string, error) {
 	return resolve(dir, dir, what, lastDirectory, "/")
 }
 
-// Parent is Directory for the directory that holds path (which need not
-// exist yet); messages name path. resolve makes path/.. absolute, and so
-// clean: the directory of path's absolute form.
+// Parent is Directory for the directory holding path (which need not exist
+// yet): path/.., made absolute and so clean by resolve. Messages name path.
 func Parent(what, path string) (string, error) {
 	return resolve(path, filepath.Join(path, ".."), what, lastDirectory, "/")
 }
@@ -276,7 +273,7 @@ func resolve(path, target, what string, last lastName, checked string) (string, 
 			// caller opens it with O_NOFOLLOW and compares.
 			return next, nil
 		}
-		if (!final || last == lastDirectory) && remembered(next) {
+		if (!final || last == lastDirectory) && remembered(next) { // never a file
 			current = next
 			continue
 		}
@@ -361,8 +358,7 @@ func Remember() (forget func()) {
 	return func() { run.CompareAndSwap(m, nil) }
 }
 
-// remembered says whether dir, a clean absolute path with no link on it,
-// passed the rule earlier in this run.
+// remembered says whether dir (clean, absolute, link-free) passed this run.
 func remembered(dir string) bool {
 	m := run.Load()
 	if m == nil {
