@@ -101,12 +101,12 @@ func Load(path string, opts Options) (*Config, error) {
 // Parse is Load without reading the config file; ca_cert and ca_path are
 // still read.
 func Parse(data []byte, opts Options) (*Config, error) {
-	keys, problems := decode(data, opts.Modes)
+	keys, err := decode(data, opts.Modes)
 	if keys == nil {
-		return nil, errors.Join(problems...)
+		return nil, err
 	}
 	cfg, more := validate(keys, opts)
-	if err := errors.Join(append(problems, more...)...); err != nil {
+	if err := errors.Join(err, more); err != nil {
 		return nil, err
 	}
 	return cfg, nil

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,31 +24,31 @@ var sharedKeys = []string{
 }
 
 // decode parses HCL or JSON into the values of the keys it sets, the shared
-// ones and those of modes. nil means the text did not parse at all.
-func decode(data []byte, modes []Mode) (keys Keys, problems []error) {
+// ones and those of modes, joining every problem. nil keys means the text
+// did not parse at all.
+func decode(data []byte, modes []Mode) (keys Keys, err error) {
 	// HCL v1 panics on some malformed input (found by fuzzing); a config
 	// that crashes the parser is just a config that does not parse.
 	defer func() {
 		if p := recover(); p != nil {
-			keys, problems = nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON")}
+			keys, err = nil, errors.New("cannot be parsed as HCL or JSON")
 		}
 	}()
 	file, err := parseAST(data)
 	if err != nil {
-		return nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON: %w", err)}
+		return nil, fmt.Errorf("cannot be parsed as HCL or JSON: %w", err)
 	}
 	list, ok := file.Node.(*ast.ObjectList)
 	if !ok {
-		return nil, []error{fmt.Errorf("cannot be parsed: the top level is not a list of keys")}
+		return nil, errors.New("cannot be parsed: the top level is not a list of keys")
 	}
 	keys = Keys{}
 	firstLine := map[string]int{}
+	var problems []error
 	for _, item := range list.Items {
-		if err := decodeItem(item, keys, firstLine, modes); err != nil {
-			problems = append(problems, err)
-		}
+		problems = append(problems, decodeItem(item, keys, firstLine, modes))
 	}
-	return keys, problems
+	return keys, errors.Join(problems...)
 }
 
 // parseAST chooses JSON or HCL as HCL v1 does (a leading '{' means JSON), but

@@ -18,10 +18,11 @@ type Mode struct {
 	// Keys are the mode's own keys, Selector included, in the order
 	// problems about them are reported. Their values are strings.
 	Keys []string
-	// Parse validates the mode's keys, reporting every problem (each
-	// naming its key; nil ones are dropped); what it returns becomes
-	// Config.ModeSettings.
-	Parse func(Keys) (any, []error)
+	// Usage is the mode's paragraph in -h.
+	Usage string
+	// Parse validates the mode's keys, joining every problem, each naming
+	// its key; what it returns becomes Config.ModeSettings.
+	Parse func(Keys) (any, error)
 }
 
 // Keys are the values of the keys the file sets (k[key] is "" for a key it
@@ -53,12 +54,13 @@ func selectMode(modes []Mode, keys Keys) *Mode {
 	return fallback
 }
 
-// parseMode refuses every key of a mode other than selected that the file
-// sets, then hands selected the keys.
-func parseMode(modes []Mode, selected *Mode, keys Keys) (any, []error) {
-	mine := Mode{Name: "mode-less", Parse: func(Keys) (any, []error) { return nil, nil }}
-	if selected != nil {
-		mine = *selected
+// parseMode refuses every key of a mode other than the selected one that
+// the file sets, then hands the selected one the keys. The mode is the
+// file's choice, never the user's.
+func parseMode(modes []Mode, keys Keys) (name string, settings any, err error) {
+	mine := Mode{Name: "mode-less", Parse: func(Keys) (any, error) { return nil, nil }}
+	if selected := selectMode(modes, keys); selected != nil {
+		mine, name = *selected, selected.Name
 	}
 	var problems []error
 	for _, other := range modes {
@@ -70,8 +72,8 @@ func parseMode(modes []Mode, selected *Mode, keys Keys) (any, []error) {
 			}
 		}
 	}
-	settings, more := mine.Parse(keys)
-	return settings, append(problems, more...)
+	settings, err = mine.Parse(keys)
+	return name, settings, errors.Join(append(problems, err)...)
 }
 
 // when is selector between before and after, or nothing for no selector.

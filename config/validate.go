@@ -12,25 +12,17 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
-// validate turns the file's keys into a Config, collecting every problem
-// (nil where a key has none).
-func validate(keys Keys, opts Options) (*Config, []error) {
+// validate turns the file's keys into a Config, joining every problem.
+func validate(keys Keys, opts Options) (*Config, error) {
 	cfg := &Config{Dev: opts.Dev, TLSSkipVerify: keys["tls_skip_verify"] == "true"}
-	var addrErr, namespaceErr, serverNameErr, timeoutErr, syslogErr, caErr, clientErr error
+	var addrErr, namespaceErr, serverNameErr, modeErr, timeoutErr, syslogErr, caErr, clientErr error
 	cfg.VaultAddrs, addrErr = parseVaultAddrs(keys["vault_addr"], keys.Has("vault_addr"), opts.Dev)
 	if len(cfg.VaultAddrs) > 0 {
 		cfg.VaultAddr = cfg.VaultAddrs[0]
 	}
 	cfg.Namespace, namespaceErr = parseNamespace(keys["namespace"])
 	cfg.TLSServerName, serverNameErr = parseServerName(keys["tls_server_name"])
-	// The mode is the file's choice, never the user's, and each mode
-	// refuses the others' keys.
-	selected := selectMode(opts.Modes, keys)
-	if selected != nil {
-		cfg.Mode = selected.Name
-	}
-	settings, modeProblems := parseMode(opts.Modes, selected, keys)
-	cfg.ModeSettings = settings
+	cfg.Mode, cfg.ModeSettings, modeErr = parseMode(opts.Modes, keys)
 	cfg.Timeout, timeoutErr = parseTimeout(keys["timeout"], keys.Has("timeout"))
 	cfg.Syslog, syslogErr = parseSyslog(keys["syslog_facility"], keys.Has("syslog_facility"))
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
@@ -39,8 +31,7 @@ func validate(keys Keys, opts Options) (*Config, []error) {
 		cfg.RootCAs, caErr = loadRootCAs(strings.TrimSpace(keys["ca_cert"]), strings.TrimSpace(keys["ca_path"]))
 		cfg.ClientCert, clientErr = loadClientCert(strings.TrimSpace(keys["client_cert"]), strings.TrimSpace(keys["client_key"]))
 	}
-	problems := append([]error{addrErr, namespaceErr, serverNameErr}, modeProblems...)
-	return cfg, append(problems, timeoutErr, syslogErr, caErr, clientErr)
+	return cfg, errors.Join(addrErr, namespaceErr, serverNameErr, modeErr, timeoutErr, syslogErr, caErr, clientErr)
 }
 
 // parseVaultAddrs reads vault_addr as a comma-separated list of addresses,

@@ -2,6 +2,7 @@ package helper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -58,35 +59,28 @@ type Finding struct {
 // Plugin is one mode as main registers it.
 type Plugin struct {
 	config.Mode
-	// Usage is the mode's paragraph in -h.
-	Usage string
 	// New makes the mode from cfg, whose ModeSettings the mode's Parse made.
 	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
 }
 
-// Declaration is what a mode says about itself: config.Mode's name,
-// selector and keys, and Plugin.Usage.
-type Declaration struct {
-	Name, Selector string
-	Keys           []string
-	Usage          string
-}
+// Declaration is what a mode says about itself: its config.Mode without
+// the Parse that NewPlugin fills in.
+type Declaration = config.Mode
 
 // NewPlugin declares a mode: d, how it reads its keys into its settings S
-// and how it is made from them.
+// (every problem, nil ones dropped) and how it is made from them.
 func NewPlugin[S any, M Mode](d Declaration, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
-	return Plugin{
-		Mode: config.Mode{Name: d.Name, Selector: d.Selector, Keys: d.Keys,
-			Parse: func(k config.Keys) (any, []error) { return parse(k) }},
-		Usage: d.Usage,
-		New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
-			s, ok := cfg.ModeSettings.(*S)
-			if !ok || s == nil {
-				return nil, fmt.Errorf("the config was not loaded for the %s mode", d.Name)
-			}
-			return newMode(s, vault), nil
-		},
+	d.Parse = func(k config.Keys) (any, error) {
+		s, problems := parse(k)
+		return s, errors.Join(problems...)
 	}
+	return Plugin{Mode: d, New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
+		s, ok := cfg.ModeSettings.(*S)
+		if !ok || s == nil {
+			return nil, fmt.Errorf("the config was not loaded for the %s mode", d.Name)
+		}
+		return newMode(s, vault), nil
+	}}
 }
 
 // Registry is every mode the binary offers, the default (no selector) among them.
