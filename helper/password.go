@@ -19,15 +19,12 @@ var (
 	ErrPasswordEmpty   = errors.New("password is empty")
 )
 
-// Bracketed-paste markers a terminal may wrap around a pasted password
-// (upstream #84).
-var (
-	pasteStart = []byte("\x1b[200~")
-	pasteEnd   = []byte("\x1b[201~")
-)
+// Bracketed-paste markers a terminal may wrap around a pasted password.
+var pasteStart, pasteEnd = []byte("\x1b[200~"), []byte("\x1b[201~")
 
 // ReadPassword reads the typed password and returns it without what PAM or
-// a terminal added around it.
+// a terminal added around it: one trailing NUL (Linux-PAM before 1.4.0),
+// bracketed-paste markers (upstream #84) and surrounding white space.
 func ReadPassword(r io.Reader) ([]byte, error) {
 	buf, err := io.ReadAll(io.LimitReader(r, MaxPasswordInput+1))
 	if err != nil {
@@ -36,20 +33,12 @@ func ReadPassword(r io.Reader) ([]byte, error) {
 	if len(buf) > MaxPasswordInput {
 		return nil, ErrPasswordTooLong
 	}
-	pw := shape(buf)
+	pw := bytes.TrimSpace(bytes.TrimSuffix(buf, []byte{0}))
+	if pasted, ok := bytes.CutPrefix(pw, pasteStart); ok && bytes.HasSuffix(pasted, pasteEnd) {
+		pw = bytes.TrimSpace(bytes.TrimSuffix(pasted, pasteEnd))
+	}
 	if len(pw) == 0 {
 		return nil, ErrPasswordEmpty
 	}
 	return pw, nil
-}
-
-// shape removes one trailing NUL (Linux-PAM before 1.4.0), bracketed-paste
-// markers and surrounding white space.
-func shape(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte{0})
-	b = bytes.TrimSpace(b)
-	if bytes.HasPrefix(b, pasteStart) && bytes.HasSuffix(b[len(pasteStart):], pasteEnd) {
-		b = b[len(pasteStart) : len(b)-len(pasteEnd)]
-	}
-	return bytes.TrimSpace(b)
 }
