@@ -132,10 +132,8 @@ func decodeValue(node ast.Node, isBool bool) (string, error) {
 		return "", nil
 	case string:
 		return v, nil
-	case int:
-		return strconv.Itoa(v), nil
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	case int, float64:
+		return fmt.Sprint(v), nil
 	}
 	return "", fmt.Errorf("expected a string, got %s", describe(value))
 }
