@@ -1,10 +1,6 @@
 package config
 
-import (
-	"errors"
-
-	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
-)
+import "errors"
 
 // The fixed words of the config's messages: each message wraps its sentinel
 // (%w) around the key and value it names. Where the original has a message,
@@ -31,13 +27,7 @@ var (
 	ErrSetBothOrNeither = errors.New("set both or neither")
 	ErrKeyReadable      = errors.New("is readable by others")
 	ErrSecretReadable   = errors.New("is readable by group or others")
-)
-
-// The refusals of a file the helper will not trust, package trust's.
-var (
-	ErrNotExist          = trust.ErrNotExist
-	ErrIsDirectory       = trust.ErrIsDirectory
-	ErrNotRegular        = trust.ErrNotRegular
-	ErrUnsafePermissions = trust.ErrUnsafePermissions
-	ErrUnsafeOwner       = trust.ErrUnsafeOwner
+	// A key of a mode the file does not select: left there, it would
+	// suggest a check that is not made.
+	ErrOtherModesKey = errors.New("belongs to the")
 )

@@ -35,10 +35,6 @@ func (k Keys) Has(key string) bool {
 	return ok
 }
 
-// ErrOtherModesKey starts the refusal of a key of a mode the file does not
-// select: left there, it would suggest a check that is not made.
-var ErrOtherModesKey = errors.New("belongs to the")
-
 // selectMode is the mode whose selector the file sets, else the default
 // one; nil when neither is offered.
 func selectMode(modes []Mode, keys Keys) *Mode {
