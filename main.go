@@ -194,11 +194,10 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 		fs.Usage()
 		return o, fmt.Errorf("invalid command line: unexpected argument %q (flags come as -name=value)", fs.Arg(0))
 	}
-	lvl, err := plumbing.ParseLevel(levelName)
-	if err != nil {
+	var err error
+	if o.level, err = plumbing.ParseLevel(levelName); err != nil {
 		return o, err
 	}
-	o.level = lvl
 	if o.configPath == "" {
 		return o, errors.New("at least one config path must be specified with -config")
 	}

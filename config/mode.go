@@ -10,16 +10,14 @@ import (
 // Mode is what config knows of one mode; main's registry hands config the
 // modes (Options.Modes), so "this key belongs to mode X" is computed from them.
 type Mode struct {
-	// Name is the mode's name in messages ("SSH OTP").
-	Name string
+	// Name is the mode's name in messages ("SSH OTP"); Usage its paragraph in -h.
+	Name, Usage string
 	// Selector is the key whose presence selects the mode; "" for the
 	// default mode, selected when no other mode's selector is set.
 	Selector string
 	// Keys are the mode's own keys, Selector included, in the order
 	// problems about them are reported. Their values are strings.
 	Keys []string
-	// Usage is the mode's paragraph in -h.
-	Usage string
 	// Parse validates the mode's keys, joining every problem, each naming
 	// its key; what it returns becomes Config.ModeSettings.
 	Parse func(Keys) (any, error)

@@ -31,24 +31,20 @@ type Mode interface {
 	Check(ctx context.Context) ([]Finding, error)
 }
 
-// About holds the mode's words in the run's log lines.
+// About holds the mode's words in the run's log lines: the info line that
+// says what it checks against, the name of its password ("the OTP"), what
+// Check sends (for the debug line before it).
 type About struct {
-	// Announce is the info line that says what the mode checks against.
-	Announce string
-	// Secret names the password ("the OTP").
-	Secret string
-	// CheckStep says what Check sends, for the debug line before it.
-	CheckStep string
+	Announce, Secret, CheckStep string
 	// SummaryFields name the fields the mode adds to a login's summary
 	// line, in order; "-" stands for one the Result has no value for.
 	SummaryFields []string
 }
 
-// Result is what a login found out, allowed or not.
+// Result is what a login found out, allowed or not: who logged in, for the
+// success line, and the values of About.SummaryFields Vault's answer gave.
 type Result struct {
-	// Who logged in, for the success line.
-	Who string
-	// Fields are the values of About.SummaryFields that Vault's answer gave.
+	Who    string
 	Fields map[string]string
 }
 
@@ -66,13 +62,10 @@ type Plugin struct {
 	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
 }
 
-// Declaration is what a mode says about itself: its config.Mode without
-// the Parse that NewPlugin fills in.
-type Declaration = config.Mode
-
-// NewPlugin declares a mode: d, how it reads its keys into its settings S
-// (every problem, nil ones dropped) and how it is made from them.
-func NewPlugin[S any, M Mode](d Declaration, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
+// NewPlugin declares a mode: d (all but its Parse), how it reads its keys
+// into its settings S (every problem, nil ones dropped) and how it is made
+// from them.
+func NewPlugin[S any, M Mode](d config.Mode, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
 	d.Parse = func(k config.Keys) (any, error) {
 		s, problems := parse(k)
 		return s, errors.Join(problems...)
@@ -89,7 +82,6 @@ func NewPlugin[S any, M Mode](d Declaration, parse func(config.Keys) (*S, []erro
 // Registry is every mode the binary offers, the default (no selector) among them.
 type Registry []Plugin
 
-// Modes is what config needs of the registry.
 func (r Registry) Modes() []config.Mode {
 	modes := make([]config.Mode, len(r))
 	for i, p := range r {
@@ -107,7 +99,7 @@ func (r Registry) Usage() string {
 	return b.String()
 }
 
-// New makes the mode cfg selected, asking Vault through vault.
+// New makes the mode cfg selected.
 func (r Registry) New(cfg *config.Config, vault *agent.Client) (Mode, error) {
 	for _, p := range r {
 		if p.Name == cfg.Mode {

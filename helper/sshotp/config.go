@@ -21,7 +21,7 @@ var (
 
 // Plugin registers the SSH OTP mode: the default, selected by no key, so
 // that every config written for the original keeps working.
-var Plugin = helper.NewPlugin(helper.Declaration{
+var Plugin = helper.NewPlugin(config.Mode{
 	Name: "SSH OTP",
 	Keys: []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"},
 	Usage: `vault-ssh-helper reads a Vault SSH one-time password (OTP) from stdin, asks
