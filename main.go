@@ -145,8 +145,7 @@ type options struct {
 	level      plumbing.Level
 }
 
-// usage is -h: the modes' paragraphs (modes.Usage) go between its first
-// line and the PAM example.
+// usage is -h, the modes' paragraphs between its first line and the PAM example.
 func usage() string {
 	return `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
 

@@ -65,9 +65,8 @@ func (m *Mode) About() helper.About {
 	}
 }
 
-// ReadPassword returns the typed password if it has the shape of a Vault
-// OTP. It runs before any network traffic, so no other password ever
-// leaves the host.
+// ReadPassword returns the typed password if it has a Vault OTP's shape,
+// before any network traffic: no other password ever leaves the host.
 func (*Mode) ReadPassword(r io.Reader) (string, error) {
 	pw, err := helper.ReadPassword(r)
 	if err != nil {
@@ -217,8 +216,7 @@ func (c *Client) Verify(ctx context.Context, otp string) (Verified, error) {
 	return v, nil
 }
 
-// Echo is -verify-only: it proves the address, TLS and mount are right
-// without an OTP.
+// Echo is -verify-only: it proves the address, TLS and mount without an OTP.
 func (c *Client) Echo(ctx context.Context) error {
 	body, err := c.put(ctx, EchoRequest)
 	if err == nil {
@@ -241,8 +239,7 @@ func (c *Client) put(ctx context.Context, otp string) ([]byte, error) {
 	return body, err
 }
 
-// verifyData is the part of Vault's data we read; pointers tell "absent"
-// from "empty".
+// verifyData is what we read of Vault's data; pointers tell absent from empty.
 type verifyData struct {
 	Username *string `json:"username"`
 	IP       *string `json:"ip"`
