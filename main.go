@@ -73,25 +73,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		p.Log.Error("%v", err)
 	}
 	code := exitCode(o, err, getenv("PAM_TYPE") != "")
-	if err == nil && o != denied && code != 0 {
-		p.Log.Error("%s", refusalUnderPAM(o))
+	switch {
+	case err != nil || o == denied || code == 0: // nothing to explain
+	case o == versionShown:
+		p.Log.Error("PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies")
+	default:
+		p.Log.Error("PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies")
 	}
 	p.SendSummary()
 	p.End()
 	return code
 }
 
-func refusalUnderPAM(o outcome) string {
-	if o == versionShown {
-		return "PAM_TYPE is set: under pam_exec only a verified login exits 0, so printing the version denies"
-	}
-	return "PAM_TYPE is set: -verify-only checks Vault, not a user, so under pam_exec it denies"
-}
-
 // execute is the one straight data path: flags, config, password, Vault,
 // decision; only a nil error from the last step is a verified outcome.
 func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string) string) (outcome, error) {
-	if wantsVersion(args) {
+	// -version is looked for in every argument before the flags, as the
+	// original does.
+	if slices.ContainsFunc(args, func(a string) bool { return slices.Contains(versionArgs, a) }) {
 		fmt.Fprintf(p.Stdout, "vault-ssh-helper v%s (%s)\n", version, commit)
 		return versionShown, nil
 	}
@@ -137,13 +136,7 @@ func execute(args []string, stdin io.Reader, p *plumbing.Run, getenv func(string
 	return loginVerified, nil
 }
 
-// wantsVersion looks at every argument before flags are parsed, as the
-// original does.
-func wantsVersion(args []string) bool {
-	return slices.ContainsFunc(args, func(a string) bool {
-		return slices.Contains([]string{"version", "-v", "-version", "--version"}, a)
-	})
-}
+var versionArgs = []string{"version", "-v", "-version", "--version"}
 
 type options struct {
 	configPath string
@@ -152,8 +145,7 @@ type options struct {
 	level      plumbing.Level
 }
 
-// usage is -h: the modes' paragraphs (modes.Usage) go between its first
-// line and the PAM example.
+// usage is -h, the modes' paragraphs between its first line and the PAM example.
 func usage() string {
 	return `Usage: vault-ssh-helper -config=<path> [-dev] [-verify-only] [-log-level=<level>]
 
@@ -201,11 +193,10 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 		fs.Usage()
 		return o, fmt.Errorf("invalid command line: unexpected argument %q (flags come as -name=value)", fs.Arg(0))
 	}
-	lvl, err := plumbing.ParseLevel(levelName)
-	if err != nil {
+	var err error
+	if o.level, err = plumbing.ParseLevel(levelName); err != nil {
 		return o, err
 	}
-	o.level = lvl
 	if o.configPath == "" {
 		return o, errors.New("at least one config path must be specified with -config")
 	}

@@ -23,7 +23,7 @@ import (
 
 // demoPlugin lets in the user demo_user with the password demo_word; it
 // never asks Vault.
-var demoPlugin = helper.NewPlugin(helper.Declaration{
+var demoPlugin = helper.NewPlugin(config.Mode{
 	Name: "demo", Selector: "demo_user", Keys: []string{"demo_user", "demo_word"},
 	Usage: "A config file with demo_user selects the demo mode.\n",
 }, parseDemo, func(s *demoSettings, _ *agent.Client) demoMode { return demoMode{s} })

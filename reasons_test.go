@@ -20,13 +20,14 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // reasons names the messages that tests outside a message's own package look
 // for, so those tests name a reason instead of spelling its text: a message's
 // full text is pinned once. Most entries are taken from the product's Go
 // values (sentinel errors, a mode's announce line), whose one pin is the
-// table-driven test of their package. (config.ErrUnsafeOwner is left out:
+// table-driven test of their package. (trust.ErrUnsafeOwner is left out:
 // its text is not part of its message, which names the owner's uid.) The texts spelled here are the
 // run's own log lines, from main.go and internal/plumbing, which have no Go
 // value: this table is their one pin, and the scripts that name them check
@@ -101,10 +102,10 @@ var reasons = map[string]string{
 	"agent.ErrTimeout":     agent.ErrTimeout.Error(),
 	"agent.ErrUnreachable": agent.ErrUnreachable.Error(),
 
-	"config.ErrNotExist":          config.ErrNotExist.Error(),
-	"config.ErrUnsafePermissions": config.ErrUnsafePermissions.Error(),
-	"config.ErrIsDirectory":       config.ErrIsDirectory.Error(),
-	"config.ErrNotRegular":        config.ErrNotRegular.Error(),
+	"config.ErrNotExist":          trust.ErrNotExist.Error(),
+	"config.ErrUnsafePermissions": trust.ErrUnsafePermissions.Error(),
+	"config.ErrIsDirectory":       trust.ErrIsDirectory.Error(),
+	"config.ErrNotRegular":        trust.ErrNotRegular.Error(),
 	"config.ErrMissing":           config.ErrMissing.Error() + " %q", // the key
 	"config.ErrEmpty":             config.ErrEmpty.Error(),
 	"config.ErrNotURL":            config.ErrNotURL.Error(),

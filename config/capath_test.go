@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 func TestCAPathLoadsCertificatesInSubdirectories(t *testing.T) {
@@ -32,7 +34,7 @@ func TestCAPathSubdirectoryWritableByOthersIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(sub, 0o777)
-	wantRefusedFor(t, caConfig("ca_path", dir), Options{}, ErrUnsafePermissions, `ca_path directory "`+sub+`"`)
+	wantRefusedFor(t, caConfig("ca_path", dir), Options{}, trust.ErrUnsafePermissions, `ca_path directory "`+sub+`"`)
 }
 
 func TestCAPathDoesNotFollowALinkToADirectory(t *testing.T) {

@@ -78,26 +78,23 @@ func addPEMDir(pool *x509.CertPool, dir string) error {
 	_ = filepath.WalkDir(resolved, func(path string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
-			problems = append(problems, fmt.Errorf("ca_path %q cannot be read: %w", path, errors.Unwrap(err)))
-			return nil
-		case path == resolved:
-			return nil
+			err = fmt.Errorf("ca_path %q cannot be read: %w", path, errors.Unwrap(err))
+		case path == resolved || isLinkToDirectory(path, d): // checked above; not followed
 		case d.IsDir():
-			if err := checkSubdirectory(path, d); err != nil {
+			if err = checkSubdirectory(path, d); err != nil {
 				problems = append(problems, err)
 				return fs.SkipDir
 			}
-			return nil
-		case isLinkToDirectory(path, d):
-			return nil
+		default:
+			// The walk checked every directory down to path's, and follows
+			// no link: only a link at path itself is left to resolve.
+			if err = addPEMFile(pool, path, "ca_path file", filepath.Dir(path)); err == nil {
+				loaded++
+			}
 		}
-		// The walk checked every directory down to path's, and follows
-		// no link: only a link at path itself is left to resolve.
-		if err := addPEMFile(pool, path, "ca_path file", filepath.Dir(path)); err != nil {
+		if err != nil {
 			problems = append(problems, err)
-			return nil
 		}
-		loaded++
 		return nil
 	})
 	if err := errors.Join(problems...); err != nil {

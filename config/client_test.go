@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 // writeClientPair writes a self-signed client certificate and its key.
@@ -98,10 +100,10 @@ func TestClientCertificateProblems(t *testing.T) {
 		reason          error
 		subject         string
 	}{
-		{"missing key", cert, dir + "/nope.pem", ErrNotExist, `client_key "` + dir + `/nope.pem"`},
-		{"missing cert", dir + "/nocert.pem", key, ErrNotExist, `client_cert "` + dir + `/nocert.pem"`},
-		{"cert writable by others", openCert, key, ErrUnsafePermissions, `client_cert "` + openCert + `"`},
-		{"key writable by group", cert, groupKey, ErrUnsafePermissions, `client_key "` + groupKey + `"`},
+		{"missing key", cert, dir + "/nope.pem", trust.ErrNotExist, `client_key "` + dir + `/nope.pem"`},
+		{"missing cert", dir + "/nocert.pem", key, trust.ErrNotExist, `client_cert "` + dir + `/nocert.pem"`},
+		{"cert writable by others", openCert, key, trust.ErrUnsafePermissions, `client_cert "` + openCert + `"`},
+		{"key writable by group", cert, groupKey, trust.ErrUnsafePermissions, `client_key "` + groupKey + `"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			wantRefusedFor(t, clientConfig(c.cert, c.key), Options{}, c.reason, c.subject)

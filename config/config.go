@@ -24,15 +24,43 @@ const (
 	maxFileSize = 1 << 20
 )
 
+// The fixed words of the config's messages: each message wraps its sentinel
+// (%w) around the key and value it names. Where the original has a message,
+// the words are the original's: operators search for them.
+var (
+	ErrMissing      = errors.New("missing config")
+	ErrEmpty        = errors.New("is empty")
+	ErrNotURL       = errors.New("is not an http:// or https:// URL with a host")
+	ErrAddrCarries  = errors.New("must not carry a user, a query or a fragment")
+	ErrDevHTTPS     = errors.New("unsupported scheme in 'dev' mode")
+	ErrNeedsHTTPS   = errors.New("unsupported scheme. use 'dev' mode")
+	ErrAddrTwice    = errors.New("lists one address twice")
+	ErrPathChars    = errors.New(`must not contain '?', '#', '%', '\' or white space`)
+	ErrPathSegment  = errors.New("has an empty, '.' or '..' path segment")
+	ErrControlChar  = errors.New("contains a control character")
+	ErrNotHostName  = errors.New("is not a host name")
+	ErrEmptyEntry   = errors.New("has an empty entry")
+	ErrNotDuration  = errors.New("is not a duration")
+	ErrOutside      = errors.New("is outside")
+	ErrDuplicateKey = errors.New("duplicate key")
+	ErrInvalidKey   = errors.New("invalid key")
+	ErrNotFacility  = errors.New("is not a syslog facility: use authpriv (as sshd and pam_unix do), auth, daemon, user, local0 to local7, or another of syslog(3)'s names except kern")
+
+	ErrSetBothOrNeither = errors.New("set both or neither")
+	ErrKeyReadable      = errors.New("is readable by others")
+	ErrSecretReadable   = errors.New("is readable by group or others")
+	// A key of a mode the file does not select: left there, it would
+	// suggest a check that is not made.
+	ErrOtherModesKey = errors.New("belongs to the")
+)
+
 // Config is the validated content of the file.
 type Config struct {
-	// VaultAddr is the first of VaultAddrs, vault_addr's URLs in the order
-	// they are tried.
+	// VaultAddr is the first of VaultAddrs, tried in order.
 	VaultAddr  *url.URL
 	VaultAddrs []*url.URL
 	Namespace  string
-	// RootCAs holds the certificates of ca_cert and ca_path; nil means the
-	// system's roots.
+	// RootCAs holds ca_cert and ca_path; nil means the system's roots.
 	RootCAs       *x509.CertPool
 	TLSSkipVerify bool
 	TLSServerName string
@@ -79,13 +107,11 @@ func (c *Config) TLSClientConfig() *tls.Config {
 type Options struct {
 	// Dev allows an http:// vault_addr (and refuses https://), as the
 	// original's -dev does, and ignores ca_cert and ca_path.
-	Dev bool
-	// Modes are the modes the file may select.
+	Dev   bool
 	Modes []Mode
 }
 
-// Load reads, parses and validates the file at path; the error joins every
-// problem found, each naming its key.
+// Load reads, parses and validates the file at path.
 func Load(path string, opts Options) (*Config, error) {
 	data, _, err := trust.ReadFile(path, "config file", "/", maxFileSize)
 	if err != nil {
@@ -101,12 +127,12 @@ func Load(path string, opts Options) (*Config, error) {
 // Parse is Load without reading the config file; ca_cert and ca_path are
 // still read.
 func Parse(data []byte, opts Options) (*Config, error) {
-	keys, problems := decode(data, opts.Modes)
+	keys, err := decode(data, opts.Modes)
 	if keys == nil {
-		return nil, errors.Join(problems...)
+		return nil, err
 	}
 	cfg, more := validate(keys, opts)
-	if err := errors.Join(append(problems, more...)...); err != nil {
+	if err := errors.Join(err, more); err != nil {
 		return nil, err
 	}
 	return cfg, nil

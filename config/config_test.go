@@ -182,7 +182,7 @@ func writeFile(t *testing.T, dir, name, body string, mode os.FileMode) string {
 func TestMissingConfigFileSaysSo(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.hcl")
 	_, err := load(path, Options{})
-	if !errors.Is(err, ErrNotExist) || err.Error() != `config file "`+path+`" does not exist` {
+	if !errors.Is(err, trust.ErrNotExist) || err.Error() != `config file "`+path+`" does not exist` {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -300,10 +300,10 @@ func TestCAFileProblems(t *testing.T) {
 		name, key, path string
 		reason          error
 	}{
-		{"missing ca_cert", "ca_cert", filepath.Join(dir, "missing.pem"), ErrNotExist},
-		{"ca_cert writable by others", "ca_cert", open, ErrUnsafePermissions},
-		{"ca_cert is a directory", "ca_cert", dir, ErrIsDirectory},
-		{"missing ca_path", "ca_path", filepath.Join(dir, "nodir"), ErrNotExist},
+		{"missing ca_cert", "ca_cert", filepath.Join(dir, "missing.pem"), trust.ErrNotExist},
+		{"ca_cert writable by others", "ca_cert", open, trust.ErrUnsafePermissions},
+		{"ca_cert is a directory", "ca_cert", dir, trust.ErrIsDirectory},
+		{"missing ca_path", "ca_path", filepath.Join(dir, "nodir"), trust.ErrNotExist},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			wantRefusedFor(t, caConfig(c.key, c.path), Options{}, c.reason, c.key+` "`+c.path+`"`)
@@ -338,8 +338,8 @@ func TestSpecialFilesAreRefusedWithoutWaiting(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Load waited on a FIFO")
 	}
-	wantRefusedFor(t, caConfig("ca_cert", fifo), Options{}, ErrNotRegular, `ca_cert "`+fifo+`"`)
-	wantRefusedFor(t, caConfig("ca_cert", "/dev/null"), Options{}, ErrNotRegular, `ca_cert "/dev/null"`)
+	wantRefusedFor(t, caConfig("ca_cert", fifo), Options{}, trust.ErrNotRegular, `ca_cert "`+fifo+`"`)
+	wantRefusedFor(t, caConfig("ca_cert", "/dev/null"), Options{}, trust.ErrNotRegular, `ca_cert "/dev/null"`)
 }
 
 func TestFileSwappedBetweenCheckAndOpenIsRefused(t *testing.T) {
@@ -404,7 +404,7 @@ func TestGroupWritableCAPathIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	writeCA(t, dir, "a.pem")
 	os.Chmod(dir, 0o775)
-	wantRefusedFor(t, caConfig("ca_path", dir), Options{}, ErrUnsafePermissions, `ca_path "`+dir+`"`)
+	wantRefusedFor(t, caConfig("ca_path", dir), Options{}, trust.ErrUnsafePermissions, `ca_path "`+dir+`"`)
 }
 
 func TestJSONConfigCutShortOrWithTrailingTextIsRefused(t *testing.T) {

@@ -3,9 +3,11 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode"
 
 	"github.com/hashicorp/hcl"
@@ -23,31 +25,31 @@ var sharedKeys = []string{
 }
 
 // decode parses HCL or JSON into the values of the keys it sets, the shared
-// ones and those of modes. nil means the text did not parse at all.
-func decode(data []byte, modes []Mode) (keys Keys, problems []error) {
+// ones and those of modes, joining every problem. nil keys means the text
+// did not parse at all.
+func decode(data []byte, modes []Mode) (keys Keys, err error) {
 	// HCL v1 panics on some malformed input (found by fuzzing); a config
 	// that crashes the parser is just a config that does not parse.
 	defer func() {
 		if p := recover(); p != nil {
-			keys, problems = nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON")}
+			keys, err = nil, errors.New("cannot be parsed as HCL or JSON")
 		}
 	}()
 	file, err := parseAST(data)
 	if err != nil {
-		return nil, []error{fmt.Errorf("cannot be parsed as HCL or JSON: %w", err)}
+		return nil, fmt.Errorf("cannot be parsed as HCL or JSON: %w", err)
 	}
 	list, ok := file.Node.(*ast.ObjectList)
 	if !ok {
-		return nil, []error{fmt.Errorf("cannot be parsed: the top level is not a list of keys")}
+		return nil, errors.New("cannot be parsed: the top level is not a list of keys")
 	}
 	keys = Keys{}
 	firstLine := map[string]int{}
+	var problems []error
 	for _, item := range list.Items {
-		if err := decodeItem(item, keys, firstLine, modes); err != nil {
-			problems = append(problems, err)
-		}
+		problems = append(problems, decodeItem(item, keys, firstLine, modes))
 	}
-	return keys, problems
+	return keys, errors.Join(problems...)
 }
 
 // parseAST chooses JSON or HCL as HCL v1 does (a leading '{' means JSON), but
@@ -126,15 +128,11 @@ func decodeValue(node ast.Node, isBool bool) (string, error) {
 		}
 		return "", fmt.Errorf("expected true or false, got %s", describe(value))
 	}
-	switch v := value.(type) {
+	switch value.(type) {
 	case nil:
 		return "", nil
-	case string:
-		return v, nil
-	case int:
-		return strconv.Itoa(v), nil
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	case string, int, float64:
+		return fmt.Sprint(value), nil
 	}
 	return "", fmt.Errorf("expected a string, got %s", describe(value))
 }
@@ -153,4 +151,86 @@ func describe(value any) string {
 		return "a block"
 	}
 	return fmt.Sprintf("%T", value)
+}
+
+// Mode is what config knows of one mode; main's registry hands config the
+// modes (Options.Modes), so "this key belongs to mode X" is computed from them.
+type Mode struct {
+	// Name is the mode's name in messages ("SSH OTP"); Usage its paragraph in -h.
+	Name, Usage string
+	// Selector is the key whose presence selects the mode; "" for the
+	// default mode, selected when no other mode's selector is set.
+	Selector string
+	// Keys are the mode's own keys, Selector included, in the order
+	// problems about them are reported. Their values are strings.
+	Keys []string
+	// Parse validates the mode's keys, joining every problem, each naming
+	// its key; what it returns becomes Config.ModeSettings.
+	Parse func(Keys) (any, error)
+}
+
+// Keys are the values of the keys the file sets (k[key] is "" for a key it
+// does not set).
+type Keys map[string]string
+
+// Has says whether the file sets key.
+func (k Keys) Has(key string) bool {
+	_, ok := k[key]
+	return ok
+}
+
+// selectMode is the mode whose selector the file sets, else the default
+// one; nil when neither is offered.
+func selectMode(modes []Mode, keys Keys) *Mode {
+	var fallback *Mode
+	for i, m := range modes {
+		if m.Selector != "" && keys.Has(m.Selector) {
+			return &modes[i]
+		}
+		if m.Selector == "" && fallback == nil {
+			fallback = &modes[i]
+		}
+	}
+	return fallback
+}
+
+// parseMode refuses every key of a mode other than the selected one that
+// the file sets, then hands the selected one the keys. The mode is the
+// file's choice, never the user's.
+func parseMode(modes []Mode, keys Keys) (name string, settings any, err error) {
+	mine := Mode{Name: "mode-less", Parse: func(Keys) (any, error) { return nil, nil }}
+	if selected := selectMode(modes, keys); selected != nil {
+		mine, name = *selected, selected.Name
+	}
+	var problems []error
+	for _, other := range modes {
+		for _, key := range other.Keys {
+			if keys.Has(key) && !slices.Contains(mine.Keys, key) {
+				problems = append(problems, fmt.Errorf("%s %w %s mode%s; remove it from %s config%s",
+					key, ErrOtherModesKey, other.Name, when(", which needs ", other.Selector, ""),
+					withArticle(mine.Name), when(" (one with ", mine.Selector, ")")))
+			}
+		}
+	}
+	settings, err = mine.Parse(keys)
+	return name, settings, errors.Join(append(problems, err)...)
+}
+
+// when is selector between before and after, or nothing for no selector.
+func when(before, selector, after string) string {
+	if selector == "" {
+		return ""
+	}
+	return before + selector + after
+}
+
+// withArticle puts "a" or "an" before a mode's name as it is said: "an"
+// before a vowel or an acronym whose first letter's name starts with one
+// ("an SSH OTP").
+func withArticle(name string) string {
+	acronym := len(name) > 1 && name[1] >= 'A' && name[1] <= 'Z'
+	if name != "" && (strings.ContainsRune("AEIOUaeiou", rune(name[0])) || acronym && strings.ContainsRune("FHLMNRSX", rune(name[0]))) {
+		return "an " + name
+	}
+	return "a " + name
 }

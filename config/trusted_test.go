@@ -74,7 +74,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return writeFile(t, dir, "c.hcl", minimal, 0o600), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 0777); run: chmod go-w $D`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}, {
 		name: "group-writable directory above the file's",
 		layout: func(t *testing.T, base string) (string, string) {
@@ -83,7 +83,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return writeFile(t, inner, "c.hcl", minimal, 0o600), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 0775); run: chmod go-w $D`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}, {
 		name: "sticky directory like /tmp",
 		layout: func(t *testing.T, base string) (string, string) {
@@ -91,7 +91,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return writeFile(t, dir, "c.hcl", minimal, 0o600), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 1777, sticky); move the file to a directory only root can write`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}, {
 		name: "directory owned by another user",
 		root: true,
@@ -102,7 +102,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return path, dir
 		},
 		want: `config file "$P": directory "$D" is owned by uid 65534, not by root; run: chown root $D`,
-		kind: ErrUnsafeOwner,
+		kind: trust.ErrUnsafeOwner,
 	}, {
 		name: "link whose target sits in a writable directory",
 		layout: func(t *testing.T, base string) (string, string) {
@@ -111,7 +111,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return symlink(t, target, filepath.Join(base, "c.hcl")), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 0777); run: chmod go-w $D`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}, {
 		name: "relative link into a writable directory",
 		layout: func(t *testing.T, base string) (string, string) {
@@ -121,7 +121,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return symlink(t, "../open/real.hcl", filepath.Join(etc, "c.hcl")), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 0777); run: chmod go-w $D`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}, {
 		name: "linked directory on the path",
 		layout: func(t *testing.T, base string) (string, string) {
@@ -131,7 +131,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return filepath.Join(link, "c.hcl"), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 1777, sticky); move the file to a directory only root can write`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}, {
 		// The issue's attack: anyone can point a link in a shared
 		// directory at another root-owned file. Where it leads is fine;
@@ -143,7 +143,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return symlink(t, safe, filepath.Join(dir, "c.hcl")), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 1777, sticky); move the file to a directory only root can write`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}, {
 		name: "link chain through a writable directory",
 		layout: func(t *testing.T, base string) (string, string) {
@@ -153,7 +153,7 @@ func TestUnsafeDirectoryMessages(t *testing.T) {
 			return symlink(t, hop, filepath.Join(base, "c.hcl")), dir
 		},
 		want: `config file "$P": directory "$D" is writable by group or others (mode 0777); run: chmod go-w $D`,
-		kind: ErrUnsafePermissions,
+		kind: trust.ErrUnsafePermissions,
 	}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -215,7 +215,7 @@ func TestATrustedDirectoryIsItselfHeldToTheRule(t *testing.T) {
 	}
 	dir := mkdir(t, filepath.Join(base, "tmp"), 0o777|os.ModeSticky)
 	_, err := trust.Directory("TMPDIR", dir)
-	if !errors.Is(err, ErrUnsafePermissions) || !strings.Contains(err.Error(), `directory "`+dir+`"`) {
+	if !errors.Is(err, trust.ErrUnsafePermissions) || !strings.Contains(err.Error(), `directory "`+dir+`"`) {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -381,15 +381,15 @@ func TestEveryKindOfTrustedFileIsHeldToTheRule(t *testing.T) {
 		spoil func(t *testing.T, path string)
 		kind  error
 	}{
-		{"owned by another user", true, 0, giveAway, ErrUnsafeOwner},
-		{"writable by group", false, 0, func(t *testing.T, p string) { addMode(t, p, 0o020) }, ErrUnsafePermissions},
-		{"writable by others", false, 0, func(t *testing.T, p string) { addMode(t, p, 0o002) }, ErrUnsafePermissions},
-		{"directory owned by another user", true, 1, giveAway, ErrUnsafeOwner},
-		{"directory writable by group", false, 1, func(t *testing.T, p string) { addMode(t, p, 0o020) }, ErrUnsafePermissions},
-		{"directory sticky and world-writable", false, 1, func(t *testing.T, p string) { chmod(t, p, 0o777|os.ModeSticky) }, ErrUnsafePermissions},
-		{"directory above owned by another user", true, 2, giveAway, ErrUnsafeOwner},
-		{"directory above writable by others", false, 2, func(t *testing.T, p string) { addMode(t, p, 0o002) }, ErrUnsafePermissions},
-		{"directory above sticky and world-writable", false, 2, func(t *testing.T, p string) { chmod(t, p, 0o777|os.ModeSticky) }, ErrUnsafePermissions},
+		{"owned by another user", true, 0, giveAway, trust.ErrUnsafeOwner},
+		{"writable by group", false, 0, func(t *testing.T, p string) { addMode(t, p, 0o020) }, trust.ErrUnsafePermissions},
+		{"writable by others", false, 0, func(t *testing.T, p string) { addMode(t, p, 0o002) }, trust.ErrUnsafePermissions},
+		{"directory owned by another user", true, 1, giveAway, trust.ErrUnsafeOwner},
+		{"directory writable by group", false, 1, func(t *testing.T, p string) { addMode(t, p, 0o020) }, trust.ErrUnsafePermissions},
+		{"directory sticky and world-writable", false, 1, func(t *testing.T, p string) { chmod(t, p, 0o777|os.ModeSticky) }, trust.ErrUnsafePermissions},
+		{"directory above owned by another user", true, 2, giveAway, trust.ErrUnsafeOwner},
+		{"directory above writable by others", false, 2, func(t *testing.T, p string) { addMode(t, p, 0o002) }, trust.ErrUnsafePermissions},
+		{"directory above sticky and world-writable", false, 2, func(t *testing.T, p string) { chmod(t, p, 0o777|os.ModeSticky) }, trust.ErrUnsafePermissions},
 	}
 	for _, k := range trustedKinds {
 		for _, s := range spoils {
@@ -449,8 +449,8 @@ func TestEveryKindOfTrustedFileIsHeldToTheRule(t *testing.T) {
 					t.Fatalf("err = %v, want ELOOP", err)
 				}
 				named = k.what + ` "` + item + `" is a symbolic link`
-			case !errors.Is(err, ErrUnsafePermissions):
-				t.Fatalf("err = %v, want %v", err, ErrUnsafePermissions)
+			case !errors.Is(err, trust.ErrUnsafePermissions):
+				t.Fatalf("err = %v, want %v", err, trust.ErrUnsafePermissions)
 			}
 			if !strings.Contains(err.Error(), named) {
 				t.Errorf("err does not say %q: %v", named, err)
@@ -469,7 +469,7 @@ func TestStateDirBelowAWorldWritableDirectoryIsRefused(t *testing.T) {
 	}
 	_, err := ratelimit.Open(dir, 3, time.Minute, 5*time.Minute)
 	want := `state_dir "` + dir + `": directory "` + open + `" is writable by group or others (mode 0777); run: chmod go-w ` + open
-	if !errors.Is(err, ratelimit.ErrState) || !errors.Is(err, ErrUnsafePermissions) || err.Error() != want {
+	if !errors.Is(err, ratelimit.ErrState) || !errors.Is(err, trust.ErrUnsafePermissions) || err.Error() != want {
 		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 }
@@ -492,7 +492,7 @@ func TestLinkInCAPathIsHeldToTheRule(t *testing.T) {
 	open := mkdir(t, filepath.Join(base, "open"), 0o777)
 	symlink(t, writeCA(t, open, "evil.pem"), filepath.Join(caDir, "evil.pem"))
 	_, err := parse([]byte(caConfig("ca_path", caDir)), Options{})
-	if !errors.Is(err, ErrUnsafePermissions) || !strings.Contains(err.Error(), `ca_path file "`+filepath.Join(caDir, "evil.pem")+`": directory "`+open+`" is `) {
+	if !errors.Is(err, trust.ErrUnsafePermissions) || !strings.Contains(err.Error(), `ca_path file "`+filepath.Join(caDir, "evil.pem")+`": directory "`+open+`" is `) {
 		t.Errorf("err = %v", err)
 	}
 	safe := mkdir(t, filepath.Join(base, "safe"), 0o755)

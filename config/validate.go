@@ -12,25 +12,17 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
-// validate turns the file's keys into a Config, collecting every problem
-// (nil where a key has none).
-func validate(keys Keys, opts Options) (*Config, []error) {
+// validate turns the file's keys into a Config, joining every problem.
+func validate(keys Keys, opts Options) (*Config, error) {
 	cfg := &Config{Dev: opts.Dev, TLSSkipVerify: keys["tls_skip_verify"] == "true"}
-	var addrErr, namespaceErr, serverNameErr, timeoutErr, syslogErr, caErr, clientErr error
+	var addrErr, namespaceErr, serverNameErr, modeErr, timeoutErr, syslogErr, caErr, clientErr error
 	cfg.VaultAddrs, addrErr = parseVaultAddrs(keys["vault_addr"], keys.Has("vault_addr"), opts.Dev)
 	if len(cfg.VaultAddrs) > 0 {
 		cfg.VaultAddr = cfg.VaultAddrs[0]
 	}
 	cfg.Namespace, namespaceErr = parseNamespace(keys["namespace"])
 	cfg.TLSServerName, serverNameErr = parseServerName(keys["tls_server_name"])
-	// The mode is the file's choice, never the user's, and each mode
-	// refuses the others' keys.
-	selected := selectMode(opts.Modes, keys)
-	if selected != nil {
-		cfg.Mode = selected.Name
-	}
-	settings, modeProblems := parseMode(opts.Modes, selected, keys)
-	cfg.ModeSettings = settings
+	cfg.Mode, cfg.ModeSettings, modeErr = parseMode(opts.Modes, keys)
 	cfg.Timeout, timeoutErr = parseTimeout(keys["timeout"], keys.Has("timeout"))
 	cfg.Syslog, syslogErr = parseSyslog(keys["syslog_facility"], keys.Has("syslog_facility"))
 	// The original drops ca_cert and ca_path in dev mode; so do we, unread.
@@ -39,21 +31,13 @@ func validate(keys Keys, opts Options) (*Config, []error) {
 		cfg.RootCAs, caErr = loadRootCAs(strings.TrimSpace(keys["ca_cert"]), strings.TrimSpace(keys["ca_path"]))
 		cfg.ClientCert, clientErr = loadClientCert(strings.TrimSpace(keys["client_cert"]), strings.TrimSpace(keys["client_key"]))
 	}
-	problems := append([]error{addrErr, namespaceErr, serverNameErr}, modeProblems...)
-	return cfg, append(problems, timeoutErr, syslogErr, caErr, clientErr)
+	return cfg, errors.Join(addrErr, namespaceErr, serverNameErr, modeErr, timeoutErr, syslogErr, caErr, clientErr)
 }
 
 // parseVaultAddrs reads vault_addr as a comma-separated list of addresses,
 // each held to the same rules; one address is the original's case, with
 // the original's messages.
 func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
-	if !strings.Contains(s, ",") {
-		u, err := parseVaultAddr(s, set, dev)
-		if err != nil {
-			return nil, err
-		}
-		return []*url.URL{u}, nil
-	}
 	entries := strings.Split(s, ",")
 	var addrs []*url.URL
 	var problems []error
@@ -61,11 +45,10 @@ func parseVaultAddrs(s string, set, dev bool) ([]*url.URL, error) {
 	// message names its first entry.
 	firstSeen := map[string]string{}
 	for i, entry := range entries {
-		if strings.TrimSpace(entry) == "" {
-			problems = append(problems, fmt.Errorf("vault_addr entry %d of %d %w", i+1, len(entries), ErrEmpty))
-			continue
+		u, err := parseVaultAddr(entry, set, dev)
+		if len(entries) > 1 && strings.TrimSpace(entry) == "" {
+			err = fmt.Errorf("vault_addr entry %d of %d %w", i+1, len(entries), ErrEmpty)
 		}
-		u, err := parseVaultAddr(entry, true, dev)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -170,4 +153,36 @@ func parseTimeout(s string, set bool) (time.Duration, error) {
 		return 0, fmt.Errorf("timeout %q %w %s to %s", s, ErrOutside, MinTimeout, MaxTimeout)
 	}
 	return d, nil
+}
+
+// Syslog says where the per-login summary line goes besides stderr.
+type Syslog struct {
+	// Facility is the code as syslog(3) numbers it (authpriv is 10).
+	Facility int
+	// Name is the facility as written in the file, lower case.
+	Name string
+}
+
+// facilities are the codes of RFC 5424's table that a program may log
+// with. kern (0) is left out: it is the kernel's, and syslog(3) replaces it
+// with the default facility.
+var facilities = map[string]int{
+	"user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6,
+	"news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11,
+	"local0": 16, "local1": 17, "local2": 18, "local3": 19,
+	"local4": 20, "local5": 21, "local6": 22, "local7": 23,
+}
+
+// parseSyslog reads syslog_facility: unset means no syslog at all, so a
+// file written for the original changes nothing.
+func parseSyslog(s string, set bool) (*Syslog, error) {
+	if !set {
+		return nil, nil
+	}
+	name := strings.ToLower(strings.TrimSpace(s))
+	code, ok := facilities[name]
+	if !ok {
+		return nil, fmt.Errorf("syslog_facility %q %w", s, ErrNotFacility)
+	}
+	return &Syslog{Facility: code, Name: name}, nil
 }

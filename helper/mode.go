@@ -1,7 +1,11 @@
+// Package helper is what every mode shares: the Mode seam and its registry,
+// and reading the typed password within PAM's limits.
 package helper
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -27,24 +31,20 @@ type Mode interface {
 	Check(ctx context.Context) ([]Finding, error)
 }
 
-// About holds the mode's words in the run's log lines.
+// About holds the mode's words in the run's log lines: the info line that
+// says what it checks against, the name of its password ("the OTP"), what
+// Check sends (for the debug line before it).
 type About struct {
-	// Announce is the info line that says what the mode checks against.
-	Announce string
-	// Secret names the password ("the OTP").
-	Secret string
-	// CheckStep says what Check sends, for the debug line before it.
-	CheckStep string
+	Announce, Secret, CheckStep string
 	// SummaryFields name the fields the mode adds to a login's summary
 	// line, in order; "-" stands for one the Result has no value for.
 	SummaryFields []string
 }
 
-// Result is what a login found out, allowed or not.
+// Result is what a login found out, allowed or not: who logged in, for the
+// success line, and the values of About.SummaryFields Vault's answer gave.
 type Result struct {
-	// Who logged in, for the success line.
-	Who string
-	// Fields are the values of About.SummaryFields that Vault's answer gave.
+	Who    string
 	Fields map[string]string
 }
 
@@ -58,41 +58,30 @@ type Finding struct {
 // Plugin is one mode as main registers it.
 type Plugin struct {
 	config.Mode
-	// Usage is the mode's paragraph in -h.
-	Usage string
 	// New makes the mode from cfg, whose ModeSettings the mode's Parse made.
 	New func(cfg *config.Config, vault *agent.Client) (Mode, error)
 }
 
-// Declaration is what a mode says about itself: config.Mode's name,
-// selector and keys, and Plugin.Usage.
-type Declaration struct {
-	Name, Selector string
-	Keys           []string
-	Usage          string
-}
-
-// NewPlugin declares a mode: d, how it reads its keys into its settings S
-// and how it is made from them.
-func NewPlugin[S any, M Mode](d Declaration, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
-	return Plugin{
-		Mode: config.Mode{Name: d.Name, Selector: d.Selector, Keys: d.Keys,
-			Parse: func(k config.Keys) (any, []error) { return parse(k) }},
-		Usage: d.Usage,
-		New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
-			s, ok := cfg.ModeSettings.(*S)
-			if !ok || s == nil {
-				return nil, fmt.Errorf("the config was not loaded for the %s mode", d.Name)
-			}
-			return newMode(s, vault), nil
-		},
+// NewPlugin declares a mode: d (all but its Parse), how it reads its keys
+// into its settings S (every problem, nil ones dropped) and how it is made
+// from them.
+func NewPlugin[S any, M Mode](d config.Mode, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
+	d.Parse = func(k config.Keys) (any, error) {
+		s, problems := parse(k)
+		return s, errors.Join(problems...)
 	}
+	return Plugin{Mode: d, New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
+		s, ok := cfg.ModeSettings.(*S)
+		if !ok || s == nil {
+			return nil, fmt.Errorf("the config was not loaded for the %s mode", d.Name)
+		}
+		return newMode(s, vault), nil
+	}}
 }
 
 // Registry is every mode the binary offers, the default (no selector) among them.
 type Registry []Plugin
 
-// Modes is what config needs of the registry.
 func (r Registry) Modes() []config.Mode {
 	modes := make([]config.Mode, len(r))
 	for i, p := range r {
@@ -110,7 +99,7 @@ func (r Registry) Usage() string {
 	return b.String()
 }
 
-// New makes the mode cfg selected, asking Vault through vault.
+// New makes the mode cfg selected.
 func (r Registry) New(cfg *config.Config, vault *agent.Client) (Mode, error) {
 	for _, p := range r {
 		if p.Name == cfg.Mode {
@@ -118,4 +107,38 @@ func (r Registry) New(cfg *config.Config, vault *agent.Client) (Mode, error) {
 		}
 	}
 	return nil, fmt.Errorf("no mode %q is registered", cfg.Mode)
+}
+
+// MaxPasswordInput is the most we read from stdin. PAM hands over at most
+// 511 bytes (PAM_MAX_RESP_SIZE - 1) plus, before Linux-PAM 1.4.0, one NUL.
+const MaxPasswordInput = 512
+
+// The reasons ReadPassword refuses input. None of them carries the input.
+var (
+	ErrPasswordTooLong = fmt.Errorf("password is longer than %d bytes", MaxPasswordInput)
+	ErrPasswordEmpty   = errors.New("password is empty")
+)
+
+// Bracketed-paste markers a terminal may wrap around a pasted password.
+var pasteStart, pasteEnd = []byte("\x1b[200~"), []byte("\x1b[201~")
+
+// ReadPassword reads the typed password and returns it without what PAM or
+// a terminal added around it: one trailing NUL (Linux-PAM before 1.4.0),
+// bracketed-paste markers (upstream #84) and surrounding white space.
+func ReadPassword(r io.Reader) ([]byte, error) {
+	buf, err := io.ReadAll(io.LimitReader(r, MaxPasswordInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read password from stdin: %w", err)
+	}
+	if len(buf) > MaxPasswordInput {
+		return nil, ErrPasswordTooLong
+	}
+	pw := bytes.TrimSpace(bytes.TrimSuffix(buf, []byte{0}))
+	if pasted, ok := bytes.CutPrefix(pw, pasteStart); ok && bytes.HasSuffix(pasted, pasteEnd) {
+		pw = bytes.TrimSpace(bytes.TrimSuffix(pasted, pasteEnd))
+	}
+	if len(pw) == 0 {
+		return nil, ErrPasswordEmpty
+	}
+	return pw, nil
 }

@@ -416,7 +416,7 @@ same_set "man page OPTIONS name exactly the flags of -h" "-h" \
 	"$(sed -n 's/^  \(-[a-z][^ ]*\(, -[a-z][^ ]*\)*\)  .*/\1/p' <<<"$usage" | sed 's/, /\n/g; s/=.*//')" \
 	"the man page" "$(man_tags OPTIONS | grep -E '^-[a-z][a-z-]*$')"
 # The keys: config's shared ones (config/decode.go's sharedKeys) and each
-# mode's, the Keys of the helper.Declaration in its helper.NewPlugin call.
+# mode's, the Keys of the config.Mode in its helper.NewPlugin call.
 shared_keys() {
 	sed -n '/^var sharedKeys = \[\]string{/,/^}/p' config/decode.go | grep -o '"[a-z_]*"' | tr -d '"'
 }

@@ -21,7 +21,7 @@ var (
 
 // Plugin registers the SSH OTP mode: the default, selected by no key, so
 // that every config written for the original keeps working.
-var Plugin = helper.NewPlugin(helper.Declaration{
+var Plugin = helper.NewPlugin(config.Mode{
 	Name: "SSH OTP",
 	Keys: []string{"ssh_mount_point", "allowed_roles", "allowed_cidr_list"},
 	Usage: `vault-ssh-helper reads a Vault SSH one-time password (OTP) from stdin, asks
@@ -46,20 +46,15 @@ type Settings struct {
 // ParseSettings validates the mode's keys, reporting every problem (nil
 // for a key that has none).
 func ParseSettings(k config.Keys) (*Settings, []error) {
-	s := &Settings{}
+	// No ssh_mount_point, or an empty one, means the default, as in the original.
+	s := &Settings{MountPoint: DefaultMountPoint}
 	var mountErr, rolesErr, cidrErr error
-	s.MountPoint, mountErr = parseMountPoint(k["ssh_mount_point"])
+	if strings.TrimSpace(k["ssh_mount_point"]) != "" {
+		s.MountPoint, mountErr = config.VaultPath("ssh_mount_point", k["ssh_mount_point"])
+	}
 	s.AnyRole, s.AllowedRoles, rolesErr = parseRoles(k["allowed_roles"])
 	s.AllowedCIDRs, cidrErr = parseCIDRList(k["allowed_cidr_list"])
 	return s, []error{mountErr, rolesErr, cidrErr}
-}
-
-func parseMountPoint(s string) (string, error) {
-	// No value, or an empty one, means the default, as in the original.
-	if strings.TrimSpace(s) == "" {
-		return DefaultMountPoint, nil
-	}
-	return config.VaultPath("ssh_mount_point", s)
 }
 
 // parseRoles follows the original: the whole value "*" allows any role,
@@ -100,20 +95,16 @@ func parseCIDRList(s string) ([]netip.Prefix, error) {
 			bad = append(bad, fmt.Errorf("allowed_cidr_list entry %q %w", entry, ErrNotCIDR))
 			continue
 		}
-		prefixes = append(prefixes, unmapPrefix(p).Masked())
+		// An IPv4-mapped block (::ffff:a.b.c.d/N, N >= 96) is the IPv4
+		// block it stands for: the IPs it is checked against are unmapped,
+		// and the original's net.IPNet matched such an entry too.
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		prefixes = append(prefixes, p.Masked())
 	}
-	if len(bad) > 0 {
-		return nil, errors.Join(bad...)
+	if err := errors.Join(bad...); err != nil {
+		return nil, err
 	}
 	return prefixes, nil
-}
-
-// unmapPrefix writes an IPv4-mapped block (::ffff:a.b.c.d/N, N >= 96) as
-// the IPv4 block it stands for: the IPs it is checked against are unmapped,
-// and the original's net.IPNet matched such an entry too.
-func unmapPrefix(p netip.Prefix) netip.Prefix {
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p
 }

@@ -13,6 +13,9 @@ import (
 
 const otp = "9f5c7c3e-0b1e-4b9e-8d7a-6f2e1c0d4b3a"
 
+// ReadOTP is the mode's ReadPassword, which uses no settings.
+func ReadOTP(r io.Reader) (string, error) { return (&Mode{}).ReadPassword(r) }
+
 func TestReadOTPAcceptsWhatPAMHandsOver(t *testing.T) {
 	cases := map[string]string{
 		"exact bytes (Linux-PAM >= 1.4.0)": otp,

@@ -112,7 +112,7 @@ type KeyTemplate struct {
 func (t KeyTemplate) String() string { return t.Prefix + UsernamePlaceholder + t.Suffix }
 
 // Plugin registers the TOTP mode, selected by totp_mount_point.
-var Plugin = helper.NewPlugin(helper.Declaration{
+var Plugin = helper.NewPlugin(config.Mode{
 	Name:     "TOTP",
 	Selector: "totp_mount_point",
 	Keys: []string{

@@ -13,6 +13,7 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
 const minimal = `
@@ -228,10 +229,10 @@ func TestSecretFileProblems(t *testing.T) {
 		reason     error
 	}{
 		{"readable by group", groupReadable, config.ErrSecretReadable},
-		{"writable by group", groupWritable, config.ErrUnsafePermissions},
-		{"missing", missing, config.ErrNotExist},
-		{"a directory", dir, config.ErrIsDirectory},
-		{"a device", "/dev/null", config.ErrNotRegular},
+		{"writable by group", groupWritable, trust.ErrUnsafePermissions},
+		{"missing", missing, trust.ErrNotExist},
+		{"a directory", dir, trust.ErrIsDirectory},
+		{"a device", "/dev/null", trust.ErrNotRegular},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			text := totpConfigWith(`vault_token_file = "` + c.path + `"`)
@@ -261,13 +262,13 @@ func TestSecretFileOwnedByAnotherUserIsRefused(t *testing.T) {
 	if err := os.Chown(path, 65534, 65534); err != nil {
 		t.Fatal(err)
 	}
-	wantRefusedFor(t, totpConfigWith(`vault_token_file = "`+path+`"`), config.Options{}, config.ErrUnsafeOwner, `vault_token_file "`+path+`"`)
+	wantRefusedFor(t, totpConfigWith(`vault_token_file = "`+path+`"`), config.Options{}, trust.ErrUnsafeOwner, `vault_token_file "`+path+`"`)
 }
 
 func TestDevModeStillReadsTheTokenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing")
 	text := strings.Replace(totpConfigWith(`vault_token_file = "`+path+`"`), "https://", "http://", 1)
-	wantRefusedFor(t, text, config.Options{Dev: true}, config.ErrNotExist, `vault_token_file "`+path+`"`)
+	wantRefusedFor(t, text, config.Options{Dev: true}, trust.ErrNotExist, `vault_token_file "`+path+`"`)
 }
 
 // checkTOTPConfig: a TOTP config has a mount, exactly one way to a token, a
