@@ -127,11 +127,12 @@ func checkStateFile(f *os.File, path string) error {
 	return nil
 }
 
-// lockUntil retries a non-blocking flock instead of blocking in flock(2):
-// a blocked call cannot be given up when the login's budget runs out.
+// lockUntil retries a non-blocking flock(2) of f's open file description
+// instead of blocking in it: a blocked call cannot be given up when the
+// login's budget runs out.
 func lockUntil(ctx context.Context, f *os.File, path string, deadline time.Time) error {
 	for {
-		err := tryLock(f)
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			return nil
 		}
