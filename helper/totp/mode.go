@@ -31,13 +31,10 @@ const (
 // capabilities checked are those on the key the template gives this name.
 const ProbeUser = "vault-ssh-helper-probe"
 
-// -verify-only's findings that the token's policy is short, and the
-// limiter's refusals before Vault is asked.
+// -verify-only's findings that the token's policy is short.
 var (
 	ErrCannotUpdate = errors.New("the token cannot validate codes")
 	ErrCannotRecord = errors.New("the token cannot keep the shared record of used codes")
-	ErrLimited      = ratelimit.ErrLimited
-	ErrUsedHere     = ratelimit.ErrUsed
 )
 
 // What -verify-only reports finding (formats for fmt), named so that tests
@@ -51,48 +48,19 @@ const (
 	FoundStateDir     = "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s"
 )
 
-// Limiter is what the mode needs of package ratelimit; tests use an in-memory one.
-type Limiter interface {
-	Begin(ctx context.Context, user, code string, now time.Time) (Attempt, error)
-}
-
-// Attempt is one counted attempt; Succeeded records its code as accepted.
-type Attempt interface {
-	Succeeded() error
-}
-
 // Mode is the TOTP mode for one config.
 type Mode struct {
 	cfg   *Settings
 	vault *agent.Client
 	// token is this run's token once known, masked in errors.
 	token string
-	// Now and OpenLimiter are replaced by tests.
-	Now         func() time.Time
-	OpenLimiter func(*Settings) (Limiter, error)
+	// Now is replaced by tests.
+	Now func() time.Time
 }
 
 // New is the TOTP mode for cfg, asking Vault through vault.
 func New(cfg *Settings, vault *agent.Client) *Mode {
-	return &Mode{cfg: cfg, vault: vault, Now: time.Now, OpenLimiter: openLimiter}
-}
-
-func openLimiter(s *Settings) (Limiter, error) {
-	l, err := ratelimit.Open(s.StateDir, s.MaxFailures, s.FailureWindow, s.CodeLifetime)
-	if err != nil {
-		return nil, err
-	}
-	return fileLimiter{l}, nil
-}
-
-type fileLimiter struct{ l *ratelimit.Limiter }
-
-func (f fileLimiter) Begin(ctx context.Context, user, code string, now time.Time) (Attempt, error) {
-	a, err := f.l.BeginCode(ctx, user, code, now)
-	if err != nil {
-		return nil, err // not a typed nil *ratelimit.Attempt in the interface
-	}
-	return a, nil
+	return &Mode{cfg: cfg, vault: vault, Now: time.Now}
 }
 
 // About is what the run's log lines say about this mode. Its summary line
@@ -165,21 +133,27 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 }
 
 // begin counts an attempt for user; any problem with the state denies.
-func (m *Mode) begin(ctx context.Context, user, code string, now time.Time) (Attempt, error) {
-	limiter, err := m.OpenLimiter(m.cfg)
+func (m *Mode) begin(ctx context.Context, user, code string, now time.Time) (*ratelimit.Attempt, error) {
+	limiter, err := m.openLimiter()
 	if err != nil {
-		return nil, fmt.Errorf("rate limit: %w", err)
+		return nil, err
 	}
-	attempt, err := limiter.Begin(ctx, user, code, now)
+	attempt, err := limiter.BeginCode(ctx, user, code, now)
 	switch {
-	case errors.Is(err, ErrLimited), errors.Is(err, ErrUsedHere):
+	case errors.Is(err, ratelimit.ErrLimited), errors.Is(err, ratelimit.ErrUsed):
 		return nil, fmt.Errorf("denied before asking Vault: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("cannot count %q's failed codes, so denying: %w", user, err)
-	case attempt == nil:
-		return nil, fmt.Errorf("cannot count %q's failed codes, so denying: the limiter recorded no attempt", user)
 	}
 	return attempt, nil
+}
+
+func (m *Mode) openLimiter() (*ratelimit.Limiter, error) {
+	l, err := ratelimit.Open(m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
+	if err != nil {
+		return nil, fmt.Errorf("rate limit: %w", err)
+	}
+	return l, nil
 }
 
 // useToken gets this run's token and says how, for -verify-only. An
@@ -276,8 +250,8 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 			return err
 		}
 	}
-	if _, err := m.OpenLimiter(m.cfg); err != nil {
-		return fmt.Errorf("rate limit: %w", err)
+	if _, err := m.openLimiter(); err != nil {
+		return err
 	}
 	note(false, FoundStateDir, m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
 	return nil
