@@ -1,8 +1,10 @@
 package totp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,15 +13,11 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// Bounds of the TOTP mode's keys.
 const (
-	MaxMaxFailures   = 100
-	MinFailureWindow = time.Second
-	MaxFailureWindow = 24 * time.Hour
-
 	// DefaultCodeLifetime is how long an accepted code stays refused when
 	// totp_code_lifetime is not set. Vault's own record of a used code
 	// lasts period × (2 + skew): 90s for its defaults (30s, skew 1). The
@@ -143,7 +141,7 @@ func ParseSettings(k config.Keys) (*Settings, []error) {
 	add(err)
 	t.MaxFailures, err = parseMaxFailures(k)
 	add(err)
-	t.FailureWindow, err = parseDuration(k, "totp_failure_window", 30*time.Second, MinFailureWindow, MaxFailureWindow, "30s")
+	t.FailureWindow, err = parseDuration(k, "totp_failure_window", 30*time.Second, time.Second, 24*time.Hour, "30s")
 	add(err)
 	t.StateDir, err = parseStateDir(k)
 	add(err)
@@ -250,8 +248,8 @@ func parseMaxFailures(k config.Keys) (int, error) {
 	}
 	s := k["totp_max_failures"]
 	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < 1 || n > MaxMaxFailures {
-		return 0, fmt.Errorf("totp_max_failures %q %w from 1 to %d", s, ErrNotWholeNumber, MaxMaxFailures)
+	if err != nil || n < 1 || n > ratelimit.MaxFailures {
+		return 0, fmt.Errorf("totp_max_failures %q %w from 1 to %d", s, ErrNotWholeNumber, ratelimit.MaxFailures)
 	}
 	return n, nil
 }
@@ -312,4 +310,64 @@ func parseUsedCodes(k config.Keys) (*UsedCodes, error) {
 		return nil, fmt.Errorf("totp_used_codes_key_file %q %w", u.KeyFile, ErrUsedCodesKeyShort)
 	}
 	return u, nil
+}
+
+// MaxUserLength bounds PAM_USER: Linux names are at most 32 bytes, and the
+// name travels in the request's path.
+const MaxUserLength = 256
+
+// The reasons a login is refused before any network traffic.
+var (
+	ErrNotCode = errors.New("password is not a TOTP code (6 or 8 ASCII digits)")
+	ErrNoUser  = errors.New("PAM_USER is not set: no user to check a code for")
+	ErrBadUser = errors.New("cannot name a Vault TOTP key")
+)
+
+const (
+	// keyNameRule is Vault's rule for a TOTP key name, for messages.
+	keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
+	wordBytes   = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+)
+
+// ReadCode reads the typed password and returns it if it is exactly 6 or 8
+// ASCII digits once helper.ReadPassword has removed what PAM or a terminal
+// added around it. Only these canonical digits are ever sent: Vault
+// releases before the fix for CVE-2025-6014 accept a used code again with
+// white space added.
+func ReadCode(r io.Reader) (string, error) {
+	pw, err := helper.ReadPassword(r)
+	if err != nil {
+		return "", err
+	}
+	if len(pw) != 6 && len(pw) != 8 || len(bytes.Trim(pw, "0123456789")) != 0 {
+		return "", ErrNotCode
+	}
+	return string(pw), nil
+}
+
+// KeyName is the Vault key checked for user: the template with user in
+// place of {{username}}. user must itself obey Vault's key-name rule, so no
+// user reaches another user's key or another path.
+func KeyName(t KeyTemplate, user string) (string, error) {
+	switch {
+	case user == "":
+		return "", ErrNoUser
+	case len(user) > MaxUserLength:
+		return "", fmt.Errorf("PAM_USER (%d bytes, more than %d) %w", len(user), MaxUserLength, ErrBadUser)
+	case !IsKeyName(user):
+		return "", fmt.Errorf("PAM_USER %.64q %w: key names are %s", user, ErrBadUser, keyNameRule)
+	}
+	name := t.Prefix + user + t.Suffix
+	if !IsKeyName(name) {
+		// config refuses such templates; a template made elsewhere still denies.
+		return "", fmt.Errorf("key template %.64q with PAM_USER %.64q %w: key names are %s", t.String(), user, ErrBadUser, keyNameRule)
+	}
+	return name, nil
+}
+
+// IsKeyName reports whether Vault's TOTP engine (v1.14.0) serves
+// <mount>/code/<name> (keyNameRule).
+func IsKeyName(s string) bool {
+	return s != "" && strings.Trim(s, wordBytes+"-.@") == "" &&
+		strings.IndexByte(wordBytes, s[0]) >= 0 && strings.IndexByte(wordBytes, s[len(s)-1]) >= 0
 }
