@@ -1,10 +1,8 @@
 package totp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -328,22 +326,6 @@ const (
 	keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
 	wordBytes   = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 )
-
-// ReadCode reads the typed password and returns it if it is exactly 6 or 8
-// ASCII digits once helper.ReadPassword has removed what PAM or a terminal
-// added around it. Only these canonical digits are ever sent: Vault
-// releases before the fix for CVE-2025-6014 accept a used code again with
-// white space added.
-func ReadCode(r io.Reader) (string, error) {
-	pw, err := helper.ReadPassword(r)
-	if err != nil {
-		return "", err
-	}
-	if len(pw) != 6 && len(pw) != 8 || len(bytes.Trim(pw, "0123456789")) != 0 {
-		return "", ErrNotCode
-	}
-	return string(pw), nil
-}
 
 // KeyName is the Vault key checked for user: the template with user in
 // place of {{username}}. user must itself obey Vault's key-name rule, so no

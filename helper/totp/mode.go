@@ -6,6 +6,7 @@
 package totp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,14 +21,6 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 )
 
-// Marks that stand in for secrets in a message that would otherwise carry them.
-const (
-	CodeMark     = "<the code>"
-	TokenMark    = "<the token>"
-	RoleIDMark   = "<the role_id>"
-	SecretIDMark = "<the secret_id>"
-)
-
 // ProbeUser stands in for PAM_USER in -verify-only, which has no user: the
 // capabilities checked are those on the key the template gives this name.
 const ProbeUser = "vault-ssh-helper-probe"
@@ -36,17 +29,6 @@ const ProbeUser = "vault-ssh-helper-probe"
 var (
 	ErrCannotUpdate = errors.New("the token cannot validate codes")
 	ErrCannotRecord = errors.New("the token cannot keep the shared record of used codes")
-)
-
-// What -verify-only reports finding (formats for fmt), named so that tests
-// outside this package can look for them without spelling them again.
-const (
-	FoundTokenFile    = "token: read from vault_token_file %s"
-	FoundCapabilities = "capabilities of the token on %s (the key template with user %q): %s"
-	FoundCanReadCodes = "the token can read codes (%s on %s): whoever holds it can make valid codes for every user; its policy should grant only update on %s"
-	FoundEngine       = "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)"
-	FoundSharedRecord = "shared record of used codes: capabilities of the token on %s: %s; reading it: OK"
-	FoundStateDir     = "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s"
 )
 
 // Mode is the TOTP mode for one config.
@@ -81,8 +63,21 @@ func (m *Mode) About() helper.About {
 	}
 }
 
-// ReadPassword reads the code from stdin (ReadCode).
-func (m *Mode) ReadPassword(r io.Reader) (string, error) { return ReadCode(r) }
+// ReadPassword returns the typed password if it is exactly 6 or 8 ASCII
+// digits once helper.ReadPassword has removed what PAM or a terminal added
+// around it. Only these canonical digits are ever sent: Vault releases
+// before the fix for CVE-2025-6014 accept a used code again with white
+// space added.
+func (m *Mode) ReadPassword(r io.Reader) (string, error) {
+	pw, err := helper.ReadPassword(r)
+	if err != nil {
+		return "", err
+	}
+	if len(pw) != 6 && len(pw) != 8 || len(bytes.Trim(pw, "0123456789")) != 0 {
+		return "", ErrNotCode
+	}
+	return string(pw), nil
+}
 
 // Login checks code for pamUser: the key name, the limiter, the shared
 // record, then Vault. No error carries the code, the token or the AppRole IDs.
@@ -165,7 +160,7 @@ func (m *Mode) useToken(ctx context.Context) (string, error) {
 	if a == nil {
 		m.token = m.cfg.Token.Reveal()
 		m.vault.SetToken(m.token)
-		return fmt.Sprintf(FoundTokenFile, m.cfg.TokenFile), nil
+		return fmt.Sprintf("token: read from vault_token_file %s", m.cfg.TokenFile), nil
 	}
 	path := "/v1/auth/" + a.MountPoint + "/login"
 	body, err := m.vault.Put(ctx, path, map[string]string{"role_id": a.RoleID.Reveal(), "secret_id": a.SecretID.Reveal()})
@@ -188,16 +183,16 @@ func (m *Mode) useToken(ctx context.Context) (string, error) {
 // secrets lists what an answer may echo and no message may carry. They
 // travel in ctx, so every quote leaves them out before it is cut.
 func (m *Mode) secrets(code string) []agent.Secret {
-	s := []agent.Secret{{Value: code, Mark: CodeMark}, {Value: m.cfg.Token.Reveal(), Mark: TokenMark}}
+	s := []agent.Secret{{Value: code, Mark: "<the code>"}, {Value: m.cfg.Token.Reveal(), Mark: "<the token>"}}
 	if a := m.cfg.AppRole; a != nil {
-		s = append(s, agent.Secret{Value: a.RoleID.Reveal(), Mark: RoleIDMark},
-			agent.Secret{Value: a.SecretID.Reveal(), Mark: SecretIDMark})
+		s = append(s, agent.Secret{Value: a.RoleID.Reveal(), Mark: "<the role_id>"},
+			agent.Secret{Value: a.SecretID.Reveal(), Mark: "<the secret_id>"})
 	}
 	return s
 }
 
 // issuedToken is the token an AppRole login issued this run, once known.
-func (m *Mode) issuedToken() agent.Secret { return agent.Secret{Value: m.token, Mark: TokenMark} }
+func (m *Mode) issuedToken() agent.Secret { return agent.Secret{Value: m.token, Mark: "<the token>"} }
 
 // withoutSecrets is the last pass over an error, the issued token included.
 func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
@@ -235,9 +230,10 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 	// Read on <mount>/code/<key> generates the key's current code, root
 	// allows everything, and sudo means a policy far wider than needed.
 	policy, list := m.codePath(m.cfg.KeyTemplate.Prefix+"*"), strings.Join(caps, ", ")
-	note(false, FoundCapabilities, path, ProbeUser, list)
+	note(false, "capabilities of the token on %s (the key template with user %q): %s", path, ProbeUser, list)
 	if slices.ContainsFunc(caps, func(c string) bool { return c == "read" || c == "root" || c == "sudo" }) {
-		note(true, FoundCanReadCodes, list, path, policy)
+		note(true, "the token can read codes (%s on %s): whoever holds it can make valid codes for every user; its policy should grant only update on %s",
+			list, path, policy)
 	}
 	if !slices.Contains(caps, "update") && !slices.Contains(caps, "root") {
 		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs update on %s", ErrCannotUpdate, path, list, policy)
@@ -245,7 +241,7 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 	if err := m.probe(ctx, key); err != nil {
 		return err
 	}
-	note(false, FoundEngine, m.cfg.MountPoint)
+	note(false, "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)", m.cfg.MountPoint)
 	if m.cfg.UsedCodes != nil {
 		if err := m.verifyShared(ctx, key, note); err != nil {
 			return err
@@ -254,7 +250,8 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 	if _, err := m.openLimiter(); err != nil {
 		return err
 	}
-	note(false, FoundStateDir, m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
+	note(false, "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s",
+		m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
 	return nil
 }
 
@@ -272,7 +269,7 @@ func (m *Mode) verifyShared(ctx context.Context, key string, note func(bool, str
 	if _, err := m.readShared(ctx, key); err != nil {
 		return err
 	}
-	note(false, FoundSharedRecord, path, strings.Join(caps, ", "))
+	note(false, "shared record of used codes: capabilities of the token on %s: %s; reading it: OK", path, strings.Join(caps, ", "))
 	return nil
 }
 
