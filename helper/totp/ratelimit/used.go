@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -80,24 +80,21 @@ func parseState(data []byte) (state, error) {
 	if len(data) > maxStateSize {
 		return state{}, fmt.Errorf("it is larger than %d bytes", maxStateSize)
 	}
-	head, rest, ok := bytes.Cut(data, []byte("\n"))
+	text, ok := strings.CutSuffix(string(data), "\n")
 	if !ok {
 		return state{}, fmt.Errorf("it does not end with a newline")
 	}
+	head, body, hasUsed := strings.Cut(text, "\n")
 	var st state
-	if len(head) > 0 || len(rest) == 0 {
-		stamps, err := parseStamps(data[:len(head)+1])
+	if head != "" || !hasUsed {
+		stamps, err := parseStamps(head)
 		if err != nil {
 			return state{}, err
 		}
 		st.failures = stamps
 	}
-	if len(rest) == 0 {
+	if !hasUsed {
 		return st, nil
-	}
-	body, ok := strings.CutSuffix(string(rest), "\n")
-	if !ok {
-		return state{}, fmt.Errorf("it does not end with a newline")
 	}
 	lines := strings.Split(body, "\n")
 	if len(lines) > MaxUsedCodes {
@@ -113,16 +110,10 @@ func parseState(data []byte) (state, error) {
 	return st, nil
 }
 
-func parseStamps(data []byte) ([]int64, error) {
-	if len(data) == 0 {
-		return nil, nil
-	}
-	if len(data) > maxFileSize {
+// parseStamps reads the failures' line, its newline cut off.
+func parseStamps(line string) ([]int64, error) {
+	if len(line) >= maxFileSize {
 		return nil, fmt.Errorf("it is larger than %d bytes", maxFileSize)
-	}
-	line, ok := strings.CutSuffix(string(data), "\n")
-	if !ok {
-		return nil, fmt.Errorf("it does not end with a newline")
 	}
 	fields := strings.Split(line, " ")
 	if len(fields) > MaxFailures {
@@ -219,7 +210,7 @@ func readState(r io.ReaderAt, path string) (state, error) {
 // code counts as recorded only once on disk, so a power cut after the
 // helper said yes cannot forget it; a failure left in the page cache
 // survives a helper that dies. Tests replace it to fail as a full disk does.
-var storeState = func(f fileWriter, path string, st state, durable bool) error {
+var storeState = func(f *os.File, path string, st state, durable bool) error {
 	data := formatState(st)
 	_, err := f.WriteAt(data, 0)
 	if err == nil {
@@ -232,12 +223,6 @@ var storeState = func(f fileWriter, path string, st state, durable bool) error {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	return nil
-}
-
-type fileWriter interface {
-	WriteAt([]byte, int64) (int, error)
-	Truncate(int64) error
-	Sync() error
 }
 
 // liveUsed keeps the codes still inside the lifetime. A stamp later than
@@ -305,7 +290,7 @@ func loadHostKey(dir string) ([]byte, error) {
 	return key, nil
 }
 
-func createHostKey(f fileWriter, path string) ([]byte, error) {
+func createHostKey(f *os.File, path string) ([]byte, error) {
 	key := make([]byte, hostKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, stateErr(err, "host key %q cannot be made: %v", path, err)
