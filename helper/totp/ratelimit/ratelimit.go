@@ -29,13 +29,14 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// MaxFailures bounds max, which bounds the state file's size.
-const MaxFailures = 100
-
 const (
+	// MaxFailures bounds max, which bounds the state file's size.
+	MaxFailures = 100
 	// maxLockWait bounds the wait for a user's lock when ctx has no deadline.
 	maxLockWait = 2 * time.Second
-	filePrefix  = "totp-"
+	// lockRetry: the lock is held for a read and a write of a few bytes.
+	lockRetry  = 5 * time.Millisecond
+	filePrefix = "totp-"
 )
 
 // lockedHook runs while Begin holds the lock between reading and writing;
@@ -74,13 +75,12 @@ type Attempt struct {
 // must be root's and private, and reads the host key, creating it on first
 // use. max is within 1..MaxFailures; window and lifetime are positive.
 func Open(dir string, max int, window, lifetime time.Duration) (*Limiter, error) {
-	if max < 1 || max > MaxFailures {
+	switch {
+	case max < 1 || max > MaxFailures:
 		return nil, fmt.Errorf("max failures %d is outside 1..%d", max, MaxFailures)
-	}
-	if window <= 0 {
+	case window <= 0:
 		return nil, fmt.Errorf("failure window %s is not positive", window)
-	}
-	if lifetime <= 0 {
+	case lifetime <= 0:
 		return nil, fmt.Errorf("code lifetime %s is not positive", lifetime)
 	}
 	if err := ensureDir(dir); err != nil {
@@ -255,9 +255,6 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// lockRetry: the lock is held for a read and a write of a few bytes.
-const lockRetry = 5 * time.Millisecond
-
 // ensureDir makes sure dir is a private directory of root's, creating it
 // when it is missing. Others able to write it could plant or remove a
 // user's failures; able to read it, they learn who has been failing. Every
@@ -317,39 +314,30 @@ func checkPrivate(what, path string, info os.FileInfo, want os.FileMode) error {
 }
 
 // openLocked opens the state file at path and takes its exclusive lock,
-// trying until deadline or ctx's end but at least once.
+// trying until deadline or ctx's end but at least once. It follows no
+// symbolic link (someone able to plant one could point it at any file we
+// would then truncate) and does not block (a FIFO in its place would wait
+// for a writer forever).
 func openLocked(ctx context.Context, path string, deadline time.Time, create bool) (*os.File, error) {
-	f, err := openStateFile(path, create)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkStateFile(f, path); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := lockUntil(ctx, f, path, deadline); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// openStateFile opens without following a symbolic link (someone able to
-// plant one could point it at any file we would then truncate) and without
-// blocking (a FIFO in its place would wait for a writer forever).
-func openStateFile(path string, create bool) (*os.File, error) {
 	flags := os.O_RDWR
 	if create {
 		flags |= os.O_CREATE
 	}
 	f, err := trust.OpenNoFollow(path, flags, 0o600)
-	switch {
-	case err == nil:
-		return f, nil
-	case errors.Is(err, syscall.ELOOP):
+	if errors.Is(err, syscall.ELOOP) {
 		return nil, stateErr(err, "state file %q is a symbolic link; remove it: rm %s", path, path)
+	} else if err != nil {
+		return nil, stateErr(err, "state file %q cannot be opened: %v", path, errText(err))
 	}
-	return nil, stateErr(err, "state file %q cannot be opened: %v", path, errText(err))
+	err = checkStateFile(f, path)
+	if err == nil {
+		err = lockUntil(ctx, f, path, deadline)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // checkStateFile refuses a file that is not ours alone: only root can put
