@@ -123,30 +123,19 @@ is valid for the user's key (a second factor after sshd's publickey);
 `,
 }, ParseSettings, New)
 
-// ParseSettings validates the TOTP mode's keys, reporting every problem.
+// ParseSettings validates the TOTP mode's keys, reporting every problem
+// (config drops the nil ones).
 func ParseSettings(k config.Keys) (*Settings, []error) {
 	t := &Settings{}
-	var problems []error
-	add := func(err error) {
-		if err != nil {
-			problems = append(problems, err)
-		}
-	}
-	var err error
-	t.MountPoint, err = config.VaultPath("totp_mount_point", k["totp_mount_point"])
-	add(err)
-	t.KeyTemplate, err = parseKeyTemplate(k["totp_key_template"])
-	add(err)
-	t.MaxFailures, err = parseMaxFailures(k)
-	add(err)
-	t.FailureWindow, err = parseDuration(k, "totp_failure_window", 30*time.Second, time.Second, 24*time.Hour, "30s")
-	add(err)
-	t.StateDir, err = parseStateDir(k)
-	add(err)
-	t.CodeLifetime, err = parseDuration(k, "totp_code_lifetime", DefaultCodeLifetime, time.Second, 24*time.Hour, "5m")
-	add(err)
-	t.UsedCodes, err = parseUsedCodes(k)
-	add(err)
+	var mountErr, templateErr, maxErr, windowErr, dirErr, lifetimeErr, usedErr error
+	t.MountPoint, mountErr = config.VaultPath("totp_mount_point", k["totp_mount_point"])
+	t.KeyTemplate, templateErr = parseKeyTemplate(k["totp_key_template"])
+	t.MaxFailures, maxErr = parseMaxFailures(k)
+	t.FailureWindow, windowErr = parseDuration(k, "totp_failure_window", 30*time.Second, time.Second, 24*time.Hour, "30s")
+	t.StateDir, dirErr = parseStateDir(k)
+	t.CodeLifetime, lifetimeErr = parseDuration(k, "totp_code_lifetime", DefaultCodeLifetime, time.Second, 24*time.Hour, "5m")
+	t.UsedCodes, usedErr = parseUsedCodes(k)
+	problems := []error{mountErr, templateErr, maxErr, windowErr, dirErr, lifetimeErr, usedErr}
 	return t, append(problems, parseCredentials(k, t)...)
 }
 
@@ -169,28 +158,19 @@ func parseCredentials(k config.Keys, t *Settings) []error {
 	case tokenSet && mountSet:
 		return []error{ErrAppRoleMountUnused}
 	}
-	var err error
+	var tokenErr, mountErr, roleErr, secretErr error
 	if tokenSet {
-		if t.TokenFile, t.Token, err = readSecret(k, "vault_token_file", "token"); err != nil {
-			return []error{err}
-		}
-		return nil
+		t.TokenFile, t.Token, tokenErr = readSecret(k, "vault_token_file", "token")
+		return []error{tokenErr}
 	}
-	var problems []error
 	a := &AppRole{MountPoint: "approle"}
 	if mountSet {
-		if a.MountPoint, err = config.VaultPath("approle_mount_point", k["approle_mount_point"]); err != nil {
-			problems = append(problems, err)
-		}
+		a.MountPoint, mountErr = config.VaultPath("approle_mount_point", k["approle_mount_point"])
 	}
-	if a.RoleIDFile, a.RoleID, err = readSecret(k, "approle_role_id_file", "role_id"); err != nil {
-		problems = append(problems, err)
-	}
-	if a.SecretIDFile, a.SecretID, err = readSecret(k, "approle_secret_id_file", "secret_id"); err != nil {
-		problems = append(problems, err)
-	}
+	a.RoleIDFile, a.RoleID, roleErr = readSecret(k, "approle_role_id_file", "role_id")
+	a.SecretIDFile, a.SecretID, secretErr = readSecret(k, "approle_secret_id_file", "secret_id")
 	t.AppRole = a
-	return problems
+	return []error{mountErr, roleErr, secretErr}
 }
 
 // readSecret reads the file named by key, holding one secret value (what),
