@@ -25,12 +25,16 @@ const (
 	// but the rare chance (about one in a million per recorded code) that
 	// a new code of the same user equals one accepted minutes ago.
 	DefaultCodeLifetime = 5 * time.Minute
-
 	// UsernamePlaceholder is what totp_key_template replaces with PAM_USER.
 	UsernamePlaceholder = "{{username}}"
-
 	// maxSecretSize: a Vault token is about a hundred bytes, and travels in a header.
 	maxSecretSize = 4096
+	// MaxUserLength bounds PAM_USER: Linux names are at most 32 bytes, and the
+	// name travels in the request's path.
+	MaxUserLength = 256
+	// keyNameRule is Vault's rule for a TOTP key name, for messages.
+	keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
+	wordBytes   = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 )
 
 // The fixed words of this mode's config messages (pinned in config_test.go).
@@ -47,6 +51,11 @@ var (
 
 	ErrUsedCodesNoPrefix = errors.New("must be a KV v2 mount and a prefix under it, like \"kv/vault-ssh-helper/used\"")
 	ErrUsedCodesKeyShort = errors.New("must hold at least 32 characters: make it with openssl rand -hex 32")
+
+	// The reasons a login is refused before any network traffic.
+	ErrNotCode = errors.New("password is not a TOTP code (6 or 8 ASCII digits)")
+	ErrNoUser  = errors.New("PAM_USER is not set: no user to check a code for")
+	ErrBadUser = errors.New("cannot name a Vault TOTP key")
 )
 
 // Settings are the TOTP mode's keys, validated.
@@ -289,23 +298,6 @@ func parseUsedCodes(k config.Keys) (*UsedCodes, error) {
 	}
 	return u, nil
 }
-
-// MaxUserLength bounds PAM_USER: Linux names are at most 32 bytes, and the
-// name travels in the request's path.
-const MaxUserLength = 256
-
-// The reasons a login is refused before any network traffic.
-var (
-	ErrNotCode = errors.New("password is not a TOTP code (6 or 8 ASCII digits)")
-	ErrNoUser  = errors.New("PAM_USER is not set: no user to check a code for")
-	ErrBadUser = errors.New("cannot name a Vault TOTP key")
-)
-
-const (
-	// keyNameRule is Vault's rule for a TOTP key name, for messages.
-	keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
-	wordBytes   = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
-)
 
 // KeyName is the Vault key checked for user: the template with user in
 // place of {{username}}. user must itself obey Vault's key-name rule, so no

@@ -22,14 +22,34 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 )
 
-// ProbeUser stands in for PAM_USER in -verify-only, which has no user: the
-// capabilities checked are those on the key the template gives this name.
-const ProbeUser = "vault-ssh-helper-probe"
+const (
+	// ProbeUser stands in for PAM_USER in -verify-only, which has no user: the
+	// capabilities checked are those on the key the template gives this name.
+	ProbeUser = "vault-ssh-helper-probe"
+	// Vault v1.14.0's messages, word for word (measured against the real
+	// engine in e2e/totpanswers); msgCASMismatch is KV v2's answer to a stale cas.
+	msgAlreadyUsed  = "code already used; wait until the next time period"
+	msgUnknownKey   = "unknown key: "
+	msgCodeRequired = "the code value is required"
+	msgCASMismatch  = "check-and-set parameter did not match the current version"
+	maxSharedCodes  = 100
+)
 
-// -verify-only's findings that the token's policy is short.
+// The mode's refusals, told apart with errors.Is. All deny.
 var (
+	// -verify-only's findings that the token's policy is short.
 	ErrCannotUpdate = errors.New("the token cannot validate codes")
 	ErrCannotRecord = errors.New("the token cannot keep the shared record of used codes")
+	// The TOTP engine's own answers.
+	ErrNotValid      = errors.New("the code is not valid")
+	ErrAlreadyUsed   = errors.New("the code was already used; wait for the next one")
+	ErrNoKey         = errors.New("no TOTP key")
+	ErrTokenRefused  = errors.New("permission denied: Vault refused the token")
+	ErrNotTOTPEngine = errors.New("the mount does not answer as a TOTP engine")
+	// The shared record's.
+	ErrUsedShared   = errors.New("code already accepted (shared record)")
+	ErrSharedRace   = errors.New("another login changed the shared record of used codes at the same time")
+	ErrSharedRecord = errors.New("the shared record of used codes is unusable")
 )
 
 // Mode is the TOTP mode for one config.
@@ -274,23 +294,6 @@ func (m *Mode) verifyShared(ctx context.Context, key string, note func(bool, str
 	return nil
 }
 
-// The TOTP engine's own answers, told apart with errors.Is. All deny.
-var (
-	ErrNotValid      = errors.New("the code is not valid")
-	ErrAlreadyUsed   = errors.New("the code was already used; wait for the next one")
-	ErrNoKey         = errors.New("no TOTP key")
-	ErrTokenRefused  = errors.New("permission denied: Vault refused the token")
-	ErrNotTOTPEngine = errors.New("the mount does not answer as a TOTP engine")
-)
-
-// Vault v1.14.0's messages, word for word (measured against the real
-// engine in e2e/totpanswers).
-const (
-	msgAlreadyUsed  = "code already used; wait until the next time period"
-	msgUnknownKey   = "unknown key: "
-	msgCodeRequired = "the code value is required"
-)
-
 // codePath is the engine's path for key's codes, as policies name it.
 func (m *Mode) codePath(key string) string { return m.cfg.MountPoint + "/code/" + key }
 
@@ -400,19 +403,6 @@ func (m *Mode) probe(ctx context.Context, key string) error {
 // Entries are ratelimit's (time and HMAC) under the key every host holds
 // and Vault never sees: readers of the prefix learn who logged in and when,
 // nothing about the codes.
-
-// Sentinels of the shared record; each denies.
-var (
-	ErrUsedShared   = errors.New("code already accepted (shared record)")
-	ErrSharedRace   = errors.New("another login changed the shared record of used codes at the same time")
-	ErrSharedRecord = errors.New("the shared record of used codes is unusable")
-)
-
-const (
-	// msgCASMismatch is KV v2's answer to a stale cas (Vault v1.14.0, word for word).
-	msgCASMismatch = "check-and-set parameter did not match the current version"
-	maxSharedCodes = 100
-)
 
 // keyRecord is a key's record as read; version 0 when there is none yet.
 type keyRecord struct {

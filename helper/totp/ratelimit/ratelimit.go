@@ -59,6 +59,22 @@ const (
 	// lockRetry: the lock is held for a read and a write of a few bytes.
 	lockRetry  = 5 * time.Millisecond
 	filePrefix = "totp-"
+	// MaxUsedCodes bounds the codes a user's file holds within the lifetime; a
+	// user who logs in more often is refused rather than a live code forgotten.
+	MaxUsedCodes = 100
+	// hostKeyName cannot collide with a user's totp-<64 hex digits>.
+	hostKeyName = filePrefix + "hostkey"
+	hostKeySize = 32
+	sumHexLen   = 2 * sha256.Size
+	usedTag     = "used "
+	// maxStampDigits allows times up to the year 33658 and keeps every
+	// value far from int64 overflow.
+	maxStampDigits = 12
+	maxStamp       = 999_999_999_999
+	// maxFileSize is the longest failures line; maxStateSize adds
+	// MaxUsedCodes used lines at their longest.
+	maxFileSize  = MaxFailures * (maxStampDigits + 1)
+	maxStateSize = maxFileSize + MaxUsedCodes*(len(usedTag)+maxStampDigits+1+sumHexLen+1)
 )
 
 // lockedHook runs while Begin holds the lock between reading and writing;
@@ -287,8 +303,16 @@ func errText(err error) string {
 func ensureDir(dir string) error {
 	info, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		if err := createDir(dir); err != nil {
-			return err
+		// dir is made only under a parent that nobody but root can change:
+		// under any other, someone could swap it after the check.
+		if _, err := os.Stat(filepath.Dir(dir)); err != nil {
+			return stateErr(err, "state_dir %q does not exist and its parent cannot be used: %v", dir, errText(err))
+		}
+		if _, err := trust.Parent("state_dir", dir); err != nil {
+			return stateErr(err, "%s", err)
+		}
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return stateErr(err, "state_dir %q cannot be created: %v", dir, errText(err))
 		}
 		info, err = os.Stat(dir)
 	}
@@ -303,21 +327,6 @@ func ensureDir(dir string) error {
 	}
 	if _, err := trust.Directory("state_dir", dir); err != nil {
 		return stateErr(err, "%s", err)
-	}
-	return nil
-}
-
-// createDir makes dir only under a parent that nobody but root can change:
-// under any other, someone could swap it after the check.
-func createDir(dir string) error {
-	if _, err := os.Stat(filepath.Dir(dir)); err != nil {
-		return stateErr(err, "state_dir %q does not exist and its parent cannot be used: %v", dir, errText(err))
-	}
-	if _, err := trust.Parent("state_dir", dir); err != nil {
-		return stateErr(err, "%s", err)
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return stateErr(err, "state_dir %q cannot be created: %v", dir, errText(err))
 	}
 	return nil
 }
@@ -409,25 +418,6 @@ func lockUntil(ctx context.Context, f *os.File, path string, deadline time.Time)
 	}
 }
 
-const (
-	// MaxUsedCodes bounds the codes a user's file holds within the lifetime; a
-	// user who logs in more often is refused rather than a live code forgotten.
-	MaxUsedCodes = 100
-	// hostKeyName cannot collide with a user's totp-<64 hex digits>.
-	hostKeyName = filePrefix + "hostkey"
-	hostKeySize = 32
-	sumHexLen   = 2 * sha256.Size
-	usedTag     = "used "
-	// maxStampDigits allows times up to the year 33658 and keeps every
-	// value far from int64 overflow.
-	maxStampDigits = 12
-	maxStamp       = 999_999_999_999
-	// maxFileSize is the longest failures line; maxStateSize adds
-	// MaxUsedCodes used lines at their longest.
-	maxFileSize  = MaxFailures * (maxStampDigits + 1)
-	maxStateSize = maxFileSize + MaxUsedCodes*(len(usedTag)+maxStampDigits+1+sumHexLen+1)
-)
-
 // Code is one accepted code: when (unix seconds, rounded up) and its HMAC.
 type Code struct {
 	Stamp int64
@@ -469,7 +459,11 @@ func parseState(data []byte) (state, error) {
 		return state{}, fmt.Errorf("it holds more than %d used codes", MaxUsedCodes)
 	}
 	for i, line := range lines {
-		u, err := parseUsed(line)
+		rest, ok := strings.CutPrefix(line, usedTag)
+		u, err := ParseCode(rest)
+		if !ok {
+			err = fmt.Errorf("does not start with %q", usedTag)
+		}
 		if err != nil {
 			return state{}, fmt.Errorf("line %d %q %v", i+2, clip(line), err)
 		}
@@ -510,14 +504,6 @@ func parseStamp(f string) (int64, error) {
 		return 0, fmt.Errorf("has a leading zero")
 	}
 	return strconv.ParseInt(f, 10, 64)
-}
-
-func parseUsed(line string) (Code, error) {
-	rest, ok := strings.CutPrefix(line, usedTag)
-	if !ok {
-		return Code{}, fmt.Errorf("does not start with %q", usedTag)
-	}
-	return ParseCode(rest)
 }
 
 // ParseCode reads "<unix time> <64 lowercase hex digits>", as strictly as
@@ -660,9 +646,7 @@ func loadHostKey(dir string) ([]byte, error) {
 
 func createHostKey(f *os.File, path string) ([]byte, error) {
 	key := make([]byte, hostKeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, stateErr(err, "host key %q cannot be made: %v", path, err)
-	}
+	rand.Read(key) // crypto/rand's Read never fails
 	_, err := f.WriteAt([]byte(hex.EncodeToString(key)+"\n"), 0)
 	if err == nil {
 		err = f.Sync()
