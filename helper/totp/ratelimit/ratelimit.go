@@ -166,14 +166,22 @@ func (l *Limiter) BeginCode(ctx context.Context, user, code string, now time.Tim
 	if stamp < 0 || stamp > maxStamp {
 		return nil, stateErr(nil, "the clock says %s, which state file %q cannot hold", now.UTC().Format(time.RFC3339), path)
 	}
-	live := state{failures: l.liveStamps(stored.failures, stamp, now), used: l.liveUsed(stored.used, stamp, now)}
-	if len(live.failures) >= l.max {
+	live := state{
+		failures: within(stored.failures, failureStamp, stamp, now, l.window),
+		used:     within(stored.used, codeStamp, stamp, now, l.lifetime),
+	}
+	slices.Sort(live.failures)
+	if n := len(live.failures); n >= l.max {
 		if !slices.Equal(live.failures, stored.failures) || len(live.used) != len(stored.used) {
 			if err := storeState(f, path, live, false); err != nil {
 				return nil, err
 			}
 		}
-		return nil, l.limited(user, path, live.failures)
+		// user is refused until enough of the oldest live failures have
+		// left the window that fewer than max remain.
+		until := time.Unix(live.failures[n-l.max], 0).Add(l.window).UTC()
+		return nil, fmt.Errorf("%w for user %q (%d within %s); refused until %s; to lift it now: rm %s",
+			ErrLimited, user, n, l.window, until.Format(time.RFC3339), path)
 	}
 	live.failures = append(live.failures, stamp)
 	if err := storeState(f, path, live, false); err != nil {
@@ -211,7 +219,7 @@ func (a *Attempt) Succeeded() error {
 	if err != nil {
 		return err
 	}
-	live := state{used: a.l.liveUsed(stored.used, a.stamp, a.now)}
+	live := state{used: within(stored.used, codeStamp, a.stamp, a.now, a.l.lifetime)}
 	if a.sum != "" {
 		if u, ok := Find(live.used, a.sum); ok {
 			return a.l.usedErr(a.user, a.path, u)
@@ -247,28 +255,23 @@ func Stamp(now time.Time) int64 {
 	return s
 }
 
-// liveStamps keeps the failures still inside the window, sorted. A stamp
-// later than now (the clock was set back) is taken as made now: it counts
-// for one full window from now instead of until the clock catches up.
-func (l *Limiter) liveStamps(stored []int64, stamp int64, now time.Time) []int64 {
-	live := make([]int64, 0, len(stored)+1)
-	for _, s := range stored {
-		s = min(s, stamp)
-		if now.Before(time.Unix(s, 0).Add(l.window)) {
-			live = append(live, s)
+// within keeps the entries of stored stamped (at) within d before now. A
+// stamp later than now (the clock was set back) is taken as made now: it
+// counts for one full d from now instead of until the clock catches up.
+func within[T any](stored []T, at func(*T) *int64, stamp int64, now time.Time, d time.Duration) []T {
+	keep := make([]T, 0, len(stored)+1)
+	for _, e := range stored {
+		s := at(&e)
+		*s = min(*s, stamp)
+		if now.Before(time.Unix(*s, 0).Add(d)) {
+			keep = append(keep, e)
 		}
 	}
-	slices.Sort(live)
-	return live
+	return keep
 }
 
-// limited says until when user is refused: until enough of the oldest live
-// failures have left the window that fewer than max remain.
-func (l *Limiter) limited(user, path string, live []int64) error {
-	until := time.Unix(live[len(live)-l.max], 0).Add(l.window).UTC()
-	return fmt.Errorf("%w for user %q (%d within %s); refused until %s; to lift it now: rm %s",
-		ErrLimited, user, len(live), l.window, until.Format(time.RFC3339), path)
-}
+func failureStamp(s *int64) *int64 { return s }
+func codeStamp(c *Code) *int64     { return &c.Stamp }
 
 // stateError matches ErrState without its words, so each message reads as
 // one line in the operator's terms.
@@ -577,19 +580,6 @@ var storeState = func(f *os.File, path string, st state, durable bool) error {
 		return stateErr(err, "state file %q cannot be written: %v", path, errText(err))
 	}
 	return nil
-}
-
-// liveUsed keeps the codes still inside the lifetime. A stamp later than
-// now (the clock was set back) is taken as made now, as failures are.
-func (l *Limiter) liveUsed(stored []Code, stamp int64, now time.Time) []Code {
-	live := make([]Code, 0, len(stored)+1)
-	for _, u := range stored {
-		u.Stamp = min(u.Stamp, stamp)
-		if now.Before(time.Unix(u.Stamp, 0).Add(l.lifetime)) {
-			live = append(live, u)
-		}
-	}
-	return live
 }
 
 // Find is the code among used whose sum is sum, compared in constant time.
