@@ -16,14 +16,11 @@ import (
 )
 
 const (
-	// DefaultCodeLifetime is how long an accepted code stays refused when
-	// totp_code_lifetime is not set. Vault's own record of a used code
-	// lasts period × (2 + skew): 90s for its defaults (30s, skew 1). The
-	// helper cannot read a key's period and skew with its least-privilege
-	// policy, so the default covers every key with a period up to 100s
-	// (skew 1); refusing a code longer than it can be valid costs nothing
-	// but the rare chance (about one in a million per recorded code) that
-	// a new code of the same user equals one accepted minutes ago.
+	// DefaultCodeLifetime is how long an accepted code stays refused. A code
+	// is valid for period × (2 + skew): 90s for Vault's defaults (30s, skew
+	// 1). The helper cannot read a key's period and skew, so the default
+	// covers periods up to 100s; refusing a code longer costs only the rare
+	// chance (about one in a million) that a new code equals an old one.
 	DefaultCodeLifetime = 5 * time.Minute
 	// UsernamePlaceholder is what totp_key_template replaces with PAM_USER.
 	UsernamePlaceholder = "{{username}}"

@@ -222,13 +222,12 @@ func (m *Mode) withoutSecrets(ctx context.Context, err error) error {
 
 // Check is -verify-only: it proves the token, the policy, the mount and
 // the state directory without consuming a code.
-func (m *Mode) Check(ctx context.Context) ([]helper.Finding, error) {
-	var found []helper.Finding
+func (m *Mode) Check(ctx context.Context) (found []helper.Finding, err error) {
 	note := func(warning bool, format string, args ...any) {
 		found = append(found, helper.Finding{Warning: warning, Text: fmt.Sprintf(format, args...)})
 	}
 	ctx = agent.WithSecrets(ctx, m.secrets("")...)
-	err := m.check(ctx, note)
+	err = m.check(ctx, note)
 	return found, m.withoutSecrets(ctx, err)
 }
 
@@ -396,13 +395,11 @@ func (m *Mode) probe(ctx context.Context, key string) error {
 }
 
 // The shared record (totp_used_codes_path) keeps the codes accepted for a
-// key on any host in Vault's KV v2, so that a code let in on one host is
-// refused on every other, and after a change of Vault's active node (KV is
-// replicated storage, not the node's memory). Each write names the version
-// it read (check-and-set), so of two hosts racing with one code, one denies.
-// Entries are ratelimit's (time and HMAC) under the key every host holds
-// and Vault never sees: readers of the prefix learn who logged in and when,
-// nothing about the codes.
+// key on any host in KV v2 (replicated storage, unlike the TOTP engine's
+// memory), so that every host refuses them. Each write names the version it
+// read (check-and-set): of two hosts racing with one code, one denies.
+// Entries are ratelimit's (time and HMAC) under a key Vault never sees:
+// readers learn who logged in and when, nothing about the codes.
 
 // keyRecord is a key's record as read; version 0 when there is none yet.
 type keyRecord struct {

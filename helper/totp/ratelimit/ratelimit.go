@@ -10,15 +10,12 @@
 // typos, and a guesser gains max guesses (each about 3 in a million) per
 // successful login of that user.
 //
-// The same file records the codes Vault accepted: Vault's TOTP engine
-// remembers a used code only in the active node's memory, so a leader
-// change, a restart or a seal forgets it and the same code is accepted
-// again within its period. A recorded code is refused until it can no
-// longer be valid (totp_code_lifetime). What is written is HMAC-SHA256
-// under a random host key in state_dir: a plain or salted hash of a 6-digit
-// code is reversed in milliseconds, and a slow KDF only multiplies that by
-// a cost a GPU pays faster than a login. Whoever can read the host key can
-// change every state file anyway.
+// The same file records the codes Vault accepted, refused until they can no
+// longer be valid (totp_code_lifetime): Vault's engine remembers a used code
+// only in the active node's memory, which a leader change, a restart or a
+// seal forgets. It holds HMAC-SHA256 under a random host key in state_dir: a
+// plain or salted hash of a 6-digit code is reversed in milliseconds, and a
+// slow KDF only multiplies that by a cost a GPU pays faster than a login.
 //
 // The file is empty, or a line of the failures' unix times separated by
 // single spaces (empty when there are none but some codes), then one line
@@ -27,8 +24,7 @@
 //	used <unix time> <HMAC-SHA256 in 64 lowercase hex digits>
 //
 // Each line ends with a newline written last, so a write cut short leaves
-// a file the parser refuses instead of fewer failures: a damaged file
-// denies instead of silently counting zero.
+// a file the parser refuses: a damaged file denies instead of counting zero.
 package ratelimit
 
 import (
@@ -411,12 +407,10 @@ func lockUntil(ctx context.Context, f *os.File, path string, deadline time.Time)
 		if wait <= 0 {
 			return stateErr(err, "state file %q stayed locked by another login until the time budget ran out", path)
 		}
-		t := time.NewTimer(min(wait, lockRetry))
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return stateErr(ctx.Err(), "state file %q stayed locked by another login until the time budget ran out", path)
-		case <-t.C:
+		case <-time.After(min(wait, lockRetry)):
 		}
 	}
 }
