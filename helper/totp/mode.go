@@ -102,37 +102,33 @@ func (m *Mode) ReadPassword(r io.Reader) (string, error) {
 
 // Login checks code for pamUser: the key name, the limiter, the shared
 // record, then Vault. No error carries the code, the token or the AppRole IDs.
-func (m *Mode) Login(ctx context.Context, code, pamUser string) (helper.Result, error) {
+func (m *Mode) Login(ctx context.Context, code, pamUser string) (_ helper.Result, err error) {
 	ctx = agent.WithSecrets(ctx, m.secrets(code)...)
-	who, err := m.login(ctx, code, pamUser)
-	return helper.Result{Who: who}, m.withoutSecrets(ctx, err)
-}
-
-func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) {
+	defer func() { err = m.withoutSecrets(ctx, err) }()
 	key, err := KeyName(m.cfg.KeyTemplate, pamUser)
 	if err != nil {
-		return "", err
+		return helper.Result{}, err
 	}
 	now := m.Now()
 	attempt, err := m.begin(ctx, pamUser, code, now)
 	if err != nil {
-		return "", err
+		return helper.Result{}, err
 	}
 	if _, err := m.useToken(ctx); err != nil {
-		return "", err
+		return helper.Result{}, err
 	}
 	ctx = agent.WithSecrets(ctx, m.issuedToken())
 	var shared keyRecord
 	if m.cfg.UsedCodes != nil {
 		if shared, err = m.readShared(ctx, key); err != nil {
-			return "", fmt.Errorf("cannot check the shared record of used codes, so denying: %w", err)
+			return helper.Result{}, fmt.Errorf("cannot check the shared record of used codes, so denying: %w", err)
 		}
 		if err := m.refuseShared(shared, key, code, now); err != nil {
-			return "", fmt.Errorf("denied before asking Vault: %w", err)
+			return helper.Result{}, fmt.Errorf("denied before asking Vault: %w", err)
 		}
 	}
 	if err := m.validate(ctx, key, code); err != nil {
-		return "", err
+		return helper.Result{}, err
 	}
 	// The records come before the answer, the shared one first (its
 	// check-and-set decides a race between hosts): a helper that dies or
@@ -140,13 +136,13 @@ func (m *Mode) login(ctx context.Context, code, pamUser string) (string, error) 
 	// denial, so no path lets a code in without it being recorded first.
 	if m.cfg.UsedCodes != nil {
 		if err := m.recordShared(ctx, shared, key, code, now); err != nil {
-			return "", fmt.Errorf("the code is valid, but recording it in the shared record failed, so denying: %w", err)
+			return helper.Result{}, fmt.Errorf("the code is valid, but recording it in the shared record failed, so denying: %w", err)
 		}
 	}
 	if err := attempt.Succeeded(); err != nil {
-		return "", fmt.Errorf("the code is valid, but recording it as used for %q failed, so denying: %w", pamUser, err)
+		return helper.Result{}, fmt.Errorf("the code is valid, but recording it as used for %q failed, so denying: %w", pamUser, err)
 	}
-	return fmt.Sprintf("%s (TOTP key %q)", pamUser, key), nil
+	return helper.Result{Who: fmt.Sprintf("%s (TOTP key %q)", pamUser, key)}, nil
 }
 
 // begin counts an attempt for user; any problem with the state denies.
@@ -227,25 +223,21 @@ func (m *Mode) Check(ctx context.Context) (found []helper.Finding, err error) {
 		found = append(found, helper.Finding{Warning: warning, Text: fmt.Sprintf(format, args...)})
 	}
 	ctx = agent.WithSecrets(ctx, m.secrets("")...)
-	err = m.check(ctx, note)
-	return found, m.withoutSecrets(ctx, err)
-}
-
-func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error {
+	defer func() { err = m.withoutSecrets(ctx, err) }()
 	how, err := m.useToken(ctx)
 	if err != nil {
-		return err
+		return found, err
 	}
 	ctx = agent.WithSecrets(ctx, m.issuedToken())
 	note(false, "%s", how)
 	key, err := KeyName(m.cfg.KeyTemplate, ProbeUser)
 	if err != nil {
-		return err
+		return found, err
 	}
 	path := m.codePath(key)
 	caps, err := m.capabilities(ctx, path)
 	if err != nil {
-		return err
+		return found, err
 	}
 	// Read on <mount>/code/<key> generates the key's current code, root
 	// allows everything, and sudo means a policy far wider than needed.
@@ -256,23 +248,23 @@ func (m *Mode) check(ctx context.Context, note func(bool, string, ...any)) error
 			list, path, policy)
 	}
 	if !slices.Contains(caps, "update") && !slices.Contains(caps, "root") {
-		return fmt.Errorf("%w: its capabilities on %s are %s; its policy needs update on %s", ErrCannotUpdate, path, list, policy)
+		return found, fmt.Errorf("%w: its capabilities on %s are %s; its policy needs update on %s", ErrCannotUpdate, path, list, policy)
 	}
 	if err := m.probe(ctx, key); err != nil {
-		return err
+		return found, err
 	}
 	note(false, "mount %s answers as a TOTP engine (probed with an empty code, which consumes nothing)", m.cfg.MountPoint)
 	if m.cfg.UsedCodes != nil {
 		if err := m.verifyShared(ctx, key, note); err != nil {
-			return err
+			return found, err
 		}
 	}
 	if _, err := m.openLimiter(); err != nil {
-		return err
+		return found, err
 	}
 	note(false, "state_dir %s is usable: %d failed codes within %s stop a user; an accepted code is refused on this host for %s",
 		m.cfg.StateDir, m.cfg.MaxFailures, m.cfg.FailureWindow, m.cfg.CodeLifetime)
-	return nil
+	return found, nil
 }
 
 // verifyShared proves that the token can read and write the shared record.
