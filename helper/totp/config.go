@@ -75,9 +75,8 @@ type Settings struct {
 // UsedCodes is totp_used_codes_path and the HMAC key every host sharing
 // the record holds: accepted codes go to <Mount>/data/<Prefix>/<key name>.
 type UsedCodes struct {
-	Mount, Prefix string
-	KeyFile       string
-	Key           Secret
+	Mount, Prefix, KeyFile string
+	Key                    Secret
 }
 
 // AppRole is how the host logs in when it has no token file.

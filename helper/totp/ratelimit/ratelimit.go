@@ -88,23 +88,20 @@ var (
 
 // Limiter counts failed codes per user in dir and remembers accepted codes.
 type Limiter struct {
-	dir      string
-	max      int
-	window   time.Duration
-	lifetime time.Duration
-	hostKey  []byte
+	dir              string
+	max              int
+	window, lifetime time.Duration
+	hostKey          []byte
 }
 
 // Attempt is one code being checked, counted as a failure until Succeeded.
 type Attempt struct {
-	l        *Limiter
-	user     string
-	path     string
-	deadline time.Time
-	now      time.Time
-	stamp    int64
-	sum      string // the code's HMAC, empty without a code
-	done     bool
+	l             *Limiter
+	user, path    string
+	deadline, now time.Time
+	stamp         int64
+	sum           string // the code's HMAC, empty without a code
+	done          bool
 }
 
 // Open uses dir (creating it 0700 if missing and its parent is safe), which
@@ -244,11 +241,7 @@ func fileName(user string) string {
 // Stamp rounds now up to the second, so that a failure or a code never
 // counts for less than its window.
 func Stamp(now time.Time) int64 {
-	s := now.Unix()
-	if now.Nanosecond() != 0 {
-		s++
-	}
-	return s
+	return now.Add(time.Second - time.Nanosecond).Unix()
 }
 
 // within keeps the entries of stored stamped (at) within d before now. A
@@ -617,26 +610,22 @@ func loadHostKey(dir string) ([]byte, error) {
 		return nil, stateErr(err, "host key %q cannot be read: %v", path, errText(err))
 	}
 	if len(data) == 0 {
-		return createHostKey(f, path)
+		key := make([]byte, hostKeySize)
+		rand.Read(key) // crypto/rand's Read never fails
+		_, err := f.WriteAt([]byte(hex.EncodeToString(key)+"\n"), 0)
+		if err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			return nil, stateErr(err, "host key %q cannot be written: %v", path, errText(err))
+		}
+		return key, nil
 	}
 	text, ok := strings.CutSuffix(string(data), "\n")
 	key, err := hex.DecodeString(text)
 	if !ok || err != nil || len(key) != hostKeySize || hex.EncodeToString(key) != text {
 		return nil, stateErr(err, "host key %q is corrupt: it is not %d lowercase hex digits and a newline; remove it (every user's used codes are then forgotten): rm %s",
 			path, 2*hostKeySize, path)
-	}
-	return key, nil
-}
-
-func createHostKey(f *os.File, path string) ([]byte, error) {
-	key := make([]byte, hostKeySize)
-	rand.Read(key) // crypto/rand's Read never fails
-	_, err := f.WriteAt([]byte(hex.EncodeToString(key)+"\n"), 0)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err != nil {
-		return nil, stateErr(err, "host key %q cannot be written: %v", path, errText(err))
 	}
 	return key, nil
 }
