@@ -63,11 +63,11 @@ type Settings struct {
 	TokenFile string
 	Token     Secret
 	AppRole   *AppRole
-	// MaxFailures failed codes within FailureWindow stop a user.
-	MaxFailures   int
-	FailureWindow time.Duration
-	StateDir      string
-	CodeLifetime  time.Duration
+	// MaxFailures failed codes within FailureWindow stop a user; an
+	// accepted code stays refused for CodeLifetime.
+	MaxFailures                 int
+	FailureWindow, CodeLifetime time.Duration
+	StateDir                    string
 	// UsedCodes is set when accepted codes are also recorded in KV v2.
 	UsedCodes *UsedCodes
 }

@@ -84,11 +84,10 @@ func (m *Mode) About() helper.About {
 	}
 }
 
-// ReadPassword returns the typed password if it is exactly 6 or 8 ASCII
-// digits once helper.ReadPassword has removed what PAM or a terminal added
-// around it. Only these canonical digits are ever sent: Vault releases
-// before the fix for CVE-2025-6014 accept a used code again with white
-// space added.
+// ReadPassword returns the typed password only if it is 6 or 8 ASCII digits
+// once helper.ReadPassword has removed what PAM or a terminal added around
+// it: Vault releases before the fix for CVE-2025-6014 accept a used code
+// again with white space added.
 func (m *Mode) ReadPassword(r io.Reader) (string, error) {
 	pw, err := helper.ReadPassword(r)
 	if err != nil {
@@ -399,7 +398,6 @@ type keyRecord struct {
 	entries []ratelimit.Code
 }
 
-// sharedPath is the API path of key's record.
 func (m *Mode) sharedPath(key string) string {
 	return m.cfg.UsedCodes.Mount + "/data/" + m.cfg.UsedCodes.Prefix + "/" + key
 }

@@ -99,7 +99,6 @@ type Attempt struct {
 	l             *Limiter
 	user, path    string
 	deadline, now time.Time
-	stamp         int64
 	sum           string // the code's HMAC, empty without a code
 	done          bool
 }
@@ -180,7 +179,7 @@ func (l *Limiter) BeginCode(ctx context.Context, user, code string, now time.Tim
 	if err := storeState(f, path, live, false); err != nil {
 		return nil, err
 	}
-	a := &Attempt{l: l, user: user, path: path, deadline: deadline, now: now, stamp: stamp}
+	a := &Attempt{l: l, user: user, path: path, deadline: deadline, now: now}
 	if code != "" {
 		a.sum = CodeSum(l.hostKey, user, code)
 		if u, ok := Find(live.used, a.sum); ok {
@@ -212,7 +211,8 @@ func (a *Attempt) Succeeded() error {
 	if err != nil {
 		return err
 	}
-	live := state{used: within(stored.used, codeStamp, a.stamp, a.now, a.l.lifetime)}
+	stamp := Stamp(a.now)
+	live := state{used: within(stored.used, codeStamp, stamp, a.now, a.l.lifetime)}
 	if a.sum != "" {
 		if u, ok := Find(live.used, a.sum); ok {
 			return a.l.usedErr(a.user, a.path, u)
@@ -221,7 +221,7 @@ func (a *Attempt) Succeeded() error {
 			return stateErr(nil, "state file %q already holds %d codes accepted for user %q within %s, as many as it can; refusing rather than forgetting one",
 				a.path, len(live.used), a.user, a.l.lifetime)
 		}
-		live.used = append(live.used, Code{Stamp: a.stamp, Sum: a.sum})
+		live.used = append(live.used, Code{Stamp: stamp, Sum: a.sum})
 	}
 	if err := storeState(f, a.path, live, true); err != nil {
 		return err
@@ -277,8 +277,7 @@ func stateErr(cause error, format string, args ...any) error {
 	return &stateError{msg: fmt.Sprintf(format, args...), cause: cause}
 }
 
-// errText drops the "op path:" prefix of a *PathError: the messages already
-// name the path.
+// errText drops a *PathError's "op path:" prefix: the messages name the path.
 func errText(err error) string {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -583,10 +582,7 @@ func Find(used []Code, sum string) (Code, bool) {
 // a Vault key), so that two names' equal codes are two records.
 func CodeSum(key []byte, name, code string) string {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("vault-ssh-helper used TOTP code\x00"))
-	m.Write([]byte(name))
-	m.Write([]byte{0})
-	m.Write([]byte(code))
+	m.Write([]byte("vault-ssh-helper used TOTP code\x00" + name + "\x00" + code))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
