@@ -2,11 +2,15 @@ package totp
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 )
+
+// readCode is the mode's ReadPassword.
+func readCode(r io.Reader) (string, error) { return (&Mode{}).ReadPassword(r) }
 
 func TestCodeIsSixOrEightASCIIDigitsAfterTrimming(t *testing.T) {
 	for in, want := range map[string]string{
@@ -18,9 +22,9 @@ func TestCodeIsSixOrEightASCIIDigitsAfterTrimming(t *testing.T) {
 		"\t\x1b[200~ 654321 \x1b[201~\r\n": "654321",
 		"\u00a0123456\u3000":               "123456",
 	} {
-		got, err := ReadCode(strings.NewReader(in))
+		got, err := readCode(strings.NewReader(in))
 		if err != nil || got != want {
-			t.Errorf("ReadCode(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("readCode(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 }
@@ -41,8 +45,8 @@ func TestAnythingButACodeIsRefusedBeforeAnyTraffic(t *testing.T) {
 		// only the digit check can refuse them.
 		"12 456", "123 4 56", "1234a678", "12\t456", "1234\x00678", "123:56", "1234567/", "/1234567",
 	} {
-		if got, err := ReadCode(strings.NewReader(in)); !errors.Is(err, ErrNotCode) || got != "" {
-			t.Errorf("ReadCode(%q) = %q, %v; want ErrNotCode", in, got, err)
+		if got, err := readCode(strings.NewReader(in)); !errors.Is(err, ErrNotCode) || got != "" {
+			t.Errorf("readCode(%q) = %q, %v; want ErrNotCode", in, got, err)
 		}
 	}
 	// The message, pinned once: it never carries the input.
@@ -52,10 +56,10 @@ func TestAnythingButACodeIsRefusedBeforeAnyTraffic(t *testing.T) {
 }
 
 func TestEmptyOrOversizedInputKeepsTheSharedReasons(t *testing.T) {
-	if _, err := ReadCode(strings.NewReader(" \n")); !errors.Is(err, helper.ErrPasswordEmpty) {
+	if _, err := readCode(strings.NewReader(" \n")); !errors.Is(err, helper.ErrPasswordEmpty) {
 		t.Errorf("empty: %v", err)
 	}
-	if _, err := ReadCode(strings.NewReader(strings.Repeat("1", helper.MaxPasswordInput+1))); !errors.Is(err, helper.ErrPasswordTooLong) {
+	if _, err := readCode(strings.NewReader(strings.Repeat("1", helper.MaxPasswordInput+1))); !errors.Is(err, helper.ErrPasswordTooLong) {
 		t.Errorf("oversized: %v", err)
 	}
 }

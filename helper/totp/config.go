@@ -11,30 +11,27 @@ import (
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
-// Bounds of the TOTP mode's keys.
 const (
-	MaxMaxFailures   = 100
-	MinFailureWindow = time.Second
-	MaxFailureWindow = 24 * time.Hour
-
-	// DefaultCodeLifetime is how long an accepted code stays refused when
-	// totp_code_lifetime is not set. Vault's own record of a used code
-	// lasts period × (2 + skew): 90s for its defaults (30s, skew 1). The
-	// helper cannot read a key's period and skew with its least-privilege
-	// policy, so the default covers every key with a period up to 100s
-	// (skew 1); refusing a code longer than it can be valid costs nothing
-	// but the rare chance (about one in a million per recorded code) that
-	// a new code of the same user equals one accepted minutes ago.
+	// DefaultCodeLifetime is how long an accepted code stays refused. A code
+	// is valid for period × (2 + skew): 90s for Vault's defaults (30s, skew
+	// 1). The helper cannot read a key's period and skew, so the default
+	// covers periods up to 100s; refusing a code longer costs only the rare
+	// chance (about one in a million) that a new code equals an old one.
 	DefaultCodeLifetime = 5 * time.Minute
-
 	// UsernamePlaceholder is what totp_key_template replaces with PAM_USER.
 	UsernamePlaceholder = "{{username}}"
-
 	// maxSecretSize: a Vault token is about a hundred bytes, and travels in a header.
 	maxSecretSize = 4096
+	// MaxUserLength bounds PAM_USER: Linux names are at most 32 bytes, and the
+	// name travels in the request's path.
+	MaxUserLength = 256
+	// keyNameRule is Vault's rule for a TOTP key name, for messages.
+	keyNameRule = "ASCII letters, digits, '_', '-', '.' and '@', starting and ending with a letter, digit or '_'"
+	wordBytes   = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 )
 
 // The fixed words of this mode's config messages (pinned in config_test.go).
@@ -51,6 +48,11 @@ var (
 
 	ErrUsedCodesNoPrefix = errors.New("must be a KV v2 mount and a prefix under it, like \"kv/vault-ssh-helper/used\"")
 	ErrUsedCodesKeyShort = errors.New("must hold at least 32 characters: make it with openssl rand -hex 32")
+
+	// The reasons a login is refused before any network traffic.
+	ErrNotCode = errors.New("password is not a TOTP code (6 or 8 ASCII digits)")
+	ErrNoUser  = errors.New("PAM_USER is not set: no user to check a code for")
+	ErrBadUser = errors.New("cannot name a Vault TOTP key")
 )
 
 // Settings are the TOTP mode's keys, validated.
@@ -61,11 +63,11 @@ type Settings struct {
 	TokenFile string
 	Token     Secret
 	AppRole   *AppRole
-	// MaxFailures failed codes within FailureWindow stop a user.
-	MaxFailures   int
-	FailureWindow time.Duration
-	StateDir      string
-	CodeLifetime  time.Duration
+	// MaxFailures failed codes within FailureWindow stop a user; an
+	// accepted code stays refused for CodeLifetime.
+	MaxFailures                 int
+	FailureWindow, CodeLifetime time.Duration
+	StateDir                    string
 	// UsedCodes is set when accepted codes are also recorded in KV v2.
 	UsedCodes *UsedCodes
 }
@@ -73,9 +75,8 @@ type Settings struct {
 // UsedCodes is totp_used_codes_path and the HMAC key every host sharing
 // the record holds: accepted codes go to <Mount>/data/<Prefix>/<key name>.
 type UsedCodes struct {
-	Mount, Prefix string
-	KeyFile       string
-	Key           Secret
+	Mount, Prefix, KeyFile string
+	Key                    Secret
 }
 
 // AppRole is how the host logs in when it has no token file.
@@ -127,30 +128,19 @@ is valid for the user's key (a second factor after sshd's publickey);
 `,
 }, ParseSettings, New)
 
-// ParseSettings validates the TOTP mode's keys, reporting every problem.
+// ParseSettings validates the TOTP mode's keys, reporting every problem
+// (config drops the nil ones).
 func ParseSettings(k config.Keys) (*Settings, []error) {
 	t := &Settings{}
-	var problems []error
-	add := func(err error) {
-		if err != nil {
-			problems = append(problems, err)
-		}
-	}
-	var err error
-	t.MountPoint, err = config.VaultPath("totp_mount_point", k["totp_mount_point"])
-	add(err)
-	t.KeyTemplate, err = parseKeyTemplate(k["totp_key_template"])
-	add(err)
-	t.MaxFailures, err = parseMaxFailures(k)
-	add(err)
-	t.FailureWindow, err = parseDuration(k, "totp_failure_window", 30*time.Second, MinFailureWindow, MaxFailureWindow, "30s")
-	add(err)
-	t.StateDir, err = parseStateDir(k)
-	add(err)
-	t.CodeLifetime, err = parseDuration(k, "totp_code_lifetime", DefaultCodeLifetime, time.Second, 24*time.Hour, "5m")
-	add(err)
-	t.UsedCodes, err = parseUsedCodes(k)
-	add(err)
+	var mountErr, templateErr, maxErr, windowErr, dirErr, lifetimeErr, usedErr error
+	t.MountPoint, mountErr = config.VaultPath("totp_mount_point", k["totp_mount_point"])
+	t.KeyTemplate, templateErr = parseKeyTemplate(k["totp_key_template"])
+	t.MaxFailures, maxErr = parseMaxFailures(k)
+	t.FailureWindow, windowErr = parseDuration(k, "totp_failure_window", 30*time.Second, time.Second, 24*time.Hour, "30s")
+	t.StateDir, dirErr = parseStateDir(k)
+	t.CodeLifetime, lifetimeErr = parseDuration(k, "totp_code_lifetime", DefaultCodeLifetime, time.Second, 24*time.Hour, "5m")
+	t.UsedCodes, usedErr = parseUsedCodes(k)
+	problems := []error{mountErr, templateErr, maxErr, windowErr, dirErr, lifetimeErr, usedErr}
 	return t, append(problems, parseCredentials(k, t)...)
 }
 
@@ -173,28 +163,19 @@ func parseCredentials(k config.Keys, t *Settings) []error {
 	case tokenSet && mountSet:
 		return []error{ErrAppRoleMountUnused}
 	}
-	var err error
+	var tokenErr, mountErr, roleErr, secretErr error
 	if tokenSet {
-		if t.TokenFile, t.Token, err = readSecret(k, "vault_token_file", "token"); err != nil {
-			return []error{err}
-		}
-		return nil
+		t.TokenFile, t.Token, tokenErr = readSecret(k, "vault_token_file", "token")
+		return []error{tokenErr}
 	}
-	var problems []error
 	a := &AppRole{MountPoint: "approle"}
 	if mountSet {
-		if a.MountPoint, err = config.VaultPath("approle_mount_point", k["approle_mount_point"]); err != nil {
-			problems = append(problems, err)
-		}
+		a.MountPoint, mountErr = config.VaultPath("approle_mount_point", k["approle_mount_point"])
 	}
-	if a.RoleIDFile, a.RoleID, err = readSecret(k, "approle_role_id_file", "role_id"); err != nil {
-		problems = append(problems, err)
-	}
-	if a.SecretIDFile, a.SecretID, err = readSecret(k, "approle_secret_id_file", "secret_id"); err != nil {
-		problems = append(problems, err)
-	}
+	a.RoleIDFile, a.RoleID, roleErr = readSecret(k, "approle_role_id_file", "role_id")
+	a.SecretIDFile, a.SecretID, secretErr = readSecret(k, "approle_secret_id_file", "secret_id")
 	t.AppRole = a
-	return problems
+	return []error{mountErr, roleErr, secretErr}
 }
 
 // readSecret reads the file named by key, holding one secret value (what),
@@ -250,8 +231,8 @@ func parseMaxFailures(k config.Keys) (int, error) {
 	}
 	s := k["totp_max_failures"]
 	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < 1 || n > MaxMaxFailures {
-		return 0, fmt.Errorf("totp_max_failures %q %w from 1 to %d", s, ErrNotWholeNumber, MaxMaxFailures)
+	if err != nil || n < 1 || n > ratelimit.MaxFailures {
+		return 0, fmt.Errorf("totp_max_failures %q %w from 1 to %d", s, ErrNotWholeNumber, ratelimit.MaxFailures)
 	}
 	return n, nil
 }
@@ -312,4 +293,31 @@ func parseUsedCodes(k config.Keys) (*UsedCodes, error) {
 		return nil, fmt.Errorf("totp_used_codes_key_file %q %w", u.KeyFile, ErrUsedCodesKeyShort)
 	}
 	return u, nil
+}
+
+// KeyName is the Vault key checked for user: the template with user in
+// place of {{username}}. user must itself obey Vault's key-name rule, so no
+// user reaches another user's key or another path.
+func KeyName(t KeyTemplate, user string) (string, error) {
+	switch {
+	case user == "":
+		return "", ErrNoUser
+	case len(user) > MaxUserLength:
+		return "", fmt.Errorf("PAM_USER (%d bytes, more than %d) %w", len(user), MaxUserLength, ErrBadUser)
+	case !IsKeyName(user):
+		return "", fmt.Errorf("PAM_USER %.64q %w: key names are %s", user, ErrBadUser, keyNameRule)
+	}
+	name := t.Prefix + user + t.Suffix
+	if !IsKeyName(name) {
+		// config refuses such templates; a template made elsewhere still denies.
+		return "", fmt.Errorf("key template %.64q with PAM_USER %.64q %w: key names are %s", t.String(), user, ErrBadUser, keyNameRule)
+	}
+	return name, nil
+}
+
+// IsKeyName reports whether Vault's TOTP engine (v1.14.0) serves
+// <mount>/code/<name> (keyNameRule).
+func IsKeyName(s string) bool {
+	return s != "" && strings.Trim(s, wordBytes+"-.@") == "" &&
+		strings.IndexByte(wordBytes, s[0]) >= 0 && strings.IndexByte(wordBytes, s[len(s)-1]) >= 0
 }

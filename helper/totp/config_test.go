@@ -13,6 +13,7 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper/sshotp"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 	"github.com/vault-ssh-helper/vault-ssh-helper/internal/trust"
 )
 
@@ -288,7 +289,7 @@ func checkTOTPConfig(t *testing.T, cfg *config.Config, data []byte) {
 	if _, err := KeyName(c.KeyTemplate, "u"); err != nil {
 		t.Fatalf("template %q accepted: %q", c.KeyTemplate, data)
 	}
-	if c.MaxFailures < 1 || c.MaxFailures > MaxMaxFailures || c.FailureWindow < MinFailureWindow || c.FailureWindow > MaxFailureWindow {
+	if c.MaxFailures < 1 || c.MaxFailures > ratelimit.MaxFailures || c.FailureWindow < time.Second || c.FailureWindow > 24*time.Hour {
 		t.Fatalf("TOTP config with limit %d per %v: %q", c.MaxFailures, c.FailureWindow, data)
 	}
 	if !filepath.IsAbs(c.StateDir) {

@@ -27,10 +27,10 @@ func FuzzReadCode(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, input []byte) {
-		code, err := ReadCode(bytes.NewReader(input))
+		code, err := readCode(bytes.NewReader(input))
 		if typed, perr := helper.ReadPassword(bytes.NewReader(input)); perr == nil {
 			if want := codePattern.Match(typed); want != (err == nil) || (want && code != string(typed)) {
-				t.Fatalf("ReadCode(%q) = %q, %v; the typed %q is a code: %t", input, code, err, typed, want)
+				t.Fatalf("readCode(%q) = %q, %v; the typed %q is a code: %t", input, code, err, typed, want)
 			}
 		}
 		if err != nil {
@@ -43,7 +43,7 @@ func FuzzReadCode(f *testing.F) {
 			return
 		}
 		if !codePattern.MatchString(code) || !bytes.Contains(input, []byte(code)) {
-			t.Fatalf("ReadCode(%q) = %q", input, code)
+			t.Fatalf("readCode(%q) = %q", input, code)
 		}
 	})
 }

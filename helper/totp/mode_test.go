@@ -3,9 +3,10 @@ package totp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 	"github.com/vault-ssh-helper/vault-ssh-helper/helper"
+	"github.com/vault-ssh-helper/vault-ssh-helper/helper/totp/ratelimit"
 )
 
 func login(m *Mode, code, user string) (string, error) {
@@ -24,8 +26,8 @@ func login(m *Mode, code, user string) (string, error) {
 
 func TestValidCodeLogsInWithTheFileToken(t *testing.T) {
 	stub := newStubVault(t)
-	m, lim := testMode(t, stub, false)
-	lim.failures["alice"] = 2
+	m := testMode(t, stub, false)
+	setFailures(t, m, "alice", 2)
 	who, err := login(m, goodCode, "alice")
 	if err != nil || who != `alice (TOTP key "alice")` {
 		t.Fatalf("Login = %q, %v", who, err)
@@ -35,14 +37,14 @@ func TestValidCodeLogsInWithTheFileToken(t *testing.T) {
 	if len(reqs) != 1 || !sameRequest(reqs[0], want) {
 		t.Errorf("requests = %+v, want only %+v", reqs, want)
 	}
-	if n := lim.failures["alice"]; n != 0 {
+	if n := failures(t, m, "alice"); n != 0 {
 		t.Errorf("a valid code left %d failures", n)
 	}
 }
 
 func TestValidCodeLogsInWithAnAppRoleLoginEachRun(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := testMode(t, stub, true, func(c *Settings) { c.KeyTemplate = KeyTemplate{Prefix: "ssh-"} })
+	m := testMode(t, stub, true, func(c *Settings) { c.KeyTemplate = KeyTemplate{Prefix: "ssh-"} })
 	who, err := login(m, goodCode, "alice")
 	if err != nil || who != `alice (TOTP key "ssh-alice")` {
 		t.Fatalf("Login = %q, %v", who, err)
@@ -104,7 +106,7 @@ func TestLoginDenials(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			stub := newStubVault(t)
-			m, lim := testMode(t, stub, c.approle)
+			m := testMode(t, stub, c.approle)
 			if c.prepare != nil {
 				c.prepare(stub, m)
 			}
@@ -116,7 +118,7 @@ func TestLoginDenials(t *testing.T) {
 			if c.is != nil && !errors.Is(err, c.is) {
 				t.Errorf("error %v is not %v", err, c.is)
 			}
-			if n := lim.failures["alice"]; n != 1 {
+			if n := failures(t, m, "alice"); n != 1 {
 				t.Errorf("a denied attempt left %d failures, want 1", n)
 			}
 		})
@@ -130,90 +132,72 @@ func answer(status int, body string) func(http.ResponseWriter, request) {
 	}
 }
 
-// TestDenialsBeforeAnyTraffic pins the messages of the refusals made
-// before Vault is asked, and that Vault is indeed not asked.
+// TestDenialsBeforeAnyTraffic pins the mode's words on the refusals made
+// before Vault is asked (ratelimit's own are pinned in its package), and
+// that Vault is indeed not asked.
 func TestDenialsBeforeAnyTraffic(t *testing.T) {
 	cases := []struct {
 		name    string
 		user    string
-		prepare func(*Mode, *memLimiter)
+		prepare func(*testing.T, *Mode)
 		want    string
 		is      error
 	}{
 		{"no user", "", nil, ErrNoUser.Error(), ErrNoUser},
-		{"limited", "alice", func(_ *Mode, l *memLimiter) { l.failures["alice"] = 3 },
-			"denied before asking Vault: " + ErrLimited.Error() + ` (stand-in: "alice" reached 3)`, ErrLimited},
-		{"used here", "alice", func(_ *Mode, l *memLimiter) { l.used["alice "+goodCode] = true },
-			"denied before asking Vault: " + ErrUsedHere.Error() + ` (stand-in for "alice")`, ErrUsedHere},
-		{"counts unreadable", "alice", func(_ *Mode, l *memLimiter) { l.beginErr = errors.New("state_dir /x: permission denied") },
-			`cannot count "alice"'s failed codes, so denying: state_dir /x: permission denied`, nil},
-		{"state dir unusable", "alice", func(m *Mode, _ *memLimiter) {
-			m.OpenLimiter = func(*Settings) (Limiter, error) {
-				return nil, errors.New("a stand-in limiter error")
+		{"limited", "alice", func(t *testing.T, m *Mode) { setFailures(t, m, "alice", 3) },
+			"denied before asking Vault: " + ratelimit.ErrLimited.Error() + ` for user "alice" (3 within 30s)`, ratelimit.ErrLimited},
+		{"used here", "alice", func(t *testing.T, m *Mode) {
+			if _, err := login(m, goodCode, "alice"); err != nil {
+				t.Fatalf("first login: %v", err)
 			}
-		}, "rate limit: a stand-in limiter error", nil},
-		{"limiter without attempt", "alice", func(m *Mode, _ *memLimiter) {
-			m.OpenLimiter = func(*Settings) (Limiter, error) { return nilAttempts{}, nil }
-		}, `cannot count "alice"'s failed codes, so denying: the limiter recorded no attempt`, nil},
+		}, "denied before asking Vault: " + ratelimit.ErrUsed.Error() + ` for user "alice" on this host`, ratelimit.ErrUsed},
+		{"counts unreadable", "alice", func(t *testing.T, m *Mode) { writeState(t, m, "alice", "garbage") },
+			`cannot count "alice"'s failed codes, so denying: state file "`, ratelimit.ErrState},
+		{"state dir unusable", "alice", func(_ *testing.T, m *Mode) { m.cfg.StateDir = "/dev/null" },
+			`rate limit: state_dir "/dev/null" is not a directory`, ratelimit.ErrState},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			stub := newStubVault(t)
-			m, lim := testMode(t, stub, true)
+			m := testMode(t, stub, true)
 			if c.prepare != nil {
-				c.prepare(m, lim)
+				c.prepare(t, m)
 			}
+			asked := len(stub.seen())
 			_, err := login(m, goodCode, c.user)
-			if err == nil || err.Error() != c.want {
-				t.Fatalf("Login error = %v\nwant %s", err, c.want)
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("Login error = %v\nwant it to start %s", err, c.want)
 			}
-			if c.is != nil && !errors.Is(err, c.is) {
+			if !errors.Is(err, c.is) {
 				t.Errorf("error %v is not %v", err, c.is)
 			}
-			if reqs := stub.seen(); len(reqs) != 0 {
-				t.Errorf("Vault was asked: %+v", reqs)
+			if reqs := stub.seen(); len(reqs) != asked {
+				t.Errorf("Vault was asked: %+v", reqs[asked:])
 			}
 		})
 	}
 }
 
-type nilAttempts struct{}
-
-func (nilAttempts) Begin(context.Context, string, string, time.Time) (Attempt, error) {
-	return nil, nil
-}
-
 func TestBadUserDeniesWithoutCountingAnAttempt(t *testing.T) {
 	stub := newStubVault(t)
-	m, lim := testMode(t, stub, false)
+	m := testMode(t, stub, false)
 	if _, err := login(m, goodCode, "../alice"); !errors.Is(err, ErrBadUser) {
 		t.Fatalf("err = %v", err)
 	}
-	if len(lim.failures) != 0 || len(stub.seen()) != 0 {
-		t.Errorf("failures %v, requests %v", lim.failures, stub.seen())
-	}
-}
-
-func TestValidCodeWhoseFailuresCannotBeClearedDenies(t *testing.T) {
-	stub := newStubVault(t)
-	m, lim := testMode(t, stub, false)
-	lim.clearErr = errors.New("state_dir: read-only file system")
-	_, err := login(m, goodCode, "alice")
-	want := `the code is valid, but recording it as used for "alice" failed, so denying: state_dir: read-only file system`
-	if err == nil || err.Error() != want {
-		t.Fatalf("err = %v\nwant %s", err, want)
+	if _, err := os.Stat(m.cfg.StateDir); !errors.Is(err, os.ErrNotExist) || len(stub.seen()) != 0 {
+		t.Errorf("state_dir: %v, requests %v", err, stub.seen())
 	}
 }
 
 func TestFailuresStopAUserBeforeVaultIsAsked(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := testMode(t, stub, false)
+	m := testMode(t, stub, false)
 	for i, code := range []string{"111111", "222222", "333333"} {
 		if _, err := login(m, code, "alice"); !errors.Is(err, ErrNotValid) {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	if _, err := login(m, goodCode, "alice"); !errors.Is(err, ErrLimited) {
+	if _, err := login(m, goodCode, "alice"); !errors.Is(err, ratelimit.ErrLimited) {
 		t.Fatalf("fourth attempt, a valid code: %v", err)
 	}
 	if n := len(stub.seen()); n != 3 {
@@ -235,7 +219,7 @@ func TestSecretsNeverReachAnError(t *testing.T) {
 	}
 	for _, approle := range []bool{false, true} {
 		stub := newStubVault(t)
-		m, _ := testMode(t, stub, approle)
+		m := testMode(t, stub, approle)
 		stub.setFault(echo)
 		_, err := login(m, goodCode, "alice")
 		if err == nil {
@@ -253,7 +237,7 @@ func TestSecretsNeverReachAnError(t *testing.T) {
 	}
 	// The AppRole token Vault issued is masked in a later answer's echo too.
 	stub := newStubVault(t)
-	m, _ := testMode(t, stub, true)
+	m := testMode(t, stub, true)
 	stub.mu.Lock()
 	stub.keys = map[string]bool{}
 	stub.mu.Unlock()
@@ -274,7 +258,7 @@ func TestSecretsNeverReachAnError(t *testing.T) {
 // of them are warnings.
 func TestVerifyOnlyFindings(t *testing.T) {
 	const (
-		stateLine  = "state_dir /var/lib/vault-ssh-helper is usable: 3 failed codes within 30s stop a user; an accepted code is refused on this host for 5m0s"
+		stateLine  = "state_dir $STATE is usable: 3 failed codes within 30s stop a user; an accepted code is refused on this host for 5m0s"
 		fileLine   = "token: read from vault_token_file /etc/vault-ssh-helper.d/token"
 		loginLine  = "AppRole login at auth/approle: OK (token policies: default, totp-host)"
 		probePath  = "totp/code/ssh-vault-ssh-helper-probe"
@@ -312,10 +296,13 @@ func TestVerifyOnlyFindings(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			stub := newStubVault(t)
 			stub.caps = c.caps
-			m, _ := testMode(t, stub, c.approle, func(tc *Settings) { tc.KeyTemplate = KeyTemplate{Prefix: "ssh-"} })
+			m := testMode(t, stub, c.approle, func(tc *Settings) { tc.KeyTemplate = KeyTemplate{Prefix: "ssh-"} })
 			found, err := m.Check(context.Background())
 			if (err == nil) != (c.wantErr == "") || (err != nil && err.Error() != c.wantErr) {
 				t.Errorf("Check error = %v, want %q", err, c.wantErr)
+			}
+			for i := range c.want {
+				c.want[i].Text = strings.ReplaceAll(c.want[i].Text, "$STATE", m.cfg.StateDir)
 			}
 			if !sameFindings(found, c.want) {
 				t.Errorf("findings:\n got  %+v\n want %+v", found, c.want)
@@ -376,16 +363,13 @@ func TestVerifyOnlyFailures(t *testing.T) {
 		}, "mount check at $URL/v1/totp/code/vault-ssh-helper-probe: permission denied: Vault refused the token (revoked or expired, or its policy lacks update on totp/code/vault-ssh-helper-probe)"},
 		{"capabilities missing", false, func(s *stubVault, _ *Mode) { s.setFault(answer(200, `{"data":{"capabilities":[]}}`)) },
 			"capabilities at $URL/v1/sys/capabilities-self: " + agent.ErrMalformed.Error() + ": data.capabilities is missing or empty"},
-		{"state dir unusable", false, func(_ *stubVault, m *Mode) {
-			m.OpenLimiter = func(*Settings) (Limiter, error) {
-				return nil, errors.New("a stand-in limiter error")
-			}
-		}, "rate limit: a stand-in limiter error"},
+		{"state dir unusable", false, func(_ *stubVault, m *Mode) { m.cfg.StateDir = "/dev/null" },
+			`rate limit: state_dir "/dev/null" is not a directory`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			stub := newStubVault(t)
-			m, _ := testMode(t, stub, c.approle)
+			m := testMode(t, stub, c.approle)
 			c.prepare(stub, m)
 			_, err := m.Check(context.Background())
 			if want := strings.ReplaceAll(c.want, "$URL", stub.srv.URL); err == nil || err.Error() != want {
@@ -397,7 +381,7 @@ func TestVerifyOnlyFailures(t *testing.T) {
 
 func TestModeDescribesItself(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := testMode(t, stub, false, func(c *Settings) { c.KeyTemplate = KeyTemplate{Prefix: "ssh-", Suffix: "@h"} })
+	m := testMode(t, stub, false, func(c *Settings) { c.KeyTemplate = KeyTemplate{Prefix: "ssh-", Suffix: "@h"} })
 	if got, want := m.About().Announce, "using TOTP mount point: totp, key template: ssh-{{username}}@h"; got != want {
 		t.Errorf("Announce = %q, want %q", got, want)
 	}
@@ -407,7 +391,7 @@ func TestModeDescribesItself(t *testing.T) {
 	if got, want := m.About().CheckStep, "sending sys/capabilities-self and an empty code"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
-	m, _ = testMode(t, stub, true)
+	m = testMode(t, stub, true)
 	if got, want := m.About().CheckStep, "sending an AppRole login, sys/capabilities-self and an empty code"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
@@ -420,7 +404,7 @@ func TestModeDescribesItself(t *testing.T) {
 func TestNoPartOfASecretSurvivesTheCutAtAnyOffset(t *testing.T) {
 	for pad := quote.MaxLen - 40; pad <= quote.MaxLen+8; pad++ {
 		stub := newStubVault(t)
-		m, _ := testMode(t, stub, false)
+		m := testMode(t, stub, false)
 		stub.setFault(func(w http.ResponseWriter, r request) {
 			w.WriteHeader(502)
 			io.WriteString(w, strings.Repeat("x", pad)+r.Token+" "+r.Body["code"]+" "+r.Token)
@@ -447,7 +431,7 @@ func TestNoPartOfASecretSurvivesTheCutAtAnyOffset(t *testing.T) {
 // and mount: the '@' is the path's, not userinfo.
 func TestDenialKeepsAKeyNameWithAt(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := testMode(t, stub, false)
+	m := testMode(t, stub, false)
 	_, err := login(m, goodCode, "alice@corp.example")
 	want := "validate at " + stub.srv.URL + `/v1/totp/code/alice@corp.example: no TOTP key "alice@corp.example" on mount "totp"`
 	if err == nil || err.Error() != want {
@@ -458,22 +442,36 @@ func TestDenialKeepsAKeyNameWithAt(t *testing.T) {
 // The last pass over Login's error (withoutSecrets) is what stands between
 // an error that carries a secret unquoted and the log: the limiter's
 // errors are not quoted on the way, and the issued token is not among the
-// secrets Login starts with.
+// secrets Login starts with. Here the secrets are in state_dir's path,
+// which the limiter's errors name.
 func TestLoginsLastPassDropsEverySecretFromAnyError(t *testing.T) {
 	stub := newStubVault(t)
-	m, lim := testMode(t, stub, false)
-	lim.beginErr = fmt.Errorf("state holds %s and %s", goodCode, fileToken)
+	m := testMode(t, stub, false)
+	m.cfg.StateDir = filepath.Join(t.TempDir(), goodCode, fileToken)
+	if err := os.MkdirAll(filepath.Dir(m.cfg.StateDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeState(t, m, "alice", "garbage")
 	_, err := login(m, goodCode, "alice")
-	if want := `cannot count "alice"'s failed codes, so denying: state holds ` + CodeMark + " and " + TokenMark; err == nil || err.Error() != want {
-		t.Errorf("err = %v\nwant  %s", err, want)
+	if want := "/<the code>/<the token>/totp-"; err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), goodCode) {
+		t.Errorf("err = %v\nwant it to hold %s", err, want)
 	}
 
-	m, lim = testMode(t, stub, true)
-	lim.clearErr = fmt.Errorf("state holds %s, %s and %s", approleToken, roleID, secretID)
+	m = testMode(t, stub, true)
+	m.cfg.StateDir = filepath.Join(t.TempDir(), approleToken, roleID, secretID)
+	if err := os.MkdirAll(filepath.Dir(m.cfg.StateDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stub.setFault(func(w http.ResponseWriter, r request) {
+		breakStateFile(m, "alice")
+		status, body := stub.answer(r)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	})
 	_, err = login(m, goodCode, "alice")
 	// The wrapper's words are pinned with the record's messages; here only
 	// what the last pass leaves of the limiter's error.
-	if want := ": state holds " + TokenMark + ", " + RoleIDMark + " and " + SecretIDMark; err == nil || !strings.HasSuffix(err.Error(), want) {
-		t.Errorf("err = %v\nwant it to end %s", err, want)
+	if want := "/<the token>/<the role_id>/<the secret_id>/totp-"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to hold %s", err, want)
 	}
 }

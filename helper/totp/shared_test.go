@@ -27,13 +27,13 @@ func withShared(c *Settings) {
 	c.UsedCodes = &UsedCodes{Mount: "kv", Prefix: "vsh/used", KeyFile: "/etc/vsh/used-key", Key: NewSecret(sharedKey)}
 }
 
-// sharedHost is one host's mode: its own (in-memory) local record, the
-// stub's KV shared with every other host on it.
-func sharedHost(t *testing.T, stub *stubVault) (*Mode, *memLimiter) {
+// sharedHost is one host's mode: its own state_dir, the stub's KV shared
+// with every other host on it.
+func sharedHost(t *testing.T, stub *stubVault) *Mode {
 	t.Helper()
-	m, lim := testMode(t, stub, false, withShared)
+	m := testMode(t, stub, false, withShared)
 	m.Now = func() time.Time { return sharedT0 }
-	return m, lim
+	return m
 }
 
 // validations counts the code checks that reached the stub.
@@ -52,7 +52,7 @@ func validations(stub *stubVault) int {
 // asked.
 func TestSharedRecordRefusesACodeUsedOnAnotherHost(t *testing.T) {
 	stub := newStubVault(t)
-	a, _ := sharedHost(t, stub)
+	a := sharedHost(t, stub)
 	if _, err := login(a, goodCode, "alice"); err != nil {
 		t.Fatalf("first login: %v", err)
 	}
@@ -64,7 +64,7 @@ func TestSharedRecordRefusesACodeUsedOnAnotherHost(t *testing.T) {
 		t.Fatalf("the record has %d versions after one login, want 1", versions)
 	}
 	before := validations(stub)
-	b, lim := sharedHost(t, stub)
+	b := sharedHost(t, stub)
 	_, err := login(b, goodCode, "alice")
 	want := `denied before asking Vault: code already accepted (shared record) for key "alice" at 2026-11-30T12:00:00Z; it stays refused until 2026-11-30T12:05:00Z (totp_code_lifetime 5m0s)`
 	if err == nil || err.Error() != want || !errors.Is(err, ErrUsedShared) {
@@ -73,8 +73,8 @@ func TestSharedRecordRefusesACodeUsedOnAnotherHost(t *testing.T) {
 	if validations(stub) != before {
 		t.Error("the replay was sent to Vault")
 	}
-	if lim.failures["alice"] != 1 {
-		t.Errorf("the refused replay left %d failures, want 1", lim.failures["alice"])
+	if n := failures(t, b, "alice"); n != 1 {
+		t.Errorf("the refused replay left %d failures, want 1", n)
 	}
 	// Once the lifetime is over, the record no longer refuses it.
 	b.Now = func() time.Time { return sharedT0.Add(5*time.Minute + time.Second) }
@@ -91,7 +91,7 @@ func TestSharedRecordRefusesACodeUsedOnAnotherHost(t *testing.T) {
 // record.
 func TestSharedRecordRaceDenies(t *testing.T) {
 	stub := newStubVault(t)
-	m, lim := sharedHost(t, stub)
+	m := sharedHost(t, stub)
 	stub.setFault(func(w http.ResponseWriter, r request) {
 		if strings.HasPrefix(r.Path, "/v1/totp/code/") {
 			// Another host records a code meanwhile.
@@ -109,8 +109,8 @@ func TestSharedRecordRaceDenies(t *testing.T) {
 	if err == nil || err.Error() != want || !errors.Is(err, ErrSharedRace) {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-	if lim.used["alice "+goodCode] || lim.failures["alice"] != 1 {
-		t.Errorf("the denied login was recorded locally or cleared its failure: %+v", lim)
+	if recordedHere(t, m, "alice") || failures(t, m, "alice") != 1 {
+		t.Errorf("the denied login was recorded locally or cleared its failure: %q", readState(t, m, "alice"))
 	}
 }
 
@@ -146,7 +146,7 @@ func TestSharedRecordFailuresDeny(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			stub := newStubVault(t)
-			m, _ := sharedHost(t, stub)
+			m := sharedHost(t, stub)
 			stub.setFault(func(w http.ResponseWriter, r request) {
 				if strings.HasPrefix(r.Path, "/v1/kv/") {
 					c.answer(w)
@@ -171,7 +171,7 @@ func TestSharedRecordFailuresDeny(t *testing.T) {
 // The record holds neither the code nor a cheap hash of it.
 func TestSharedRecordHoldsNoCheapFormOfTheCode(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := sharedHost(t, stub)
+	m := sharedHost(t, stub)
 	if _, err := login(m, goodCode, "alice"); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestSharedRecordHoldsNoCheapFormOfTheCode(t *testing.T) {
 // -verify-only checks the record's capabilities and reads it.
 func TestVerifyOnlyChecksTheSharedRecord(t *testing.T) {
 	stub := newStubVault(t)
-	m, _ := sharedHost(t, stub)
+	m := sharedHost(t, stub)
 	if got, want := m.About().CheckStep, "sending sys/capabilities-self and an empty code, then reading the shared record of used codes"; got != want {
 		t.Errorf("CheckStep = %q, want %q", got, want)
 	}
@@ -243,7 +243,7 @@ func FuzzDecodeRecord(f *testing.F) {
 // after Vault's yes rather than forgetting one.
 func TestSharedRecordFullDenies(t *testing.T) {
 	stub := newStubVault(t)
-	m, lim := sharedHost(t, stub)
+	m := sharedHost(t, stub)
 	used := make([]string, maxSharedCodes)
 	for i := range used {
 		used[i] = fmt.Sprintf(`"%d %064x"`, sharedT0.Unix(), i)
@@ -255,7 +255,7 @@ func TestSharedRecordFullDenies(t *testing.T) {
 	if err == nil || err.Error() != want || !errors.Is(err, ErrSharedRecord) {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
-	if lim.used["alice "+goodCode] {
+	if recordedHere(t, m, "alice") {
 		t.Error("the code was recorded on the host")
 	}
 }

@@ -1,13 +1,18 @@
 package totp
 
 import (
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,61 +178,62 @@ func (s *stubVault) setFault(f func(w http.ResponseWriter, r request)) {
 	s.mu.Unlock()
 }
 
-// memLimiter is an in-memory stand-in for ratelimit, for the mode's tests.
-type memLimiter struct {
-	mu       sync.Mutex
-	max      int
-	failures map[string]int
-	// used holds user + " " + code of every accepted code.
-	used     map[string]bool
-	beginErr error
-	clearErr error
+// stateFile is user's state file in m's state_dir (ratelimit's name for it).
+func stateFile(m *Mode, user string) string {
+	sum := sha256.Sum256([]byte(user))
+	return filepath.Join(m.cfg.StateDir, "totp-"+hex.EncodeToString(sum[:]))
 }
 
-type memAttempt struct {
-	l    *memLimiter
-	user string
-	code string
+// readState is user's state file, empty when there is none.
+func readState(t *testing.T, m *Mode, user string) string {
+	t.Helper()
+	data, err := os.ReadFile(stateFile(m, user))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
-func (l *memLimiter) Begin(_ context.Context, user, code string, _ time.Time) (Attempt, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.beginErr != nil {
-		return nil, l.beginErr
-	}
-	if l.failures[user] >= l.max {
-		// A stand-in detail: the real limiter's wording is pinned in package ratelimit.
-		return nil, fmt.Errorf("%w (stand-in: %q reached %d)", ErrLimited, user, l.max)
-	}
-	l.failures[user]++
-	if l.used[user+" "+code] {
-		return nil, fmt.Errorf("%w (stand-in for %q)", ErrUsedHere, user)
-	}
-	return &memAttempt{l: l, user: user, code: code}, nil
+// failures counts the failures user's state file holds.
+func failures(t *testing.T, m *Mode, user string) int {
+	head, _, _ := strings.Cut(readState(t, m, user), "\n")
+	return len(strings.Fields(head))
 }
 
-func (a *memAttempt) Succeeded() error {
-	a.l.mu.Lock()
-	defer a.l.mu.Unlock()
-	if a.l.clearErr != nil {
-		return a.l.clearErr
+// recordedHere reports whether user's state file holds an accepted code.
+func recordedHere(t *testing.T, m *Mode, user string) bool {
+	return strings.Contains(readState(t, m, user), "used ")
+}
+
+// writeState replaces user's state file with content, in a state_dir the
+// limiter made.
+func writeState(t *testing.T, m *Mode, user, content string) {
+	t.Helper()
+	if _, err := m.openLimiter(); err != nil {
+		t.Fatal(err)
 	}
-	delete(a.l.failures, a.user)
-	a.l.used[a.user+" "+a.code] = true
-	return nil
+	if err := os.WriteFile(stateFile(m, user), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setFailures gives user n failures made at m.Now().
+func setFailures(t *testing.T, m *Mode, user string, n int) {
+	t.Helper()
+	stamp := strconv.FormatInt(m.Now().Unix(), 10)
+	writeState(t, m, user, strings.TrimSpace(strings.Repeat(stamp+" ", n))+"\n")
 }
 
 // testMode is a TOTP mode against stub with a token file, or with AppRole
-// when approle is set.
-func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*Settings)) (*Mode, *memLimiter) {
+// when approle is set, and a fresh state_dir of its own.
+func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*Settings)) *Mode {
 	t.Helper()
 	addr, err := url.Parse(stub.srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &Settings{
-		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: "/var/lib/vault-ssh-helper", CodeLifetime: 5 * time.Minute,
+		MountPoint: "totp", MaxFailures: 3, FailureWindow: 30 * time.Second, StateDir: filepath.Join(t.TempDir(), "state"), CodeLifetime: 5 * time.Minute,
 		TokenFile: "/etc/vault-ssh-helper.d/token", Token: NewSecret(fileToken),
 	}
 	if approle {
@@ -242,8 +248,5 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*Setting
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(c, client)
-	lim := &memLimiter{max: c.MaxFailures, failures: map[string]int{}, used: map[string]bool{}}
-	m.OpenLimiter = func(*Settings) (Limiter, error) { return lim, nil }
-	return m, lim
+	return New(c, client)
 }

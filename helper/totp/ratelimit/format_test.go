@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// TestParseStamps pins what the parser accepts and, for the rest, the part of
-// the "is corrupt" message that says why.
-func TestParseStamps(t *testing.T) {
+// TestParseFailures pins what the parser accepts of a file of failures alone
+// (the old format) and, for the rest, the part of the "is corrupt" message
+// that says why.
+func TestParseFailures(t *testing.T) {
 	cases := []struct {
 		in   string
 		want []int64
@@ -25,7 +26,6 @@ func TestParseStamps(t *testing.T) {
 		{in: "1 \n", err: `field 2 "" is empty`},
 		{in: "1  2\n", err: `field 2 "" is empty`},
 		{in: "1\t2\n", err: `field 1 "1\t2" is not a unix time in decimal digits`},
-		{in: "1\n\n", err: `field 1 "1\n" is not a unix time in decimal digits`},
 		{in: "1\r\n", err: `field 1 "1\r" is not a unix time in decimal digits`},
 		{in: "-1\n", err: `field 1 "-1" is not a unix time in decimal digits`},
 		{in: "+1\n", err: `field 1 "+1" is not a unix time in decimal digits`},
@@ -34,17 +34,18 @@ func TestParseStamps(t *testing.T) {
 		{in: "1000000000000\n", err: `field 1 "1000000000000" has more than 12 digits`},
 		{in: "99999999999999999999999\n", err: `field 1 "9999999999999999..." has more than 12 digits`},
 		{in: strings.Repeat("1 ", 100) + "1\n", err: "it holds more than 100 times"},
-		{in: strings.Repeat("1", 1301), err: "it is larger than 1300 bytes"},
+		{in: strings.Repeat("1", 1300) + "\n", err: "it is larger than 1300 bytes"},
 	}
 	for _, c := range cases {
-		got, err := parseStamps([]byte(c.in))
+		st, err := parseState([]byte(c.in))
+		got := st.failures
 		switch {
 		case c.err == "" && err != nil:
-			t.Errorf("parseStamps(%q): %v", c.in, err)
+			t.Errorf("parseState(%q): %v", c.in, err)
 		case c.err == "" && !slices.Equal(got, c.want):
-			t.Errorf("parseStamps(%q) = %v, want %v", c.in, got, c.want)
+			t.Errorf("parseState(%q) = %v, want %v", c.in, got, c.want)
 		case c.err != "" && (err == nil || err.Error() != c.err):
-			t.Errorf("parseStamps(%q) = %v, %v\nwant error %q", c.in, got, err, c.err)
+			t.Errorf("parseState(%q) = %v, %v\nwant error %q", c.in, got, err, c.err)
 		}
 	}
 }
@@ -55,17 +56,19 @@ func TestLongestFileFits(t *testing.T) {
 	if len(longest) != maxFileSize {
 		t.Errorf("longest file %d bytes, bound %d", len(longest), maxFileSize)
 	}
-	if _, err := parseStamps(longest); err != nil {
+	if _, err := parseState(longest); err != nil {
 		t.Error(err)
 	}
 }
 
 // FuzzParseStamps: any content is either refused, in one line, or read as at most
 // MaxFailures times within range that write back as the very same bytes, so
-// nothing the parser accepts is silently reinterpreted.
+// nothing the parser accepts is silently reinterpreted. Its seeds are files
+// of failures alone; FuzzParseState's hold used codes too.
 func FuzzParseStamps(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		stamps, err := parseStamps(data)
+		st, err := parseState(data)
+		stamps := st.failures
 		if err != nil {
 			if stamps != nil {
 				t.Fatalf("stamps %v with error %v", stamps, err)
@@ -83,7 +86,7 @@ func FuzzParseStamps(f *testing.F) {
 				t.Fatalf("stamp %d out of range", s)
 			}
 		}
-		if back := formatState(state{failures: stamps}); string(back) != string(data) {
+		if back := formatState(st); string(back) != string(data) {
 			t.Fatalf("%q read as %v, written back as %q", data, stamps, back)
 		}
 	})

@@ -100,7 +100,7 @@ func TestRecordThatCannotBeWrittenFails(t *testing.T) {
 	}
 	real := storeState
 	t.Cleanup(func() { storeState = real })
-	storeState = func(f fileWriter, path string, st state, durable bool) error {
+	storeState = func(f *os.File, path string, st state, durable bool) error {
 		_, err := f.WriteAt(nil, 0)
 		return stateErr(errors.Join(err, syscall.ENOSPC), "state file %q cannot be written: %v", path, syscall.ENOSPC)
 	}
@@ -274,7 +274,7 @@ func TestAcceptedCodeIsSyncedBeforeSucceededReturns(t *testing.T) {
 	real := storeState
 	t.Cleanup(func() { storeState = real })
 	var durable []bool
-	storeState = func(f fileWriter, path string, st state, d bool) error {
+	storeState = func(f *os.File, path string, st state, d bool) error {
 		durable = append(durable, d)
 		return real(f, path, st, d)
 	}
