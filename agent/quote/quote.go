@@ -6,7 +6,10 @@
 package quote
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,6 +17,13 @@ import (
 // MaxLen bounds each piece of outside text a message quotes, so one log
 // line stays readable whatever a server sends.
 const MaxLen = 256
+
+// MaxLine bounds every line the program writes, to stderr, stdout or
+// syslog, whatever a client (PAM_USER, PAM_RHOST) or a server put in it:
+// pam_exec passes a user name of up to about 128 KiB, typed before any
+// authentication. 4 KiB is ample for any message the helper writes and fits
+// every syslog daemon's datagram.
+const MaxLine = 4096
 
 // CutMark follows what is kept of a cut text; its verb is the length of
 // the whole text in bytes.
@@ -25,7 +35,21 @@ func Text(s string) string {
 	if len(s) <= MaxLen {
 		return s
 	}
-	end := MaxLen
+	return cutAt(s, MaxLen)
+}
+
+// Cut bounds s to max bytes in all, the mark included: the last guard of a
+// line's length, where Text is the one for each piece of outside text.
+func Cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return cutAt(s, max-len(fmt.Sprintf(CutMark, len(s))))
+}
+
+// cutAt keeps s up to the character boundary at or before end, and the mark.
+func cutAt(s string, end int) string {
+	end = max(end, 0)
 	for end > 0 && !utf8.RuneStart(s[end]) {
 		end--
 	}
@@ -44,6 +68,43 @@ func URL(raw string, secrets ...Secret) string {
 	return Text(withoutCredentials(Redact(raw, secrets...)))
 }
 
+// Field puts outside text into a line as the value of one key=value field:
+// secrets out and cut (Outside), then bare when it is made only of
+// characters that can neither end it nor start another field, "-" when it
+// is empty, and Go-quoted (one line, nothing unescaped) otherwise. A user
+// name is whatever the client typed; it must not forge a field or a line.
+func Field(s string, secrets ...Secret) string {
+	if s == "" {
+		return "-"
+	}
+	s = Outside(s, secrets...)
+	// A space or '=' would start another field, a quote or a control
+	// character would end the line or the value.
+	if s == "-" || strings.Trim(s, alnum+"._:@,-") != "" {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// BoundLines cuts each line of p (a write may hold several, such as the
+// usage text) to MaxLine bytes, its newline not counted. p is returned
+// unchanged, and not copied, when every line fits.
+func BoundLines(p []byte) []byte {
+	if len(p) <= MaxLine {
+		return p
+	}
+	lines := bytes.Split(p, []byte{'\n'})
+	if !slices.ContainsFunc(lines, func(line []byte) bool { return len(line) > MaxLine }) {
+		return p
+	}
+	for i, line := range lines {
+		lines[i] = []byte(Cut(string(line), MaxLine))
+	}
+	return bytes.Join(lines, []byte{'\n'})
+}
+
 // Hidden stands in for a credential removed from a URL.
 const Hidden = "REDACTED"
 
@@ -56,21 +117,18 @@ func withoutCredentials(s string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		end = i
 	}
-	head, tail := hideCredentialSegments(hideUserinfo(s[:end])), s[end:]
-	var b strings.Builder
-	b.WriteString(head)
-	query, fragment, hasFragment := strings.Cut(tail, "#")
+	out := hideCredentialSegments(hideUserinfo(s[:end]))
+	query, fragment, hasFragment := strings.Cut(s[end:], "#")
 	if query != "" {
-		b.WriteString("?")
-		b.WriteString(hideQueryValues(strings.TrimPrefix(query, "?")))
+		out += "?" + hideQueryValues(strings.TrimPrefix(query, "?"))
 	}
 	if hasFragment {
-		b.WriteString("#")
-		if fragment != "" {
-			b.WriteString(Hidden)
-		}
+		out += "#"
 	}
-	return b.String()
+	if fragment != "" {
+		out += Hidden
+	}
+	return out
 }
 
 // hideUserinfo removes the userinfo of each authority in s (s holds no
@@ -143,34 +201,17 @@ func isHostPort(authority string) bool {
 
 // hideQueryValues keeps each parameter's name and hides its value. A
 // parameter without '=' may itself be the secret, and so may a "name" that
-// is not a plain word: in "?://admin:secret@host=x" (a scheme typed as "?")
-// the userinfo sits in the query's first name. Both are hidden whole.
+// is not a plain word (ASCII letters, digits, '_', '-', '.'): in
+// "?://admin:secret@host=x" (a scheme typed as "?") the userinfo sits in
+// the query's first name. Both are hidden whole.
 func hideQueryValues(q string) string {
-	if q == "" {
-		return ""
-	}
 	params := strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' })
 	for i, p := range params {
-		if name, _, ok := strings.Cut(p, "="); ok && isPlainName(name) {
+		if name, _, ok := strings.Cut(p, "="); ok && name != "" && strings.Trim(name, alnum+"_-.") == "" {
 			params[i] = name + "=" + Hidden
 		} else {
 			params[i] = Hidden
 		}
 	}
 	return strings.Join(params, "&")
-}
-
-// isPlainName accepts what query parameter names are made of: ASCII letters,
-// digits, '_', '-' and '.'.
-func isPlainName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
