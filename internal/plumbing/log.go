@@ -37,17 +37,14 @@ func ParseLevel(s string) (Level, error) {
 	return levelInfo, fmt.Errorf("invalid -log-level %q: use trace, debug, info, warn, error or off", s)
 }
 
-// outboxLines bounds what may wait for a slow sink. A run prints a handful of
-// lines (a few dozen at debug), so the queue only fills when the sink has
-// stopped taking writes.
+// outboxLines bounds what may wait for a slow sink. A run prints a few dozen
+// lines at most, so the queue only fills when the sink has stopped.
 const outboxLines = 64
 
 // flushGrace is the longest the process waits, as it ends, for its last lines
-// to be written. A working log= file takes them in microseconds; a stalled
-// one (an NFS or FUSE mount) never will, so waiting longer only delays sshd.
-// A quarter of a second lets a slow but live disk keep the line that says why
-// a login ended, and is small beside the budget (1 s at least) and sshd's
-// LoginGraceTime.
+// to be written. A stalled log= file (an NFS or FUSE mount) never takes them;
+// a quarter of a second lets a slow but live disk keep the line that says why
+// a login ended, and is small beside the budget (1 s at least).
 const flushGrace = 250 * time.Millisecond
 
 // Logger writes the original's line format to stderr, which pam_exec's log=
@@ -62,9 +59,6 @@ type Logger struct {
 	stderr  io.Writer
 	lv      atomic.Int32 // the watchdog logs from its own goroutine
 	now     func() time.Time
-	// report is the login under way when its summary goes to syslog; the
-	// watchdog reads it too.
-	report atomic.Pointer[loginReport]
 }
 
 // chunk is one write of p to w; done, when set, is closed once it is written.
@@ -75,11 +69,9 @@ type chunk struct {
 }
 
 func newLogger(stderr io.Writer) *Logger {
-	// Every line's time is local: the first one loads the zone. Loading it
-	// here, near the bottom of the stack, costs the zone file alone; left to
-	// the first line, deep in a login, it also makes the runtime grow and
-	// copy that deep stack (about 1% of a login's instructions, measured by
-	// scripts/bench-startup.sh).
+	// Load the local zone here, near the bottom of the stack: left to the
+	// first line, deep in a login, it also grows and copies that stack
+	// (about 1% of a login's instructions, scripts/bench-startup.sh).
 	_ = time.Local.String()
 	l := &Logger{queue: make(chan chunk, outboxLines), stderr: stderr, now: time.Now}
 	l.lv.Store(int32(levelInfo))
@@ -111,13 +103,6 @@ func (l *Logger) tryPut(w io.Writer, p []byte) bool {
 	}
 }
 
-// put queues p for w, or counts it dropped.
-func (l *Logger) put(w io.Writer, p []byte) {
-	if !l.tryPut(w, p) {
-		l.dropped.Add(1)
-	}
-}
-
 // to returns a writer for w that never blocks: every Write is queued whole
 // and reports success, as a dropped write is counted and said in the log.
 func (l *Logger) to(w io.Writer) io.Writer { return queuedWriter{l, w} }
@@ -128,7 +113,9 @@ type queuedWriter struct {
 }
 
 func (q queuedWriter) Write(p []byte) (int, error) {
-	q.l.put(q.w, append([]byte(nil), p...))
+	if !q.l.tryPut(q.w, append([]byte(nil), p...)) {
+		q.l.dropped.Add(1)
+	}
 	return len(p), nil
 }
 
@@ -153,7 +140,7 @@ func (l *Logger) log(lv Level, format string, args ...any) {
 	if n := l.dropped.Swap(0); n > 0 && l.enabled(levelWarn) && !l.tryPut(l.stderr, l.droppedNotice(n)) {
 		l.dropped.Add(n)
 	}
-	l.put(l.stderr, l.line(lv, fmt.Sprintf(format, args...)))
+	l.to(l.stderr).Write(l.line(lv, fmt.Sprintf(format, args...)))
 }
 
 func (l *Logger) line(lv Level, msg string) []byte {
@@ -173,17 +160,13 @@ func (l *Logger) finish(grace time.Duration) bool {
 	if n := l.dropped.Swap(0); n > 0 && l.enabled(levelWarn) {
 		last.p = l.droppedNotice(n)
 	}
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case l.queue <- last:
-	case <-timer.C:
-		return false
-	}
+	// Queued on the side: behind a stalled sink the queue may never have
+	// room, and the process exits anyway.
+	go func() { l.queue <- last }()
 	select {
 	case <-last.done:
 		return true
-	case <-timer.C:
+	case <-time.After(grace):
 		return false
 	}
 }

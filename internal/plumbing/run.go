@@ -2,9 +2,8 @@
 // main wires up: every write to stdout and stderr goes through one bounded
 // outbox (a stalled log= file never holds up a login), a watchdog denies a
 // run that outlives its budget, a login ends in one summary line for syslog,
-// and -verify-only checks every Vault address. It never maps an outcome to
-// an exit code: that is main's one function, exitCode. Package main is the
-// only caller; nothing here imports it.
+// and -verify-only checks every Vault address. Mapping an outcome to an exit
+// code is main's alone (exitCode).
 package plumbing
 
 import (
@@ -23,33 +22,29 @@ import (
 )
 
 // WatchdogGrace is how long past the budget the process may live before the
-// watchdog ends it. The budget's context should end every wait first; the
-// watchdog is for a wait nobody foresaw (a stalled file system, say), since
-// nothing else ever kills a hung pam_exec helper. A full second leaves a
-// run that is slow to be scheduled (a loaded host) the time to end on its
-// own budget with its own reason, rather than the watchdog's.
+// watchdog denies. The budget's context should end every wait first; the
+// watchdog is for a wait nobody foresaw (a stalled file system), as nothing
+// else kills a hung pam_exec helper. A full second lets a run slow to be
+// scheduled (a loaded host) end on its own budget, with its own reason.
 const WatchdogGrace = time.Second
 
 // Run is one run's plumbing: its outbox and logger, its watchdog, and the
 // summary line of its login.
 type Run struct {
-	// Log is the run's logger (pam_exec's log= file, through the outbox).
-	Log *Logger
-	// Stdout queues writes for the process's stdout in the same outbox.
+	// Log is the run's logger (pam_exec's log= file, through the outbox);
+	// Stdout queues writes for stdout in the same outbox.
+	Log      *Logger
 	Stdout   io.Writer
 	start    time.Time
 	exit     func(int)
 	watchdog *time.Timer
-	// forget ends the run's memory of the directories that passed the
-	// trust rule (see trust.Remember).
-	forget func()
+	forget   func() // ends trust.Remember's memory of checked directories
 
 	mu      sync.Mutex // the watchdog's goroutine reads what the run writes
 	budget  time.Duration
 	waiting string
 
-	// report is set when the config asks for syslog; the watchdog reads it.
-	report     atomic.Pointer[loginReport]
+	report     atomic.Pointer[loginReport] // set when the config asks for syslog
 	ended      *loginEnd
 	summarized atomic.Bool // the run's end and the watchdog may both try
 }
@@ -102,9 +97,8 @@ func (r *Run) Budget(timeout time.Duration) (context.Context, context.CancelFunc
 	return context.WithDeadline(context.Background(), r.start.Add(timeout))
 }
 
-// fire denies, saying what the run waited for. Its line is queued, never
-// written here, and the exit waits at most flushGrace for it: the sink may
-// be the very thing that stalled, so the deadline must not depend on it.
+// fire denies, saying what the run waited for. The exit waits at most
+// flushGrace for its line: the sink may be what stalled.
 func (r *Run) fire() {
 	r.mu.Lock()
 	err := fmt.Errorf("timed out after %s waiting for %s; denying", r.budget, r.waiting)
@@ -138,10 +132,10 @@ func (r *Run) VerifyOnly(ctx context.Context, cfg *config.Config, client *agent.
 	return nil
 }
 
-// checkEvery checks each Vault address on its own, at the same time and
-// each within the whole budget (one that hangs must not use up the others'
-// time), then says which are healthy. It succeeds only when every one is: a
-// dead node should be found before a login needs it.
+// checkEvery checks every Vault address at once, each within the whole
+// budget (one that hangs must not use up the others' time), then says which
+// are healthy. It succeeds only when every one is: a dead node should be
+// found before a login needs it.
 func checkEvery(ctx context.Context, cfg *config.Config, client *agent.Client,
 	modeAt func(*agent.Client) (helper.Mode, error), log *Logger) error {
 	addrs := client.Addresses()
@@ -185,8 +179,8 @@ func logFindings(log *Logger, prefix string, found []helper.Finding) {
 }
 
 // Login reads the password from stdin and asks m whether it lets PAM_USER
-// in. It returns nil only for a verified login. With syslog_facility set,
-// it records the login's summary, which SendSummary sends.
+// in. It returns nil only for a verified login, and records how the login
+// ended for SendSummary.
 func (r *Run) Login(ctx context.Context, cfg *config.Config, client *agent.Client, m helper.Mode,
 	stdin io.Reader, getenv func(string) string) error {
 	if cfg.Syslog != nil {
@@ -232,8 +226,8 @@ func readPassword(ctx context.Context, m helper.Mode, stdin io.Reader) (string, 
 	var err error
 	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		password, err = m.ReadPassword(stdin)
-		close(done)
 	}()
 	select {
 	case <-done:

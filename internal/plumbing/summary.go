@@ -18,36 +18,25 @@ import (
 var SyslogSocket = "/dev/log"
 
 // syslogWait is the longest a summary line waits for a daemon that is not
-// reading its socket (stalled, or slower than what is sent to it): then it
-// goes to stderr instead, as a line that is not sent at all does.
+// reading its socket; then it goes to stderr instead.
 const syslogWait = time.Millisecond
 
-var errSyslogFull = errors.New("the socket is full")
-
-// loginReport is what a login's summary line says about who asked: the
-// one line per login that goes to syslog (syslog_facility), for the
-// journal, the auth log and fail2ban.
+// loginReport is what a login's summary line (one per login, to syslog:
+// the journal, the auth log and fail2ban) says about who asked; fields
+// name what the mode adds (helper.About's SummaryFields: otp_ip).
 type loginReport struct {
 	user, rhost string
-	// fields name what the mode adds to the line (helper.About's
-	// SummaryFields): the SSH OTP mode's otp_ip.
-	fields   []string
-	facility int
+	fields      []string
+	facility    int
 }
 
-// loginEnd is how a login ended: err is nil only for a verified one.
+// loginEnd is how a login ended: err is nil only for a verified one, and
+// fields hold the values of the mode's fields that the login found.
 type loginEnd struct {
-	err error
-	// fields are the values of the mode's fields that the login found.
+	err        error
 	fields     map[string]string
 	requestIDs []string
 }
-
-// Severities of syslog(3), RFC 5424 numbering.
-const (
-	severityNotice = 5
-	severityInfo   = 6
-)
 
 // SendSummary sends the summary line of a login that has ended (nothing
 // for a run that is not a login or whose config has no syslog_facility).
@@ -67,9 +56,9 @@ func (r *Run) summarize(end loginEnd) {
 	if rep == nil || !r.summarized.CompareAndSwap(false, true) {
 		return
 	}
-	severity := severityNotice
+	severity := 5 // notice: a denial
 	if end.err == nil {
-		severity = severityInfo
+		severity = 6 // info
 	}
 	line := rep.line(end)
 	if err := sendSyslog(rep.facility*8+severity, line); err != nil {
@@ -91,7 +80,7 @@ func sendSyslog(priority int, msg string) error {
 	var op *net.OpError
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return errSyslogFull
+		return errors.New("the socket is full")
 	case errors.As(err, &op):
 		return op.Err
 	}
@@ -103,26 +92,20 @@ func sendSyslog(priority int, msg string) error {
 // <HOST>) reads the address sshd gave, whatever a user name or Vault's
 // words hold further on. Values from outside go in through quote.Field.
 func (r *loginReport) line(end loginEnd) string {
-	var b strings.Builder
-	if end.err == nil {
-		b.WriteString("login allowed:")
-	} else {
-		b.WriteString("login denied:")
-	}
-	fmt.Fprintf(&b, " rhost=%s user=%s", quote.Field(r.rhost), quote.Field(r.user))
+	words := []string{"login allowed:", "rhost=" + quote.Field(r.rhost), "user=" + quote.Field(r.user)}
 	for _, name := range r.fields {
-		fmt.Fprintf(&b, " %s=%s", name, quote.Field(end.fields[name]))
+		words = append(words, name+"="+quote.Field(end.fields[name]))
 	}
-	fmt.Fprintf(&b, " request_id=%s", quote.Field(strings.Join(end.requestIDs, ",")))
+	words = append(words, "request_id="+quote.Field(strings.Join(end.requestIDs, ",")))
 	if end.err != nil {
-		fmt.Fprintf(&b, " reason=%s", strconv.Quote(quote.Cut(end.err.Error(), maxReason)))
+		words[0] = "login denied:"
+		words = append(words, "reason="+strconv.Quote(quote.Cut(end.err.Error(), maxReason)))
 	}
-	return b.String()
+	return strings.Join(words, " ")
 }
 
-// maxReason bounds the reason's text before it is quoted: with the fields
-// before it, a line stays well within quote.MaxLine in any ordinary case,
-// and the writers' cut at quote.MaxLine holds in every case.
+// maxReason bounds the reason before it is quoted, so that a line stays
+// within quote.MaxLine in any ordinary case (the writers cut the others).
 const maxReason = 1024
 
 // requestIDNote is what a success or denial line on stderr adds so that it

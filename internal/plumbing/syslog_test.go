@@ -51,7 +51,7 @@ func TestTheWritersCutEveryLine(t *testing.T) {
 	long := strings.Repeat("x", 3*quote.MaxLine)
 	var out plumbingtest.SyncBuffer
 	l := newLogger(io.Discard)
-	l.put(&out, []byte("short\n"+long+"\n"))
+	l.to(&out).Write([]byte("short\n" + long + "\n"))
 	if !l.finish(time.Second) {
 		t.Fatal("the outbox was not written out")
 	}
@@ -66,7 +66,7 @@ func TestTheWritersCutEveryLine(t *testing.T) {
 
 	socket, received := plumbingtest.Listen(t)
 	useSyslogSocket(t, socket)
-	if err := sendSyslog(10*8+severityNotice, long); err != nil {
+	if err := sendSyslog(10*8+5, long); err != nil {
 		t.Fatal(err)
 	}
 	got := received()
