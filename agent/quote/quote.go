@@ -1,8 +1,8 @@
 // Package quote is the one way text from outside the program (Vault's
-// answers, headers, URLs, names, paths) enters a message: secrets out first,
-// then credentials written into URLs, and only then cut to a fixed length
-// with a mark. Cutting before redacting would leave the part of a secret
-// that sits before the cut, which no later redaction can recognise.
+// answers, URLs, names, paths) enters a message: secrets out first, then
+// credentials written into URLs, and only then cut with a mark. Cutting
+// first would leave the part of a secret before the cut, which no later
+// redaction can recognise.
 package quote
 
 import (
@@ -14,23 +14,19 @@ import (
 	"unicode/utf8"
 )
 
-// MaxLen bounds each piece of outside text a message quotes, so one log
-// line stays readable whatever a server sends.
+// MaxLen bounds each piece of outside text a message quotes.
 const MaxLen = 256
 
-// MaxLine bounds every line the program writes, to stderr, stdout or
-// syslog, whatever a client (PAM_USER, PAM_RHOST) or a server put in it:
-// pam_exec passes a user name of up to about 128 KiB, typed before any
-// authentication. 4 KiB is ample for any message the helper writes and fits
+// MaxLine bounds every line the program writes, whatever a client or a
+// server put in it: pam_exec passes a user name of up to about 128 KiB,
+// typed before any authentication. 4 KiB is ample for any message and fits
 // every syslog daemon's datagram.
 const MaxLine = 4096
 
-// CutMark follows what is kept of a cut text; its verb is the length of
-// the whole text in bytes.
+// CutMark follows what is kept of a cut text; %d is the whole text's length.
 const CutMark = "...[cut: %d bytes in all]"
 
-// Text cuts s to MaxLen bytes (at a character boundary) and says it was
-// cut, and by how much. Callers redact before calling it.
+// Text cuts s to MaxLen bytes and the mark. Callers redact before.
 func Text(s string) string {
 	if len(s) <= MaxLen {
 		return s
@@ -61,18 +57,16 @@ func Outside(s string, secrets ...Secret) string {
 	return Text(Redact(s, secrets...))
 }
 
-// URL quotes a URL from the config or from a server: secrets out, then the
-// userinfo and the values of the query and fragment, then cut. It works on
+// URL quotes a URL: secrets out, then its credentials, then cut. It works on
 // the raw string, so a URL that does not parse loses its credentials too.
 func URL(raw string, secrets ...Secret) string {
 	return Text(withoutCredentials(Redact(raw, secrets...)))
 }
 
 // Field puts outside text into a line as the value of one key=value field:
-// secrets out and cut (Outside), then bare when it is made only of
-// characters that can neither end it nor start another field, "-" when it
-// is empty, and Go-quoted (one line, nothing unescaped) otherwise. A user
-// name is whatever the client typed; it must not forge a field or a line.
+// through Outside, then bare when no character in it can end it or start
+// another field, "-" when empty, and Go-quoted otherwise. A user name is
+// whatever the client typed; it must not forge a field or a line.
 func Field(s string, secrets ...Secret) string {
 	if s == "" {
 		return "-"
@@ -88,9 +82,8 @@ func Field(s string, secrets ...Secret) string {
 
 const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-// BoundLines cuts each line of p (a write may hold several, such as the
-// usage text) to MaxLine bytes, its newline not counted. p is returned
-// unchanged, and not copied, when every line fits.
+// BoundLines cuts each line of p (a write may hold several) to MaxLine bytes,
+// its newline not counted; p itself when every line fits.
 func BoundLines(p []byte) []byte {
 	if len(p) <= MaxLine {
 		return p
@@ -108,10 +101,10 @@ func BoundLines(p []byte) []byte {
 // Hidden stands in for a credential removed from a URL.
 const Hidden = "REDACTED"
 
-// withoutCredentials replaces what may be a credential in a URL: the
-// userinfo (see hideUserinfo), every query value, and the fragment. The
-// query starts at the first '?' and the fragment at the first '#' after it,
-// as url.Parse reads them; an '@' after them is not userinfo.
+// withoutCredentials hides what may be a credential in a URL: the
+// userinfo, every query value, and the fragment. The query starts at the
+// first '?' and the fragment at the first '#' after it, as url.Parse reads
+// them; an '@' after them is not userinfo.
 func withoutCredentials(s string) string {
 	end := len(s)
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
@@ -131,19 +124,14 @@ func withoutCredentials(s string) string {
 	return out
 }
 
-// hideUserinfo removes the userinfo of each authority in s (s holds no
-// query or fragment): an authority starts at the beginning of s or after a
-// "//" and ends at the next '/'; its userinfo is what stands before its last
-// '@'. So an '@' in the path (a key named ssh_alice@web1) is the path's.
-// One exception keeps a password with a raw '/' out of the log: an
-// authority with no '@' that cannot be a host and port (text after its ':'
-// that is not a port number) is taken as userinfo cut short by that '/',
-// and everything up to the last '@' goes. Such a URL never reached a server
-// anyway; secrecy wins over the path there.
+// hideUserinfo hides the userinfo of each authority in s (no query or
+// fragment): an authority starts at the beginning or after a "//" and ends
+// at the next '/'; its userinfo stands before its last '@', so an '@' in
+// the path (a key named ssh_alice@web1) is the path's. But an authority
+// with no '@' that cannot be a host and port is taken as a password cut
+// short by a raw '/', and everything up to the last '@' goes: such a URL
+// never reached a server, and secrecy wins over the path.
 func hideUserinfo(s string) string {
-	if strings.IndexByte(s, '@') < 0 {
-		return s
-	}
 	var b strings.Builder
 	shown := 0 // s[:shown] is written, or hidden
 	for start := 0; ; {
@@ -171,10 +159,9 @@ func hideUserinfo(s string) string {
 	return b.String()
 }
 
-// hideCredentialSegments hides "user:password" wherever it stands before
-// an '@' in a segment outside any authority, as in "https:/admin:pw@vault"
-// (one slash, so no authority): a ':' before an '@' in one segment is
-// taken as a credential. Vault's key and mount names have no ':'.
+// hideCredentialSegments hides "user:password" before an '@' in a segment
+// outside any authority, as in "https:/admin:pw@vault" (one slash). Vault's
+// key and mount names have no ':'.
 func hideCredentialSegments(s string) string {
 	segments := strings.Split(s, "/")
 	for i, seg := range segments {
@@ -187,23 +174,18 @@ func hideCredentialSegments(s string) string {
 }
 
 // isHostPort tells whether an authority without '@' can be a host with an
-// optional port rather than "user:password" cut short: unless a name and
-// something other than a port number stand either side of its ':' (after
-// an IPv6 literal's ']'), it is taken as a host.
+// optional port rather than "user:password" cut short: it is, unless a name
+// and something other than a port number stand either side of its ':'
+// (after an IPv6 literal's ']').
 func isHostPort(authority string) bool {
-	host := authority
-	if i := strings.LastIndexByte(authority, ']'); i >= 0 {
-		host = authority[i+1:]
-	}
+	host := authority[strings.LastIndexByte(authority, ']')+1:]
 	name, port, ok := strings.Cut(host, ":")
 	return !ok || name == "" || strings.Trim(port, "0123456789") == ""
 }
 
 // hideQueryValues keeps each parameter's name and hides its value. A
-// parameter without '=' may itself be the secret, and so may a "name" that
-// is not a plain word (ASCII letters, digits, '_', '-', '.'): in
-// "?://admin:secret@host=x" (a scheme typed as "?") the userinfo sits in
-// the query's first name. Both are hidden whole.
+// parameter without '=', or whose name is not a plain word, is hidden
+// whole: in "?://admin:secret@host=x" the userinfo sits in the first name.
 func hideQueryValues(q string) string {
 	params := strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' })
 	for i, p := range params {

@@ -15,19 +15,18 @@ type Secret struct {
 	Mark  string
 }
 
-// run is how many characters of a secret in a row count as an echo of it.
-// A server may echo part of a secret, or a cut may leave part; eight
-// characters of a random secret are never there by chance. A shorter secret
-// (a 6-digit code) counts only whole.
+// run is how many characters of a secret in a row count as an echo of it
+// (a server may echo part, a cut may leave part): eight characters of a
+// random secret are never there by chance. A shorter secret counts whole.
 const run = 8
 
 // Redact replaces every echo of each secret in s with the secret's mark. An
 // echo is any run of `run` characters of the secret (the whole secret when
 // it is shorter) in the forms a server writes it back: in any letter case,
 // with or without dashes, percent-encoded (%39), JSON-escaped (\u0039, \n),
-// split by white space or line breaks, or any mix of these. Both readings
-// of s are searched, escapes decoded and not: an escape-like text just
-// before a literal echo (`\u00` then the secret) must not hide the echo.
+// split by white space or line breaks, or any mix of these. s is read with
+// escapes decoded and not: an escape-like text just before a literal echo
+// (`\u00` then the secret) must not hide it.
 func Redact(s string, secrets ...Secret) string {
 	var spans []span
 	readings := [][]unit{units(s, false), units(s, true)}
@@ -55,17 +54,15 @@ func Redact(s string, secrets ...Secret) string {
 	return replace(s, spans)
 }
 
-// unit is one character of the text as compared with a secret, and the
-// bytes of the text it was read from.
+// unit is one character as compared with a secret, and its bytes in the text.
 type unit struct {
 	r          rune
 	start, end int
 }
 
-// units reads s as a sequence of comparable characters: lower case, without
-// the dashes (a UUID written without them) and white space (a line broken
-// in the middle) an echo may add. With decode, escapes count as the
-// character they stand for.
+// units reads s as comparable characters: lower case, without the dashes
+// and white space an echo may add or drop. With decode, escapes count as
+// the character they stand for.
 func units(s string, decode bool) []unit {
 	out := make([]unit, 0, len(s))
 	for i := 0; i < len(s); {
@@ -112,7 +109,6 @@ func gramAt(u []unit, i, k int) gram {
 	return g
 }
 
-// span is a part of the text to write as mark.
 type span struct {
 	start, end int
 	mark       string

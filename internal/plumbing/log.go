@@ -42,17 +42,15 @@ func ParseLevel(s string) (Level, error) {
 const outboxLines = 64
 
 // flushGrace is the longest the process waits, as it ends, for its last lines
-// to be written. A stalled log= file (an NFS or FUSE mount) never takes them;
-// a quarter of a second lets a slow but live disk keep the line that says why
-// a login ended, and is small beside the budget (1 s at least).
+// to be written: a stalled log= file never takes them, and a quarter of a
+// second lets a slow but live disk keep the line that says why a login ended.
 const flushGrace = 250 * time.Millisecond
 
-// Logger writes the original's line format to stderr, which pam_exec's log=
-// file collects: `2006-01-02T15:04:05.000Z0700 [INFO]  message`. It is also
-// the outbox, the only way the process writes to stdout and stderr: callers
-// queue a copy and go on, and one goroutine writes. A sink that blocks in
-// write(2) then stalls that goroutine alone, never a login's decision or the
-// watchdog's exit. What does not fit in the queue is dropped and counted.
+// Logger writes the original's line format to stderr (pam_exec's log= file):
+// `2006-01-02T15:04:05.000Z0700 [INFO]  message`. It is also the outbox, the
+// only way the process writes to stdout and stderr: callers queue a copy, and
+// one goroutine writes, so a sink that blocks in write(2) stalls it alone,
+// never a login or the watchdog. What does not fit is dropped and counted.
 type Logger struct {
 	queue   chan chunk
 	dropped atomic.Int64
@@ -79,9 +77,8 @@ func newLogger(stderr io.Writer) *Logger {
 	return l
 }
 
-// writeQueued is the one writer of every line, each cut to quote.MaxLine, in
-// the order queued. Write errors are ignored: there is nowhere left to report
-// them.
+// writeQueued is the one writer of every line, each cut to quote.MaxLine.
+// Write errors are ignored: there is nowhere left to report them.
 func (l *Logger) writeQueued() {
 	for c := range l.queue {
 		if len(c.p) > 0 {
@@ -93,7 +90,6 @@ func (l *Logger) writeQueued() {
 	}
 }
 
-// tryPut queues p for w unless the queue is full.
 func (l *Logger) tryPut(w io.Writer, p []byte) bool {
 	select {
 	case l.queue <- chunk{w: w, p: p}:
@@ -121,10 +117,8 @@ func (q queuedWriter) Write(p []byte) (int, error) {
 
 func (l *Logger) SetLevel(lv Level) { l.lv.Store(int32(lv)) }
 
-func (l *Logger) enabled(lv Level) bool {
-	min := Level(l.lv.Load())
-	return min != levelOff && lv >= min
-}
+// enabled needs no case for levelOff: no line is above levelError.
+func (l *Logger) enabled(lv Level) bool { return lv >= Level(l.lv.Load()) }
 
 func (l *Logger) Debug(format string, args ...any) { l.log(levelDebug, format, args...) }
 func (l *Logger) Info(format string, args ...any)  { l.log(levelInfo, format, args...) }
@@ -152,16 +146,14 @@ func (l *Logger) droppedNotice(n int64) []byte {
 	return l.line(levelWarn, fmt.Sprintf("dropped %d writes to stdout or stderr: the log was not taking them", n))
 }
 
-// finish queues the drop notice, if writes were lost, and waits, for at most
-// grace, until everything queued is written: the process exits right after,
-// whatever the sink does. False means the sink did not take it in time.
+// finish queues the drop notice, if writes were lost, and waits at most grace
+// until everything queued is written. False means the sink did not take it.
 func (l *Logger) finish(grace time.Duration) bool {
 	last := chunk{w: l.stderr, done: make(chan struct{})}
 	if n := l.dropped.Swap(0); n > 0 && l.enabled(levelWarn) {
 		last.p = l.droppedNotice(n)
 	}
-	// Queued on the side: behind a stalled sink the queue may never have
-	// room, and the process exits anyway.
+	// On the side: behind a stalled sink the queue may never have room.
 	go func() { l.queue <- last }()
 	select {
 	case <-last.done:
@@ -172,8 +164,7 @@ func (l *Logger) finish(grace time.Duration) bool {
 }
 
 // oneLine keeps each event on one line: joined errors become "; "-separated,
-// and other control characters (from Vault's messages, say) are escaped so
-// nothing can forge a line in the log.
+// and other control characters are escaped, so nothing can forge a line.
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", "; ")
 	return strings.Map(func(r rune) rune {

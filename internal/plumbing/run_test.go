@@ -60,11 +60,11 @@ func TestVerifyOnlyLogsWhatItFoundWarningsAtWarn(t *testing.T) {
 	found := []helper.Finding{{Text: "finding one"}, {Warning: true, Text: "finding two"}}
 	for _, failure := range []error{nil, errors.New("a stand-in failure")} {
 		var buf plumbingtest.SyncBuffer
-		log := newLogger(&buf)
-		r := newRun(time.Now(), log, func(int) { t.Error("the watchdog fired") })
+		r := Start(time.Now(), io.Discard, &buf, func(int) { t.Error("the watchdog fired") })
 		err := r.VerifyOnly(context.Background(), cfg, nil, findingMode{found: found, err: failure}, nil)
 		r.StopWatchdog()
-		if !log.finish(plumbingtest.HangDetector) {
+		r.forget()
+		if !r.Log.finish(plumbingtest.HangDetector) {
 			t.Fatal("the log was not written out")
 		}
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -86,8 +86,8 @@ func TestStdinThatNeverClosesDeniesAtTheBudget(t *testing.T) {
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := readPassword(ctx, sshotp.New(&sshotp.Settings{}, nil), r)
-	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin") {
+	_, err := readPassword(ctx, time.Second, sshotp.New(&sshotp.Settings{}, nil), r)
+	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin (timeout = 1s)") {
 		t.Errorf("err = %v", err)
 	}
 }

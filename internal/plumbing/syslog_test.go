@@ -30,8 +30,8 @@ func TestWatchdogSendsTheDenialsSummary(t *testing.T) {
 	useSyslogSocket(t, path)
 	var stderr plumbingtest.SyncBuffer
 	exited := make(chan int, 1)
-	r := newRun(time.Now(), newLogger(&stderr), func(code int) { exited <- code })
-	defer r.StopWatchdog()
+	r := Start(time.Now(), io.Discard, &stderr, func(code int) { exited <- code })
+	defer r.End()
 	r.report.Store(&loginReport{user: "alice", rhost: summaryRHost, fields: []string{"otp_ip"}, facility: 10})
 	r.watchdog.Reset(0) // overdue now
 	if code := <-exited; code != 1 {

@@ -1,6 +1,7 @@
 package plumbing
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,8 @@ func TestWatchdogSaysTheBudgetAndWhatTheRunWaitedFor(t *testing.T) {
 	t.Parallel()
 	var stderr plumbingtest.SyncBuffer
 	exited := make(chan int, 1)
-	r := newRun(time.Now(), newLogger(&stderr), func(code int) { exited <- code })
-	defer r.StopWatchdog()
+	r := Start(time.Now(), io.Discard, &stderr, func(code int) { exited <- code })
+	defer r.End()
 	// The configured budget replaces the default, counted from the start.
 	_, cancel := r.Budget(time.Second)
 	defer cancel()
@@ -38,8 +39,8 @@ func TestWatchdogBeforeTheConfigUsesTheDefaultBudget(t *testing.T) {
 	var stderr plumbingtest.SyncBuffer
 	exited := make(chan int, 1)
 	// A run that started the default budget ago is already overdue.
-	r := newRun(time.Now().Add(-config.DefaultTimeout), newLogger(&stderr), func(code int) { exited <- code })
-	defer r.StopWatchdog()
+	r := Start(time.Now().Add(-config.DefaultTimeout), io.Discard, &stderr, func(code int) { exited <- code })
+	defer r.End()
 	r.WaitingFor("the config file /etc/x.hcl")
 	select {
 	case <-exited:
@@ -54,12 +55,12 @@ func TestWatchdogBeforeTheConfigUsesTheDefaultBudget(t *testing.T) {
 func TestWatchdogExitsWhileTheLogIsStalled(t *testing.T) {
 	t.Parallel()
 	exited := make(chan int, 1)
-	l := newLogger(plumbingtest.StalledSink(t))
+	sink := plumbingtest.StalledSink(t)
+	r := Start(time.Now().Add(-config.DefaultTimeout), sink, sink, func(code int) { exited <- code })
+	defer r.End()
 	// A line the sink will never take, logged on the side so that, were
 	// logging to block its caller, the detector below would still report it.
-	go l.Info("a line")
-	r := newRun(time.Now().Add(-config.DefaultTimeout), l, func(code int) { exited <- code })
-	defer r.StopWatchdog()
+	go r.Log.Info("a line")
 	select {
 	case code := <-exited:
 		if code != 1 {
