@@ -11,7 +11,7 @@ import (
 
 func TestLogLineFormatIsTheOriginals(t *testing.T) {
 	var buf plumbingtest.SyncBuffer
-	l := newLogger(newOutbox(), &buf)
+	l := newLogger(&buf)
 	l.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC) }
 	l.SetLevel(levelTrace)
 	l.Info("a")
@@ -37,7 +37,7 @@ func TestLogLevelFilters(t *testing.T) {
 			t.Fatal(err)
 		}
 		var buf plumbingtest.SyncBuffer
-		l := newLogger(newOutbox(), &buf)
+		l := newLogger(&buf)
 		l.SetLevel(lv)
 		l.Debug("1")
 		l.Info("2")
@@ -52,6 +52,7 @@ func TestLogLevelFilters(t *testing.T) {
 	}
 }
 
+// gateWriter blocks every Write until release is closed, and says when the
 // first Write has begun.
 type gateWriter struct {
 	began   chan struct{}
@@ -72,8 +73,7 @@ func (g *gateWriter) Write(p []byte) (int, error) {
 func stallAndDrop(t *testing.T) (*Logger, *gateWriter) {
 	t.Helper()
 	g := &gateWriter{began: make(chan struct{}), release: make(chan struct{})}
-	out := newOutbox()
-	l := newLogger(out, g)
+	l := newLogger(g)
 	l.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC) }
 	l.Info("first")
 	select {
@@ -85,7 +85,7 @@ func stallAndDrop(t *testing.T) (*Logger, *gateWriter) {
 		for i := 0; i < outboxLines+3; i++ {
 			l.Info("line %d", i)
 		}
-		out.to(g).Write([]byte("usage text\n"))
+		l.to(g).Write([]byte("usage text\n"))
 	})
 	return l, g
 }
@@ -108,13 +108,12 @@ func within(t *testing.T, what string, f func()) {
 func TestLoggingNeverWaitsForAStalledSink(t *testing.T) {
 	t.Parallel()
 	sink := plumbingtest.StalledSink(t)
-	out := newOutbox()
-	l := newLogger(out, sink)
+	l := newLogger(sink)
 	l.SetLevel(levelTrace)
 	within(t, "logging to a stalled sink", func() {
 		for i := 0; i < 10*outboxLines; i++ {
 			l.Debug("line %d", i)
-			out.to(sink).Write([]byte("usage text\n"))
+			l.to(sink).Write([]byte("usage text\n"))
 		}
 		if l.finish(flushGrace) {
 			t.Error("finish says a stalled sink took the log")
@@ -158,7 +157,7 @@ func TestDroppedWritesAreSaidBeforeTheNextLine(t *testing.T) {
 	close(g.release)
 	// Once the sink has taken the queue, the next line has room for the
 	// notice ahead of it.
-	for i := 0; len(l.out.queue) > 0; i++ {
+	for i := 0; len(l.queue) > 0; i++ {
 		if i == int(plumbingtest.HangDetector/time.Millisecond) {
 			t.Fatal("the queue was never written out")
 		}
@@ -174,16 +173,15 @@ func TestDroppedWritesAreSaidBeforeTheNextLine(t *testing.T) {
 func TestNoDropNoticeWhenTheLogIsOff(t *testing.T) {
 	t.Parallel()
 	g := &gateWriter{began: make(chan struct{}), release: make(chan struct{})}
-	out := newOutbox()
-	l := newLogger(out, g)
-	out.to(g).Write([]byte("held\n"))
+	l := newLogger(g)
+	l.to(g).Write([]byte("held\n"))
 	select {
 	case <-g.began:
 	case <-time.After(plumbingtest.HangDetector):
 		t.Fatal("the first write never began")
 	}
 	for i := 0; i < outboxLines+1; i++ {
-		out.to(g).Write([]byte("x\n"))
+		l.to(g).Write([]byte("x\n"))
 	}
 	l.SetLevel(levelOff)
 	close(g.release)

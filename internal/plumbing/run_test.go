@@ -60,9 +60,11 @@ func TestVerifyOnlyLogsWhatItFoundWarningsAtWarn(t *testing.T) {
 	found := []helper.Finding{{Text: "finding one"}, {Warning: true, Text: "finding two"}}
 	for _, failure := range []error{nil, errors.New("a stand-in failure")} {
 		var buf plumbingtest.SyncBuffer
-		log := newLogger(newOutbox(), &buf)
-		err := check(context.Background(), findingMode{found: found, err: failure}, cfg, log)
-		if !log.finish(plumbingtest.HangDetector) {
+		r := Start(time.Now(), io.Discard, &buf, func(int) { t.Error("the watchdog fired") })
+		err := r.VerifyOnly(context.Background(), cfg, nil, findingMode{found: found, err: failure}, nil)
+		r.StopWatchdog()
+		r.forget()
+		if !r.Log.finish(plumbingtest.HangDetector) {
 			t.Fatal("the log was not written out")
 		}
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -84,8 +86,8 @@ func TestStdinThatNeverClosesDeniesAtTheBudget(t *testing.T) {
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := readPassword(ctx, sshotp.New(&sshotp.Settings{}, nil), r)
-	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin") {
+	_, err := readPassword(ctx, time.Second, sshotp.New(&sshotp.Settings{}, nil), r)
+	if !errors.Is(err, agent.ErrTimeout) || !strings.Contains(err.Error(), "waiting for the password on stdin (timeout = 1s)") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -104,14 +106,14 @@ func TestVerifyOnlyDeniesAnAddressWhoseModeCannotBeMade(t *testing.T) {
 	}
 	cannot := errors.New("a stand-in: no mode for this address")
 	made := 0
-	modeAt := func(c *agent.Client) (Mode, error) {
+	modeAt := func(c *agent.Client) (helper.Mode, error) {
 		if made++; made == 2 {
 			return nil, cannot
 		}
 		return findingMode{}, nil
 	}
 	var buf plumbingtest.SyncBuffer
-	log := newLogger(newOutbox(), &buf)
+	log := newLogger(&buf)
 	err = checkEvery(context.Background(), cfg, client, modeAt, log)
 	log.finish(plumbingtest.HangDetector)
 	if err == nil || !strings.Contains(buf.String(), "Vault at https://a.example.com: healthy") ||

@@ -2,6 +2,7 @@ package plumbing
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -28,15 +29,15 @@ func TestWatchdogSendsTheDenialsSummary(t *testing.T) {
 	path, received := plumbingtest.Listen(t)
 	useSyslogSocket(t, path)
 	var stderr plumbingtest.SyncBuffer
-	l := newLogger(newOutbox(), &stderr)
-	l.reportTo(&loginReport{user: "alice", rhost: summaryRHost, fields: []string{"otp_ip"}, sink: newSyslogSink(10, l.syslogFallback)})
 	exited := make(chan int, 1)
-	w := startWatchdog(time.Now().Add(-time.Hour), l, func(code int) { exited <- code })
-	defer w.stop()
+	r := Start(time.Now(), io.Discard, &stderr, func(code int) { exited <- code })
+	defer r.End()
+	r.report.Store(&loginReport{user: "alice", rhost: summaryRHost, fields: []string{"otp_ip"}, facility: 10})
+	r.watchdog.Reset(0) // overdue now
 	if code := <-exited; code != 1 {
 		t.Fatalf("watchdog exit %d", code)
 	}
-	l.summarize(loginEnd{allowed: true}) // the run ending late sends nothing more
+	r.summarize(loginEnd{}) // the run ending late sends nothing more
 	got := received()
 	want := ` login denied: rhost=203.0.113.7 user=alice otp_ip=- request_id=- reason="timed out after 10s waiting for the start-up; denying"`
 	if len(got) != 1 || !strings.HasPrefix(got[0], "<85>") || !strings.HasSuffix(got[0], fmt.Sprintf("vault-ssh-helper[%d]:", os.Getpid())+want) {
@@ -49,9 +50,9 @@ func TestWatchdogSendsTheDenialsSummary(t *testing.T) {
 func TestTheWritersCutEveryLine(t *testing.T) {
 	long := strings.Repeat("x", 3*quote.MaxLine)
 	var out plumbingtest.SyncBuffer
-	o := newOutbox()
-	o.put(&out, []byte("short\n"+long+"\n"))
-	if !o.finish(time.Second, nil, nil) {
+	l := newLogger(io.Discard)
+	l.to(&out).Write([]byte("short\n" + long + "\n"))
+	if !l.finish(time.Second) {
 		t.Fatal("the outbox was not written out")
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
@@ -64,8 +65,8 @@ func TestTheWritersCutEveryLine(t *testing.T) {
 	}
 
 	socket, received := plumbingtest.Listen(t)
-	sink := &syslogSink{facility: 10, path: socket, pid: 1, now: time.Now, fallback: func(string) {}}
-	if err := sink.send(severityNotice, long); err != nil {
+	useSyslogSocket(t, socket)
+	if err := sendSyslog(10*8+5, long); err != nil {
 		t.Fatal(err)
 	}
 	got := received()

@@ -1,6 +1,7 @@
 package plumbing
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +14,12 @@ func TestWatchdogSaysTheBudgetAndWhatTheRunWaitedFor(t *testing.T) {
 	t.Parallel()
 	var stderr plumbingtest.SyncBuffer
 	exited := make(chan int, 1)
-	w := startWatchdog(time.Now(), newLogger(newOutbox(), &stderr), func(code int) { exited <- code })
-	defer w.stop()
+	r := Start(time.Now(), io.Discard, &stderr, func(code int) { exited <- code })
+	defer r.End()
 	// The configured budget replaces the default, counted from the start.
-	w.setBudget(time.Second)
-	w.waitingFor("Vault at https://vault.example.com")
+	_, cancel := r.Budget(time.Second)
+	defer cancel()
+	r.WaitingFor("Vault at https://vault.example.com")
 	select {
 	case code := <-exited:
 		if code != 1 {
@@ -37,9 +39,9 @@ func TestWatchdogBeforeTheConfigUsesTheDefaultBudget(t *testing.T) {
 	var stderr plumbingtest.SyncBuffer
 	exited := make(chan int, 1)
 	// A run that started the default budget ago is already overdue.
-	w := startWatchdog(time.Now().Add(-config.DefaultTimeout), newLogger(newOutbox(), &stderr), func(code int) { exited <- code })
-	defer w.stop()
-	w.waitingFor("the config file /etc/x.hcl")
+	r := Start(time.Now().Add(-config.DefaultTimeout), io.Discard, &stderr, func(code int) { exited <- code })
+	defer r.End()
+	r.WaitingFor("the config file /etc/x.hcl")
 	select {
 	case <-exited:
 	case <-time.After(30 * time.Second):
@@ -53,12 +55,12 @@ func TestWatchdogBeforeTheConfigUsesTheDefaultBudget(t *testing.T) {
 func TestWatchdogExitsWhileTheLogIsStalled(t *testing.T) {
 	t.Parallel()
 	exited := make(chan int, 1)
-	l := newLogger(newOutbox(), plumbingtest.StalledSink(t))
+	sink := plumbingtest.StalledSink(t)
+	r := Start(time.Now().Add(-config.DefaultTimeout), sink, sink, func(code int) { exited <- code })
+	defer r.End()
 	// A line the sink will never take, logged on the side so that, were
 	// logging to block its caller, the detector below would still report it.
-	go l.Info("a line")
-	w := startWatchdog(time.Now().Add(-config.DefaultTimeout), l, func(code int) { exited <- code })
-	defer w.stop()
+	go r.Log.Info("a line")
 	select {
 	case code := <-exited:
 		if code != 1 {
@@ -68,5 +70,3 @@ func TestWatchdogExitsWhileTheLogIsStalled(t *testing.T) {
 		t.Fatal("the watchdog never ended the run: it waited on the log")
 	}
 }
-
-// gateWriter blocks every Write until release is closed, and says when the
