@@ -196,7 +196,7 @@ type fuzzAuth struct {
 	Labels map[string]string `json:"labels"`
 }
 
-// FuzzDecodeObject holds DecodeObject (readable, then mapstructure) to
+// FuzzDecodeObject holds DecodeObject (checkObject, then encoding/json) to
 // encoding/json, the reference for what an answer means. encoding/json
 // matches keys in any case and keeps the last, so where the two differ an
 // ambiguous key got through. Taken: encoding/json reads the same struct.

@@ -1,9 +1,6 @@
 package agent
 
-import (
-	"encoding/json"
-	"sync"
-)
+import "sync"
 
 // requestIDs keeps the request_id of each answer Vault gave this client.
 // Vault writes the same id into its audit log, so a log line carrying it
@@ -43,15 +40,9 @@ func (c *Client) noteRequestID(body []byte) {
 // key, written in lower case) and keeps it only when it is made of ASCII
 // letters, digits and dashes, so it can stand unquoted in a log line.
 func requestIDOf(body []byte) (string, bool) {
-	if !json.Valid(body) {
-		return "", false
-	}
-	raw, err := topMember(body, "request_id")
 	var id string
-	if err != nil || raw == nil || json.Unmarshal(raw, &id) != nil || !isIDShaped(id) {
-		return "", false
-	}
-	return id, true
+	_, err := decodeMember(body, "request_id", &id)
+	return id, err == nil && isIDShaped(id)
 }
 
 func isIDShaped(id string) bool {
