@@ -6,6 +6,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,9 +14,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +36,10 @@ const ConnectTimeout = 2 * time.Second
 // hundred bytes.
 const maxBodySize = 64 << 10
 
+// maxHeaderSize bounds the headers of an answer: Vault's are a few hundred
+// bytes, and a Location is quoted in a message.
+const maxHeaderSize = 64 << 10
+
 // Client talks to Vault on behalf of a mode: to the one address of
 // vault_addr, or to the first of several that can serve (failover.go).
 type Client struct {
@@ -48,8 +55,12 @@ type Client struct {
 	at     int
 	pinned bool
 	onSkip func(Skip)
-	// answers keeps the request_id of Vault's 2xx answers (requestid.go).
-	answers requestIDs
+	// requestIDs keeps the request_id of Vault's 2xx answers: Vault writes
+	// the same id into its audit log, so a log line carrying it leads to
+	// the request's audit entry. The watchdog may read it while the run
+	// still asks Vault.
+	mu         sync.Mutex
+	requestIDs []string
 }
 
 // Settings is what a Client is built from: the config file's shared keys,
@@ -69,27 +80,24 @@ type Settings interface {
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
 // token from the environment takes part.
 //
-// vault/api makes every request, over go-cleanhttp's transport; where the
-// agent works against the library, it is for one of these reasons:
-//   - scrubEnvironment: NewClient reads VAULT_* (and fails on values it
-//     cannot parse), and net/http the proxy variables; the root-owned config
-//     file must be the only authority, so they go before the library looks.
-//   - MaxRetries 0: a request that may have reached Vault must never be sent
-//     again, since Vault consumes an OTP or a code as it answers.
-//   - put sends with RawRequestWithContext, not Logical().Write: Write reads
-//     the answer through a map (and an error answer's "errors" in any letter
-//     case), which hides the duplicate and case-variant keys DecodeObject and
-//     decodeError refuse; WriteRaw keeps no Obj, so the one redirect
-//     vault/api follows would re-send "null" in place of the body.
-//   - guard: vault/api follows 301 and 302 as well as Vault's 307, reads
-//     error bodies whole, and lets net/http follow further redirects.
+// vault/api makes every request, over go-cleanhttp's transport. Where the
+// agent works against the library, it is because a login must mean one
+// thing: the root-owned config file is the only authority, so the VAULT_*
+// and proxy variables vault/api and net/http read are scrubbed first; a
+// request that may have reached Vault is never sent again (MaxRetries 0),
+// since Vault consumes an OTP or a code as it answers; request sends with
+// RawRequestWithContext, as Logical().Write reads the answer through a map
+// that hides the duplicate and case-variant keys DecodeObject refuses, and
+// WriteRaw keeps no Obj, so the one redirect vault/api follows would
+// re-send "null"; and guard refuses the 301s and 302s vault/api follows,
+// bounds the error bodies it reads whole, and stops net/http following
+// any further redirect.
 func New(cfg Settings) (*Client, error) {
 	scrubEnvironment()
 	addrs := cfg.Addrs()
 	c := &Client{
 		http: &http.Client{
-			Transport: &guard{next: newTransport(cfg), scheme: addrs[0].Scheme},
-			// vault/api follows one redirect itself; net/http must not follow more.
+			Transport:     &guard{next: newTransport(cfg), scheme: addrs[0].Scheme},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		namespace: cfg.VaultNamespace(),
@@ -109,24 +117,38 @@ func (c *Client) vault(i int) (*api.Client, error) {
 	if c.vaults[i] != nil {
 		return c.vaults[i], nil
 	}
-	vc, err := api.NewClient(&api.Config{
-		Address:    c.addrs[i],
-		HttpClient: c.http,
-		MaxRetries: 0, // never a second send (see New)
-	})
+	vc, err := api.NewClient(&api.Config{Address: c.addrs[i], HttpClient: c.http, MaxRetries: 0})
 	if err != nil {
 		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[i]), quoted(context.Background(), err))
 	}
-	vc.ClearToken()
-	if c.token != "" {
-		vc.SetToken(c.token)
-	}
+	vc.SetToken(c.token) // "" clears any token vault/api found
 	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
 	if c.namespace != "" {
 		vc.SetNamespace(c.namespace)
 	}
 	c.vaults[i] = vc
 	return vc, nil
+}
+
+// SetToken makes every later request carry token as X-Vault-Token. The
+// client starts without one: ssh/verify needs none, and a login must not
+// send one.
+func (c *Client) SetToken(token string) {
+	c.token = token
+	for _, vc := range c.vaults {
+		if vc != nil {
+			vc.SetToken(token)
+		}
+	}
+}
+
+// RequestIDs lists the request_id of every answer Vault gave this client,
+// in order. Vault v1.14.0 sends one only with a 2xx answer: an error
+// answer ({"errors": [...]}) carries none, in its body or its headers.
+func (c *Client) RequestIDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.requestIDs...)
 }
 
 // URL is the full address of path (such as /v1/ssh/verify) at the address
@@ -155,26 +177,45 @@ func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
 	return c.send(ctx, http.MethodGet, path, nil)
 }
 
+// send asks the pinned address, or else each address in turn until one
+// answers with something other than "I could not have acted on this
+// request"; that answer, or the last address's, is the outcome, and that
+// address serves every later request (a TOTP login's token and the code it
+// validates go to one node).
 func (c *Client) send(ctx context.Context, method, path string, body any) ([]byte, error) {
-	if c.pinned || len(c.addrs) == 1 {
-		answer, _, err := c.sendAt(ctx, c.at, method, path, body)
-		c.pinned = true
-		return answer, err
+	first, last := c.at, c.at
+	if !c.pinned {
+		first, last = 0, len(c.addrs)-1
 	}
-	return c.sendInTurn(ctx, method, path, body)
+	for i := first; ; i++ {
+		answer, hops, err := c.sendAt(ctx, i, method, path, body)
+		if i == last || !unserved(ctx, hops, err) {
+			c.pinned = true
+			return answer, err
+		}
+		if c.onSkip != nil {
+			next := QuoteURL(context.Background(), c.addrs[i+1])
+			c.onSkip(Skip{Addr: QuoteURL(context.Background(), c.addrs[i]), Next: next, Reason: WithoutSecrets(ctx, err)})
+		}
+	}
 }
 
 // sendAt is one request to addrs[i], with its own redirect guard trail.
 func (c *Client) sendAt(ctx context.Context, i int, method, path string, body any) ([]byte, *trail, error) {
 	c.at = i
+	hops := &trail{}
 	vc, err := c.vault(i)
 	if err != nil {
-		return nil, &trail{}, err
+		return nil, hops, err
 	}
-	hops := &trail{}
-	answer, err := c.request(withTrail(traceConnection(ctx, hops), hops), vc, method, path, body)
-	if err == nil {
-		c.noteRequestID(answer)
+	ctx = httptrace.WithClientTrace(context.WithValue(ctx, trailKey{}, hops), &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
+	})
+	answer, err := request(ctx, vc, method, path, body)
+	if id, ok := requestIDOf(answer); err == nil && ok {
+		c.mu.Lock()
+		c.requestIDs = append(c.requestIDs, id)
+		c.mu.Unlock()
 	}
 	if err != nil && hops.redirectedTo != "" {
 		err = fmt.Errorf("redirected (307) to %q: %w", hops.redirectedTo, err)
@@ -182,7 +223,7 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	return answer, hops, err
 }
 
-func (c *Client) request(ctx context.Context, vc *api.Client, method, path string, body any) ([]byte, error) {
+func request(ctx context.Context, vc *api.Client, method, path string, body any) ([]byte, error) {
 	r := vc.NewRequest(method, path)
 	if body != nil {
 		if err := r.SetJSONBody(body); err != nil {
@@ -191,29 +232,21 @@ func (c *Client) request(ctx context.Context, vc *api.Client, method, path strin
 	}
 	//nolint:staticcheck // deprecated, but the one call that fits (see New)
 	resp, err := vc.RawRequestWithContext(ctx, r)
-	if resp != nil && resp.Body != nil {
-		defer resp.Body.Close()
-	}
 	if resp == nil {
-		if err == nil {
-			return nil, ErrEmptyBody
-		}
-		return nil, classify(ctx, err)
+		return nil, classify(ctx, cmp.Or(err, ErrEmptyBody))
 	}
+	defer resp.Body.Close()
 	// vault/api already read an error body into memory (bounded by guard);
 	// whatever it kept is still in resp.Body.
 	var respErr *api.ResponseError
 	if err != nil && !errors.As(err, &respErr) {
 		return nil, classify(ctx, err)
 	}
-	answer, readErr := io.ReadAll(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	answer, err := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, decodeError(resp.StatusCode, answer, secretsIn(ctx))
-	}
-	if err == nil {
-		err = readErr
-	}
-	if err != nil {
+	case err != nil:
 		return nil, classify(ctx, err)
 	}
 	return answer, nil
@@ -233,6 +266,8 @@ func classify(ctx context.Context, err error) error {
 	switch {
 	case isRefusal(err):
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	case errors.As(err, new(*http.MaxBytesError)):
+		return fmt.Errorf("%w: %w", ErrMalformed, errBodyTooLarge)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the answer was cut short", ErrMalformed)
 	case strings.Contains(err.Error(), "server response headers exceeded"):
@@ -266,26 +301,15 @@ func isRefusal(err error) bool {
 	return false
 }
 
-// quotedError shows err's message as Quote has it, and keeps err for
-// errors.Is and errors.As.
-type quotedError struct {
-	err error
-	msg string
-}
-
 func quoted(ctx context.Context, err error) error {
-	return &quotedError{err: err, msg: Quote(ctx, err.Error())}
+	return &shown{err: err, msg: Quote(ctx, err.Error())}
 }
 
-func (q *quotedError) Error() string { return q.msg }
-func (q *quotedError) Unwrap() error { return q.err }
-
-// newTransport is cleanhttp's transport without proxies from the environment,
-// with our connect limit and TLS settings. It is the pooled one: a run that
-// asks Vault more than once (an AppRole login, then the code) sends the later
-// requests over the first one's connection instead of paying a second TLS
-// handshake, over a third of such a run's instructions (measured by
-// scripts/bench-startup.sh). The pool lives and dies with the process.
+// newTransport is cleanhttp's pooled transport (a run that asks Vault more
+// than once, an AppRole login then the code, reuses the first connection
+// instead of paying a second TLS handshake, over a third of such a run's
+// instructions by scripts/bench-startup.sh), without proxies from the
+// environment, with our connect limit and TLS settings.
 func newTransport(cfg Settings) *http.Transport {
 	t := cleanhttp.DefaultPooledTransport()
 	t.Proxy = nil
@@ -330,10 +354,6 @@ var (
 	errSecondRedirect = errors.New("refusing a second redirect (only one is followed)")
 )
 
-// maxHeaderSize bounds the headers of an answer: Vault's are a few hundred
-// bytes, and a Location is quoted in a message.
-const maxHeaderSize = 64 << 10
-
 // guard sits under vault/api: it refuses every redirect but the first 307
 // to the configured scheme before vault/api can follow it, saying which
 // and where to, and bounds every answer's size, including error bodies
@@ -361,7 +381,8 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Body.Close()
 		return nil, err
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: maxBodySize}
+	// It reads one byte more, to tell "exactly the limit" from "over it".
+	resp.Body = http.MaxBytesReader(nil, resp.Body, maxBodySize)
 	return resp, nil
 }
 
@@ -379,25 +400,25 @@ func (g *guard) checkRedirect(ctx context.Context, resp *http.Response) error {
 	if parseErr == nil {
 		shown = QuoteURL(ctx, target.String())
 	}
-	hops := trailIn(ctx)
+	hops, _ := ctx.Value(trailKey{}).(*trail)
+	if hops == nil {
+		hops = &trail{} // a request sent without sendAt
+	}
 	switch {
+	case raw == "" && status != http.StatusTemporaryRedirect:
+		return fmt.Errorf("%w: %d without a Location", errRedirectRefused, status)
 	case raw == "":
-		if status != http.StatusTemporaryRedirect {
-			return fmt.Errorf("%w: %d without a Location", errRedirectRefused, status)
-		}
 		return fmt.Errorf("%w: %d without a Location", errBadRedirect, status)
 	case parseErr != nil:
 		return fmt.Errorf("%w: %d to %q, which is not a URL", errBadRedirect, status, QuoteURL(ctx, raw))
 	case status != http.StatusTemporaryRedirect:
 		return fmt.Errorf("%w: %d to %q", errRedirectRefused, status, shown)
-	case hops != nil && hops.redirectedTo != "":
+	case hops.redirectedTo != "":
 		return fmt.Errorf("%w: %d to %q", errSecondRedirect, status, shown)
 	case target.Scheme != g.scheme:
 		return fmt.Errorf("%w: %d from %s to %q", errSchemeChange, status, g.scheme, shown)
 	}
-	if hops != nil {
-		hops.redirectedTo = shown
-	}
+	hops.redirectedTo = shown
 	return nil
 }
 
@@ -421,37 +442,3 @@ type trail struct {
 }
 
 type trailKey struct{}
-
-func withTrail(ctx context.Context, t *trail) context.Context {
-	return context.WithValue(ctx, trailKey{}, t)
-}
-
-func trailIn(ctx context.Context) *trail {
-	t, _ := ctx.Value(trailKey{}).(*trail)
-	return t
-}
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		// One byte more tells "exactly the limit" from "over it".
-		var one [1]byte
-		n, err := l.rc.Read(one[:])
-		if n > 0 {
-			return 0, errBodyTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
-	}
-	n, err := l.rc.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
-
-func (l *limitedBody) Close() error { return l.rc.Close() }

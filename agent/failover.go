@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptrace"
 
 	"github.com/hashicorp/vault/api"
 )
@@ -41,35 +40,13 @@ func (c *Client) At(i int) *Client {
 	}
 }
 
-// sendInTurn asks each address in turn until one answers with something
-// other than "I could not have acted on this request"; that answer, or
-// the last address's, is the outcome, and that address serves every later
-// request (a TOTP login's token and the code it validates go to one node).
-func (c *Client) sendInTurn(ctx context.Context, method, path string, body any) ([]byte, error) {
-	last := len(c.addrs) - 1
-	for i := 0; i < last; i++ {
-		answer, hops, err := c.sendAt(ctx, i, method, path, body)
-		if !unserved(ctx, hops, err) {
-			c.pinned = true
-			return answer, err
-		}
-		if c.onSkip != nil {
-			c.onSkip(Skip{Addr: quoteAddr(c.addrs[i]), Next: quoteAddr(c.addrs[i+1]), Reason: WithoutSecrets(ctx, err)})
-		}
-	}
-	answer, _, err := c.sendAt(ctx, last, method, path, body)
-	c.pinned = true
-	return answer, err
-}
-
-func quoteAddr(addr string) string { return QuoteURL(context.Background(), addr) }
-
 // unserved is true only when the request certainly did not reach a Vault
 // that could act on it, so the secret in it (an OTP, a code) cannot have
 // been used up and the next address may be asked. Anything else is the
 // outcome, whatever it is: an answer about the secret, a timeout after
 // the request went out, a refused redirect, any doubt.
 func unserved(ctx context.Context, hops *trail, err error) bool {
+	var ve *VaultError
 	switch {
 	case err == nil, ctx.Err() != nil:
 		// Nothing left to try for, or no time left to try it in.
@@ -84,23 +61,17 @@ func unserved(ctx context.Context, hops *trail, err error) bool {
 		// No connection was ever made: the dial failed (refused, no
 		// route, the connect limit) or the TLS handshake did (an alert, a
 		// certificate that does not verify). net/http writes nothing of a
-		// request before it has a connection, so nothing was sent.
-		return isTransportFailure(err)
+		// request before it has a connection, so nothing was sent. The
+		// guard's own refusals and the request's encoding would fail the
+		// same way anywhere.
+		return !errors.As(err, &ve) && !isRefusal(err)
 	}
-	var ve *VaultError
-	return errors.As(err, &ve) && vaultDidNotServe(ve)
+	return errors.As(err, &ve) && len(ve.Messages) == 1 && vaultDidNotServe(ve)
 }
 
-// isTransportFailure keeps the guard's own refusals and the request's
-// encoding out of failover: they would fail the same way anywhere.
-func isTransportFailure(err error) bool {
-	var ve *VaultError
-	return !errors.As(err, &ve) && !isRefusal(err)
-}
-
-// Vault v1.14.0's answers, word for word, that it gives before a request
-// reaches the engine that would use the secret. Each is safe to pass over
-// because of where Vault gives it:
+// vaultDidNotServe is true for Vault v1.14.0's answers, word for word, that
+// it gives before a request reaches the engine that would use the secret.
+// Each is safe to pass over because of where Vault gives it:
 //   - 503 "Vault is sealed": a sealed node refuses every request in
 //     Core.switchedLockHandleRequest before routing it, or, in a cluster,
 //     in handleRequestForwarding (Core.Leader) before forwarding it; a
@@ -117,30 +88,8 @@ func isTransportFailure(err error) bool {
 // also gives after a failed forward that the active node may have acted
 // on; 429 (a rate limit quota: the operator asked Vault to slow this host
 // down, and the next node would undo that); any 5xx from a proxy.
-var unservedAnswers = []struct {
-	status  int
-	message string
-}{
-	{http.StatusServiceUnavailable, "Vault is sealed"},
-	{http.StatusInternalServerError, "local node not active but active cluster node not found"},
-	{http.StatusInternalServerError, "active context canceled after getting state lock"},
-}
-
 func vaultDidNotServe(ve *VaultError) bool {
-	if len(ve.Messages) != 1 {
-		return false
-	}
-	for _, a := range unservedAnswers {
-		if ve.Says(a.status, a.message) {
-			return true
-		}
-	}
-	return false
-}
-
-// traceConnection records in hops whether the request got a connection.
-func traceConnection(ctx context.Context, hops *trail) context.Context {
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
-	})
+	return ve.Says(http.StatusServiceUnavailable, "Vault is sealed") ||
+		ve.Says(http.StatusInternalServerError, "local node not active but active cluster node not found") ||
+		ve.Says(http.StatusInternalServerError, "active context canceled after getting state lock")
 }

@@ -38,25 +38,22 @@ func QuoteURL(ctx context.Context, s string) string { return quote.URL(s, secret
 // secrets still in err's message is replaced by its mark. errors.Is and
 // errors.As see err unchanged.
 func WithoutSecrets(ctx context.Context, err error) error {
-	return hide(err, secretsIn(ctx))
-}
-
-func hide(err error, secrets []Secret) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	shown := quote.Redact(msg, secrets...)
-	if shown == msg {
+	msg := quote.Redact(err.Error(), secretsIn(ctx)...)
+	if msg == err.Error() {
 		return err
 	}
-	return &redacted{err: err, msg: shown}
+	return &shown{err: err, msg: msg}
 }
 
-type redacted struct {
+// shown is err with the message a reader is to see in its place (secrets
+// out, text from outside quoted); errors.Is and errors.As see err.
+type shown struct {
 	err error
 	msg string
 }
 
-func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return r.err }
+func (s *shown) Error() string { return s.msg }
+func (s *shown) Unwrap() error { return s.err }

@@ -27,6 +27,8 @@ var (
 	ErrTimeout = errors.New("timed out")
 	// ErrUnreachable: no connection to Vault could be made.
 	ErrUnreachable = errors.New("cannot connect to Vault")
+	// ErrNoAuth: a login answer has no "auth" object. It matches ErrNoData too.
+	ErrNoAuth error = missingObject("auth")
 )
 
 // What is wrong with a malformed answer, each wrapped after ErrMalformed
@@ -107,6 +109,30 @@ func DecodeObject(body []byte, name string, dst any) error {
 		return missingObject(name)
 	}
 	return err
+}
+
+// Auth is what a login answer says about the token it issued.
+type Auth struct {
+	ClientToken string
+	Policies    []string
+}
+
+// DecodeAuth reads the "auth" object of a 2xx login answer, with
+// DecodeObject's rules: keys exactly as Vault writes them, none twice or in
+// another case. Its errors are ErrEmptyBody, ErrNoAuth or ErrMalformed, and
+// never quote a value: the answer holds the token.
+func DecodeAuth(body []byte) (Auth, error) {
+	var a struct {
+		ClientToken *string  `json:"client_token"`
+		Policies    []string `json:"policies"`
+	}
+	if err := DecodeObject(body, "auth", &a); err != nil {
+		return Auth{}, err
+	}
+	if a.ClientToken == nil || *a.ClientToken == "" {
+		return Auth{}, fmt.Errorf("%w: auth.client_token is missing or empty", ErrMalformed)
+	}
+	return Auth{ClientToken: *a.ClientToken, Policies: a.Policies}, nil
 }
 
 // decodeMember reads the value of the answer's top-level key name into dst,
@@ -331,4 +357,27 @@ func decodeError(status int, body []byte, secrets []Secret) *VaultError {
 		e.Messages = []string{s}
 	}
 	return e
+}
+
+// requestIDOf reads the answer's request_id with DecodeObject's rules (one
+// key, written in lower case) and keeps it only when it is made of ASCII
+// letters, digits and dashes, so it can stand unquoted in a log line.
+func requestIDOf(body []byte) (string, bool) {
+	var id string
+	_, err := decodeMember(body, "request_id", &id)
+	return id, err == nil && isIDShaped(id)
+}
+
+// isIDShaped bounds what a log line quotes too: Vault's ids are 36-byte
+// UUIDs.
+func isIDShaped(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
