@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
@@ -68,15 +68,7 @@ func (e *VaultError) Error() string {
 // Says reports whether Vault answered status with message among its
 // messages, word for word.
 func (e *VaultError) Says(status int, message string) bool {
-	if e.Status != status {
-		return false
-	}
-	for _, m := range e.Messages {
-		if m == message {
-			return true
-		}
-	}
-	return false
+	return e.Status == status && slices.Contains(e.Messages, message)
 }
 
 // DecodeData reads the "data" object of a 2xx answer into data, a pointer
@@ -228,32 +220,29 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 	if err != nil || tok == nil {
 		return err
 	}
-	kind := kindOf(tok)
-	elem := t // what an object or array holds: anything, for an interface
-	if k := t.Kind(); k == reflect.Map || k == reflect.Slice || k == reflect.Array {
-		elem = t.Elem()
-	}
+	kind, want := kindOf(tok), holds(t)
 	switch {
-	case !fits(kind, tok, t) && t.Kind() == reflect.Struct:
-		return fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, path, kind, errNotObject)
-	case !fits(kind, tok, t):
-		return fmt.Errorf("%w: %s is a JSON %s where %s belongs", ErrMalformed, path, kind, article(t))
+	case want != "" && kind != want,
+		kind == "number" && json.Unmarshal([]byte(tok.(json.Number)), reflect.New(t).Interface()) != nil:
+		return fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, path, kind, wrongKind(want, t))
 	case t.Kind() == reflect.Struct:
 		return checkObject(dec, t, path+".")
-	case kind == "object":
-		// Every value is read, each key as written, the last of a key
-		// twice, as encoding/json reads a map.
-		for dec.More() && err == nil {
-			if _, err = next(dec, path); err == nil {
-				err = check(dec, elem, path)
-			}
+	case kind != "object" && kind != "array":
+		return nil
+	}
+	elem := t // what an object or array holds: anything, for an interface
+	if want != "" {
+		elem = t.Elem()
+	}
+	for dec.More() && err == nil {
+		if kind == "object" {
+			// A map's key, read as written; of a key twice, encoding/json
+			// keeps the last.
+			_, err = next(dec, path)
 		}
-	case kind == "array":
-		for dec.More() && err == nil {
+		if err == nil {
 			err = check(dec, elem, path)
 		}
-	default:
-		return nil
 	}
 	if err == nil {
 		_, err = next(dec, path)
@@ -305,43 +294,31 @@ func kindOf(tok json.Token) string {
 	return "null"
 }
 
-// fits is true when a JSON value of kind has a place in t: a number only
-// when t's kind holds it, as encoding/json would decide.
-func fits(kind string, tok json.Token, t reflect.Type) bool {
-	number, _ := tok.(json.Number)
-	var err error
+// holds is the kind of JSON value a t is read from ("number" for anything
+// else, which encoding/json then refuses); "" for an interface, any kind.
+func holds(t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.Interface:
-		return true
-	case reflect.String:
-		return kind == "string"
-	case reflect.Bool:
-		return kind == "bool"
+		return ""
 	case reflect.Struct, reflect.Map:
-		return kind == "object"
+		return "object"
 	case reflect.Slice, reflect.Array:
-		return kind == "array"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		_, err = strconv.ParseInt(string(number), 10, t.Bits())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		_, err = strconv.ParseUint(string(number), 10, t.Bits())
-	case reflect.Float32, reflect.Float64:
-		_, err = strconv.ParseFloat(string(number), t.Bits())
-	default:
-		return false
+		return "array"
+	case reflect.String, reflect.Bool:
+		return t.Kind().String()
 	}
-	return kind == "number" && err == nil
+	return "number"
 }
 
-// article names what t holds for the operator: "a string", "an array".
-func article(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
+// wrongKind names what t holds for the operator: "where a string belongs".
+func wrongKind(want string, t reflect.Type) error {
+	switch want {
+	case "object":
+		return errNotObject
+	case "array":
+		return errors.New("where an array belongs")
 	}
-	return "a " + t.Kind().String()
+	return fmt.Errorf("where a %s belongs", t.Kind())
 }
 
 // decodeError turns a non-2xx body into a VaultError: Vault's "errors" read
