@@ -17,6 +17,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -264,8 +265,8 @@ func classify(ctx context.Context, err error) error {
 	}
 	var opErr *net.OpError
 	switch {
-	case isRefusal(err):
-		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	case errors.Is(err, ErrMalformed):
+		return err // the guard's refusal, built from quoted parts
 	case errors.As(err, new(*http.MaxBytesError)):
 		return fmt.Errorf("%w: %w", ErrMalformed, errBodyTooLarge)
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -288,17 +289,6 @@ func classify(ctx context.Context, err error) error {
 		return fmt.Errorf("request cancelled: %w", ctx.Err())
 	}
 	return quoted(ctx, err)
-}
-
-// isRefusal is true for the answers the guard refuses: their messages are
-// built from quoted parts already.
-func isRefusal(err error) bool {
-	for _, refusal := range []error{errBodyTooLarge, errSchemeChange, errRedirectRefused, errBadRedirect, errSecondRedirect} {
-		if errors.Is(err, refusal) {
-			return true
-		}
-	}
-	return false
 }
 
 func quoted(ctx context.Context, err error) error {
@@ -364,20 +354,11 @@ type guard struct {
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	// checkRedirect refuses another scheme before vault/api follows; this
-	// holds for any request built another way.
-	if req.URL.Scheme != g.scheme {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, fmt.Errorf("%w: a request to %q", errSchemeChange, QuoteURL(ctx, req.URL.String()))
-	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
-	if err := g.checkRedirect(ctx, resp); err != nil {
+	if err := g.checkRedirect(req.Context(), resp); err != nil {
 		resp.Body.Close()
 		return nil, err
 	}
@@ -386,12 +367,13 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// checkRedirect lets through anything that is not a redirect, and the first
-// 307 to a valid URL on the configured scheme, which it records in the
-// request's trail.
+// checkRedirect lets through anything that is not a redirect net/http or a
+// browser follows (301, 302, 303, 307, 308), and the first 307 to a valid
+// URL on the configured scheme, which it records in the request's trail.
+// Its refusals are ErrMalformed.
 func (g *guard) checkRedirect(ctx context.Context, resp *http.Response) error {
 	status := resp.StatusCode
-	if !isRedirect(status) {
+	if !slices.Contains([]int{301, 302, 303, 307, 308}, status) {
 		return nil
 	}
 	raw := resp.Header.Get("Location")
@@ -406,30 +388,20 @@ func (g *guard) checkRedirect(ctx context.Context, resp *http.Response) error {
 	}
 	switch {
 	case raw == "" && status != http.StatusTemporaryRedirect:
-		return fmt.Errorf("%w: %d without a Location", errRedirectRefused, status)
+		return fmt.Errorf("%w: %w: %d without a Location", ErrMalformed, errRedirectRefused, status)
 	case raw == "":
-		return fmt.Errorf("%w: %d without a Location", errBadRedirect, status)
+		return fmt.Errorf("%w: %w: %d without a Location", ErrMalformed, errBadRedirect, status)
 	case parseErr != nil:
-		return fmt.Errorf("%w: %d to %q, which is not a URL", errBadRedirect, status, QuoteURL(ctx, raw))
+		return fmt.Errorf("%w: %w: %d to %q, which is not a URL", ErrMalformed, errBadRedirect, status, QuoteURL(ctx, raw))
 	case status != http.StatusTemporaryRedirect:
-		return fmt.Errorf("%w: %d to %q", errRedirectRefused, status, shown)
+		return fmt.Errorf("%w: %w: %d to %q", ErrMalformed, errRedirectRefused, status, shown)
 	case hops.redirectedTo != "":
-		return fmt.Errorf("%w: %d to %q", errSecondRedirect, status, shown)
+		return fmt.Errorf("%w: %w: %d to %q", ErrMalformed, errSecondRedirect, status, shown)
 	case target.Scheme != g.scheme:
-		return fmt.Errorf("%w: %d from %s to %q", errSchemeChange, status, g.scheme, shown)
+		return fmt.Errorf("%w: %w: %d from %s to %q", ErrMalformed, errSchemeChange, status, g.scheme, shown)
 	}
 	hops.redirectedTo = shown
 	return nil
-}
-
-// isRedirect is true for the statuses net/http and browsers follow.
-func isRedirect(status int) bool {
-	switch status {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return true
-	}
-	return false
 }
 
 // trail is what the guard saw of one Put: where Vault's redirect led, for

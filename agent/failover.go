@@ -64,7 +64,7 @@ func unserved(ctx context.Context, hops *trail, err error) bool {
 		// request before it has a connection, so nothing was sent. The
 		// guard's own refusals and the request's encoding would fail the
 		// same way anywhere.
-		return !errors.As(err, &ve) && !isRefusal(err)
+		return !errors.As(err, &ve) && !errors.Is(err, ErrMalformed)
 	}
 	return errors.As(err, &ve) && len(ve.Messages) == 1 && vaultDidNotServe(ve)
 }
