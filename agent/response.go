@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,11 +91,8 @@ func DecodeObject(body []byte, name string, dst any) error {
 	if target.Kind() != reflect.Pointer || target.IsNil() || target.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("decode %s: want a pointer to a struct, have %T", name, dst)
 	}
-	switch string(bytes.TrimSpace(body)) {
-	case "":
+	if len(bytes.TrimSpace(body)) == 0 {
 		return ErrEmptyBody
-	case "null":
-		return missingObject(name)
 	}
 	found, err := decodeMember(body, name, dst)
 	if err == nil && !found {
@@ -142,15 +140,18 @@ func decodeMember(body []byte, name string, dst any) (found bool, err error) {
 		Tag:  reflect.StructTag(`json:"` + name + `"`),
 	}}))
 	dec := newDecoder(body)
-	if tok, _ := dec.Token(); tok != json.Delim('{') {
-		return false, fmt.Errorf("%w: the answer is a JSON %s %w", ErrMalformed, kindOf(tok), errNotObject)
+	if tok, _ := dec.Token(); tok == json.Delim('{') { // encoding/json refuses any other
+		if err := checkObject(dec, answer.Type().Elem(), ""); err != nil {
+			return false, err
+		}
 	}
-	if err := checkObject(dec, answer.Type().Elem(), ""); err != nil {
-		return false, err
-	}
-	if err := newDecoder(body).Decode(answer.Interface()); err != nil {
-		// checkObject let through no kind the field cannot hold, so this is
-		// a type it was not written for (a map with int keys, say);
+	var wrongKind *json.UnmarshalTypeError
+	switch err := newDecoder(body).Decode(answer.Interface()); {
+	case errors.As(err, &wrongKind):
+		// Value is the JSON kind, then for some the value: never quoted.
+		kind, _, _ := strings.Cut(wrongKind.Value, " ")
+		return false, fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, cmp.Or(wrongKind.Field, "the answer"), kind, belongs(wrongKind.Type))
+	case err != nil:
 		// encoding/json's words could quote the value.
 		return false, fmt.Errorf("%w: cannot decode %s", ErrMalformed, name)
 	}
@@ -160,6 +161,17 @@ func decodeMember(body []byte, name string, dst any) (found bool, err error) {
 	}
 	reflect.ValueOf(dst).Elem().Set(member.Elem())
 	return true, nil
+}
+
+// belongs names what t holds for the operator: "where a string belongs".
+func belongs(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return errNotObject
+	case reflect.Slice, reflect.Array:
+		return errors.New("where an array belongs")
+	}
+	return fmt.Errorf("where a %s belongs", t.Kind())
 }
 
 func newDecoder(body []byte) *json.Decoder {
@@ -208,34 +220,28 @@ func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 	return err
 }
 
-// check walks the next value of dec as encoding/json would read it into t:
-// objects with checkObject's rules at every depth, and a value refused
-// when its JSON kind has no place in t, where encoding/json would note the
-// error and read on. Null fits anything. path names the value.
+// check walks the next value of dec, where encoding/json reads a t, for
+// checkObject's rules at every depth. A value of a kind t does not hold is
+// left to encoding/json to refuse.
 func check(dec *json.Decoder, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	tok, err := next(dec, path)
-	if err != nil || tok == nil {
-		return err
-	}
-	kind, want := kindOf(tok), holds(t)
 	switch {
-	case want != "" && kind != want,
-		kind == "number" && json.Unmarshal([]byte(tok.(json.Number)), reflect.New(t).Interface()) != nil:
-		return fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, path, kind, wrongKind(want, t))
-	case t.Kind() == reflect.Struct:
+	case err != nil:
+		return err
+	case tok == json.Delim('{') && t.Kind() == reflect.Struct:
 		return checkObject(dec, t, path+".")
-	case kind != "object" && kind != "array":
+	case tok != json.Delim('{') && tok != json.Delim('['):
 		return nil
 	}
 	elem := t // what an object or array holds: anything, for an interface
-	if want != "" {
+	if k := t.Kind(); k == reflect.Map || k == reflect.Slice || k == reflect.Array {
 		elem = t.Elem()
 	}
 	for dec.More() && err == nil {
-		if kind == "object" {
+		if tok == json.Delim('{') {
 			// A map's key, read as written; of a key twice, encoding/json
 			// keeps the last.
 			_, err = next(dec, path)
@@ -276,51 +282,6 @@ func fieldFor(t reflect.Type, key string) (string, reflect.Type, bool) {
 	return "", nil, false
 }
 
-// kindOf names the kind of the JSON value that opens with tok.
-func kindOf(tok json.Token) string {
-	switch tok.(type) {
-	case json.Delim:
-		if tok == json.Delim('[') {
-			return "array"
-		}
-		return "object"
-	case string:
-		return "string"
-	case json.Number:
-		return "number"
-	case bool:
-		return "bool"
-	}
-	return "null"
-}
-
-// holds is the kind of JSON value a t is read from ("number" for anything
-// else, which encoding/json then refuses); "" for an interface, any kind.
-func holds(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Interface:
-		return ""
-	case reflect.Struct, reflect.Map:
-		return "object"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.String, reflect.Bool:
-		return t.Kind().String()
-	}
-	return "number"
-}
-
-// wrongKind names what t holds for the operator: "where a string belongs".
-func wrongKind(want string, t reflect.Type) error {
-	switch want {
-	case "object":
-		return errNotObject
-	case "array":
-		return errors.New("where an array belongs")
-	}
-	return fmt.Errorf("where a %s belongs", t.Kind())
-}
-
 // decodeError turns a non-2xx body into a VaultError: Vault's "errors" read
 // with DecodeObject's rules, or else the whole body (up to the size bound)
 // as one message. Nothing is cut here: the VaultError removes secrets
@@ -328,7 +289,8 @@ func wrongKind(want string, t reflect.Type) error {
 func decodeError(status int, body []byte, secrets []Secret) *VaultError {
 	e := &VaultError{Status: status, Messages: []string{}, secrets: secrets}
 	var messages []string
-	if _, err := decodeMember(body, "errors", &messages); err == nil {
+	// An answer of JSON null is no object of errors.
+	if _, err := decodeMember(body, "errors", &messages); err == nil && string(bytes.TrimSpace(body)) != "null" {
 		e.Messages = messages
 	} else if s := strings.TrimSpace(string(body)); s != "" {
 		e.Messages = []string{s}
