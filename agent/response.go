@@ -16,11 +16,10 @@ import (
 // The outcomes every mode's callers tell apart with errors.Is. Every one of
 // them denies.
 var (
-	// ErrEmptyBody: Vault answered without a body (the original panics here).
+	// ErrEmptyBody: Vault answered without a body.
 	ErrEmptyBody = errors.New("Vault's answer has no body")
-	// ErrNoData: the body lacks the object the mode reads, "data" (the
-	// original panics here too) or "auth". Each reads "Vault's answer has
-	// no <object>".
+	// ErrNoData: the body lacks the object the mode reads, "data" or
+	// "auth" (ErrNoAuth).
 	ErrNoData error = missingObject("data")
 	// ErrMalformed: the body is not the JSON the answer is made of.
 	ErrMalformed = errors.New("Vault's answer is malformed")
@@ -141,9 +140,14 @@ func decodeMember(body []byte, name string, dst any) (found bool, err error) {
 	}}))
 	dec := newDecoder(body)
 	if tok, _ := dec.Token(); tok == json.Delim('{') { // encoding/json refuses any other
-		if err := checkObject(dec, answer.Type().Elem(), ""); err != nil {
-			return false, err
-		}
+		err = checkObject(dec, answer.Type().Elem(), "")
+	}
+	if err != nil && !errors.Is(err, ErrMalformed) {
+		// dec read valid JSON: only a bug gets here, and it denies all the same.
+		err = fmt.Errorf("%w: %w", ErrMalformed, errNotOneValue)
+	}
+	if err != nil {
+		return false, err
 	}
 	var wrongKind *json.UnmarshalTypeError
 	switch err := newDecoder(body).Decode(answer.Interface()); {
@@ -189,7 +193,7 @@ func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 	seen := map[string]bool{}
 	otherCase := ""
 	for dec.More() {
-		tok, err := next(dec, prefix+"key")
+		tok, err := dec.Token()
 		if err != nil {
 			return err
 		}
@@ -204,9 +208,7 @@ func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 			otherCase = name
 			fallthrough
 		default:
-			if dec.Decode(new(json.RawMessage)) != nil {
-				err = fmt.Errorf("%w: %s cannot be read", ErrMalformed, prefix+key)
-			}
+			err = dec.Decode(new(json.RawMessage))
 		}
 		if err != nil {
 			return err
@@ -216,7 +218,7 @@ func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 	if otherCase != "" {
 		return fmt.Errorf("%w: %s %w", ErrMalformed, prefix+otherCase, errOtherCase)
 	}
-	_, err := next(dec, prefix+"end")
+	_, err := dec.Token()
 	return err
 }
 
@@ -227,7 +229,7 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	tok, err := next(dec, path)
+	tok, err := dec.Token()
 	switch {
 	case err != nil:
 		return err
@@ -242,28 +244,16 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 	}
 	for dec.More() && err == nil {
 		if tok == json.Delim('{') {
-			// A map's key, read as written; of a key twice, encoding/json
-			// keeps the last.
-			_, err = next(dec, path)
+			_, err = dec.Token() // a map's key, as written; encoding/json keeps the last of two
 		}
 		if err == nil {
 			err = check(dec, elem, path)
 		}
 	}
 	if err == nil {
-		_, err = next(dec, path)
+		_, err = dec.Token()
 	}
 	return err
-}
-
-// next is dec's next token. The answer is valid JSON, so it fails only on
-// a bug; that denies all the same.
-func next(dec *json.Decoder, path string) (json.Token, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s cannot be read", ErrMalformed, path)
-	}
-	return tok, nil
 }
 
 // fieldFor is the name and type of the field of the struct t that reads
@@ -300,23 +290,12 @@ func decodeError(status int, body []byte, secrets []Secret) *VaultError {
 
 // requestIDOf reads the answer's request_id with DecodeObject's rules (one
 // key, written in lower case) and keeps it only when it is made of ASCII
-// letters, digits and dashes, so it can stand unquoted in a log line.
+// letters, digits and dashes, so it can stand unquoted in a log line, and
+// is at most 64 bytes (Vault's are 36-byte UUIDs).
 func requestIDOf(body []byte) (string, bool) {
 	var id string
 	_, err := decodeMember(body, "request_id", &id)
-	return id, err == nil && isIDShaped(id)
+	return id, err == nil && id != "" && len(id) <= 64 && strings.Trim(id, idChars) == ""
 }
 
-// isIDShaped bounds what a log line quotes too: Vault's ids are 36-byte
-// UUIDs.
-func isIDShaped(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, r := range id {
-		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
+const idChars = "-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
