@@ -56,10 +56,8 @@ type Client struct {
 	at     int
 	pinned bool
 	onSkip func(Skip)
-	// requestIDs keeps the request_id of Vault's 2xx answers: Vault writes
-	// the same id into its audit log, so a log line carrying it leads to
-	// the request's audit entry. The watchdog may read it while the run
-	// still asks Vault.
+	// requestIDs are those of Vault's 2xx answers, which lead to their
+	// audit log entries; the watchdog may read them while the run asks.
 	mu         sync.Mutex
 	requestIDs []string
 }
@@ -81,18 +79,15 @@ type Settings interface {
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
 // token from the environment takes part.
 //
-// vault/api makes every request, over go-cleanhttp's transport. Where the
-// agent works against the library, it is because a login must mean one
-// thing: the root-owned config file is the only authority, so the VAULT_*
-// and proxy variables vault/api and net/http read are scrubbed first; a
-// request that may have reached Vault is never sent again (MaxRetries 0),
-// since Vault consumes an OTP or a code as it answers; request sends with
-// RawRequestWithContext, as Logical().Write reads the answer through a map
-// that hides the duplicate and case-variant keys DecodeObject refuses, and
-// WriteRaw keeps no Obj, so the one redirect vault/api follows would
-// re-send "null"; and guard refuses the 301s and 302s vault/api follows,
-// bounds the error bodies it reads whole, and stops net/http following
-// any further redirect.
+// vault/api makes every request, over go-cleanhttp's transport; the agent
+// works against it only where a login must mean one thing: the VAULT_* and
+// proxy variables it and net/http read are scrubbed (the root-owned config
+// is the only authority); MaxRetries is 0, as Vault consumes an OTP or a
+// code as it answers; request uses RawRequestWithContext, as
+// Logical().Write reads answers through a map that hides the duplicate keys
+// DecodeObject refuses, and WriteRaw would re-send "null" on the one
+// redirect vault/api follows; and guard refuses the 301s and 302s vault/api
+// follows and bounds the error bodies it reads whole.
 func New(cfg Settings) (*Client, error) {
 	scrubEnvironment()
 	addrs := cfg.Addrs()
@@ -122,7 +117,6 @@ func (c *Client) vault(i int) (*api.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[i]), quoted(context.Background(), err))
 	}
-	vc.SetToken(c.token) // "" clears any token vault/api found
 	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
 	if c.namespace != "" {
 		vc.SetNamespace(c.namespace)
@@ -134,14 +128,7 @@ func (c *Client) vault(i int) (*api.Client, error) {
 // SetToken makes every later request carry token as X-Vault-Token. The
 // client starts without one: ssh/verify needs none, and a login must not
 // send one.
-func (c *Client) SetToken(token string) {
-	c.token = token
-	for _, vc := range c.vaults {
-		if vc != nil {
-			vc.SetToken(token)
-		}
-	}
-}
+func (c *Client) SetToken(token string) { c.token = token }
 
 // RequestIDs lists the request_id of every answer Vault gave this client,
 // in order. Vault v1.14.0 sends one only with a 2xx answer: an error
@@ -212,7 +199,7 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	ctx = httptrace.WithClientTrace(context.WithValue(ctx, trailKey{}, hops), &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
 	})
-	answer, err := request(ctx, vc, method, path, body)
+	answer, err := request(ctx, vc, c.token, method, path, body)
 	if id, ok := requestIDOf(answer); err == nil && ok {
 		c.mu.Lock()
 		c.requestIDs = append(c.requestIDs, id)
@@ -224,8 +211,9 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	return answer, hops, err
 }
 
-func request(ctx context.Context, vc *api.Client, method, path string, body any) ([]byte, error) {
+func request(ctx context.Context, vc *api.Client, token, method, path string, body any) ([]byte, error) {
 	r := vc.NewRequest(method, path)
+	r.ClientToken = token // none from anywhere else
 	if body != nil {
 		if err := r.SetJSONBody(body); err != nil {
 			return nil, fmt.Errorf("encode request: %w", err)
@@ -414,3 +402,55 @@ type trail struct {
 }
 
 type trailKey struct{}
+
+// Secret is a value no message may carry (an OTP, a code, a token), and the
+// mark written in its place.
+type Secret = quote.Secret
+
+type secretsKey struct{}
+
+// WithSecrets returns ctx carrying secrets besides those it already
+// carries. Everything the agent quotes from the server while serving a
+// request with that context (error bodies, redirect targets, transport
+// errors) has them removed before it is cut to length, as must everything
+// a mode quotes: use Quote.
+func WithSecrets(ctx context.Context, secrets ...Secret) context.Context {
+	all := append(append([]Secret(nil), secretsIn(ctx)...), secrets...)
+	return context.WithValue(ctx, secretsKey{}, all)
+}
+
+func secretsIn(ctx context.Context) []Secret {
+	s, _ := ctx.Value(secretsKey{}).([]Secret)
+	return s
+}
+
+// Quote is the one way a mode or the agent puts text from outside into a
+// message: without ctx's secrets, then cut to quote.MaxLen.
+func Quote(ctx context.Context, s string) string { return quote.Outside(s, secretsIn(ctx)...) }
+
+// QuoteURL is Quote for a URL: credentials in it are removed too.
+func QuoteURL(ctx context.Context, s string) string { return quote.URL(s, secretsIn(ctx)...) }
+
+// WithoutSecrets is the last net under a mode's errors: any echo of ctx's
+// secrets still in err's message is replaced by its mark. errors.Is and
+// errors.As see err unchanged.
+func WithoutSecrets(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := quote.Redact(err.Error(), secretsIn(ctx)...)
+	if msg == err.Error() {
+		return err
+	}
+	return &shown{err: err, msg: msg}
+}
+
+// shown is err with the message a reader is to see in its place (secrets
+// out, text from outside quoted); errors.Is and errors.As see err.
+type shown struct {
+	err error
+	msg string
+}
+
+func (s *shown) Error() string { return s.msg }
+func (s *shown) Unwrap() error { return s.err }
