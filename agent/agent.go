@@ -44,13 +44,12 @@ const maxHeaderSize = 64 << 10
 // Client talks to Vault on behalf of a mode: to the one address of
 // vault_addr, or to the first of several that can serve (failover.go).
 type Client struct {
-	http      *http.Client
-	namespace string
-	addrs     []string
-	// vaults[i] talks to addrs[i]; the first is made by New, the others
-	// only when a request gets that far.
-	vaults []*api.Client
-	token  string
+	// vault sends every request, to the address sendAt names, with the
+	// token SetToken gave: it holds nothing else a request changes, so
+	// the clients At makes share it.
+	vault *api.Client
+	addrs []string
+	token string
 	// at is the address the last request went to; pinned is set once an
 	// address answered, and every later request goes there alone.
 	at     int
@@ -90,39 +89,23 @@ type Settings interface {
 // follows and bounds the error bodies it reads whole.
 func New(cfg Settings) (*Client, error) {
 	scrubEnvironment()
-	addrs := cfg.Addrs()
-	c := &Client{
-		http: &http.Client{
-			Transport:     &guard{next: newTransport(cfg), scheme: addrs[0].Scheme},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		namespace: cfg.VaultNamespace(),
-		vaults:    make([]*api.Client, len(addrs)),
-	}
-	for _, u := range addrs {
+	c := &Client{}
+	for _, u := range cfg.Addrs() {
 		c.addrs = append(c.addrs, strings.TrimSuffix(u.String(), "/"))
 	}
-	if _, err := c.vault(0); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// vault is the vault/api client for addrs[i], made on first use.
-func (c *Client) vault(i int) (*api.Client, error) {
-	if c.vaults[i] != nil {
-		return c.vaults[i], nil
-	}
-	vc, err := api.NewClient(&api.Config{Address: c.addrs[i], HttpClient: c.http, MaxRetries: 0})
+	vc, err := api.NewClient(&api.Config{Address: c.addrs[0], MaxRetries: 0, HttpClient: &http.Client{
+		Transport:     &guard{next: newTransport(cfg), scheme: cfg.Addrs()[0].Scheme},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}})
 	if err != nil {
-		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[i]), quoted(context.Background(), err))
+		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[0]), quoted(context.Background(), err))
 	}
 	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
-	if c.namespace != "" {
-		vc.SetNamespace(c.namespace)
+	if ns := cfg.VaultNamespace(); ns != "" {
+		vc.SetNamespace(ns)
 	}
-	c.vaults[i] = vc
-	return vc, nil
+	c.vault = vc
+	return c, nil
 }
 
 // SetToken makes every later request carry token as X-Vault-Token. The
@@ -192,14 +175,10 @@ func (c *Client) send(ctx context.Context, method, path string, body any) ([]byt
 func (c *Client) sendAt(ctx context.Context, i int, method, path string, body any) ([]byte, *trail, error) {
 	c.at = i
 	hops := &trail{}
-	vc, err := c.vault(i)
-	if err != nil {
-		return nil, hops, err
-	}
 	ctx = httptrace.WithClientTrace(context.WithValue(ctx, trailKey{}, hops), &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
 	})
-	answer, err := request(ctx, vc, c.token, method, path, body)
+	answer, err := c.request(ctx, c.addrs[i]+path, method, body)
 	if id, ok := requestIDOf(answer); err == nil && ok {
 		c.mu.Lock()
 		c.requestIDs = append(c.requestIDs, id)
@@ -211,16 +190,20 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	return answer, hops, err
 }
 
-func request(ctx context.Context, vc *api.Client, token, method, path string, body any) ([]byte, error) {
-	r := vc.NewRequest(method, path)
-	r.ClientToken = token // none from anywhere else
+func (c *Client) request(ctx context.Context, target, method string, body any) ([]byte, error) {
+	r := c.vault.NewRequest(method, "/")
+	r.ClientToken = c.token // none from anywhere else
+	var err error
+	if r.URL, err = url.Parse(target); err != nil {
+		return nil, fmt.Errorf("request to %s: %w", quote.URL(target), quoted(ctx, err))
+	}
 	if body != nil {
 		if err := r.SetJSONBody(body); err != nil {
 			return nil, fmt.Errorf("encode request: %w", err)
 		}
 	}
 	//nolint:staticcheck // deprecated, but the one call that fits (see New)
-	resp, err := vc.RawRequestWithContext(ctx, r)
+	resp, err := c.vault.RawRequestWithContext(ctx, r)
 	if resp == nil {
 		return nil, classify(ctx, cmp.Or(err, ErrEmptyBody))
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"github.com/hashicorp/vault/api"
 )
 
 // Skip is one address a request passed over, and why: what it answered
@@ -31,13 +29,7 @@ func (c *Client) Addresses() []string { return append([]string(nil), c.addrs...)
 // At is a client for the i-th address alone, sharing this one's transport
 // and settings: -verify-only checks every address through one each.
 func (c *Client) At(i int) *Client {
-	return &Client{
-		http:      c.http,
-		namespace: c.namespace,
-		addrs:     []string{c.addrs[i]},
-		vaults:    make([]*api.Client, 1),
-		token:     c.token,
-	}
+	return &Client{vault: c.vault, addrs: []string{c.addrs[i]}, token: c.token}
 }
 
 // unserved is true only when the request certainly did not reach a Vault
