@@ -42,7 +42,7 @@ const maxBodySize = 64 << 10
 const maxHeaderSize = 64 << 10
 
 // Client talks to Vault on behalf of a mode: to the one address of
-// vault_addr, or to the first of several that can serve (failover.go).
+// vault_addr, or to the first of several that can serve (see send).
 type Client struct {
 	// vault sends every request, to the address sendAt names, with the
 	// token SetToken gave: it holds nothing else a request changes, so
@@ -128,11 +128,10 @@ func (c *Client) URL(path string) string { return quote.URL(c.addrs[c.at] + path
 
 // Put sends body as JSON to path (such as /v1/ssh/verify) and returns the
 // body of a 2xx answer. Any other answer is a *VaultError; transport
-// problems are ErrTimeout, ErrUnreachable or ErrMalformed. When Vault's one
-// redirect was followed, an error says where it led. Callers name the call
-// in the error; what the server said is quoted without ctx's secrets (see
-// WithSecrets). With several addresses, the first request goes to the
-// first that can serve it (failover.go), and every later one to that one.
+// problems are ErrTimeout, ErrUnreachable or ErrMalformed, saying where
+// Vault's one redirect led when it was followed. Callers name the call in
+// the error; what the server said is quoted without ctx's secrets (see
+// WithSecrets). Which address serves it: see send.
 func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
 	return c.send(ctx, http.MethodPut, path, body)
 }
@@ -437,3 +436,76 @@ type shown struct {
 
 func (s *shown) Error() string { return s.msg }
 func (s *shown) Unwrap() error { return s.err }
+
+// Skip is one address a request passed over, and why: what it answered
+// or how connecting to it failed. Main logs each at WARN.
+type Skip struct {
+	Addr   string // quoted
+	Next   string // quoted: the address asked next
+	Reason error
+}
+
+func (s Skip) String() string {
+	return fmt.Sprintf("skipped Vault at %s, asking %s next: %v", s.Addr, s.Next, s.Reason)
+}
+
+// OnSkip has report called for every address a request passes over, as it
+// does.
+func (c *Client) OnSkip(report func(Skip)) { c.onSkip = report }
+
+// Addresses lists vault_addr's addresses in the order they are tried.
+func (c *Client) Addresses() []string { return append([]string(nil), c.addrs...) }
+
+// At is a client for the i-th address alone, sharing this one's transport
+// and settings: -verify-only checks every address through one each.
+func (c *Client) At(i int) *Client {
+	return &Client{vault: c.vault, addrs: []string{c.addrs[i]}, token: c.token}
+}
+
+// unserved is true only when the request certainly did not reach a Vault
+// that could act on it, so the secret in it (an OTP, a code) cannot have
+// been used up and the next address may be asked. Anything else is the
+// outcome, whatever it is: an answer about the secret, a timeout after
+// the request went out, a refused redirect, any doubt.
+func unserved(ctx context.Context, hops *trail, err error) bool {
+	var ve *VaultError
+	switch {
+	case err == nil, ctx.Err() != nil:
+		// Nothing left to try for, or no time left to try it in.
+		return false
+	case hops.redirectedTo != "":
+		// A standby answers 307 also when forwarding to the active node
+		// failed, which may be after the active node acted on the request
+		// (Vault 1.14 http/handler.go, forwardRequest): whatever happened
+		// after a redirect is final.
+		return false
+	case !hops.connected.Load():
+		// No connection was ever made: the dial failed (refused, no
+		// route, the connect limit) or the TLS handshake did (an alert, a
+		// certificate that does not verify). net/http writes nothing of a
+		// request before it has a connection, so nothing was sent. The
+		// guard's own refusals and the request's encoding would fail the
+		// same way anywhere.
+		return !errors.As(err, &ve) && !errors.Is(err, ErrMalformed)
+	}
+	return errors.As(err, &ve) && len(ve.Messages) == 1 && vaultDidNotServe(ve)
+}
+
+// vaultDidNotServe is true for Vault v1.14.0's answers, word for word, that
+// come before a request reaches the engine that would use the secret:
+//   - 503 "Vault is sealed": Core.switchedLockHandleRequest refuses before
+//     routing, handleRequestForwarding (Core.Leader) before forwarding; a
+//     node marks itself sealed before it waits for routed requests to end.
+//   - 500 "local node not active but active cluster node not found": a
+//     standby that knows no active node, instead of forwarding.
+//   - 500 "active context canceled after getting state lock": a node
+//     losing its active role, in switchedLockHandleRequest before routing.
+//
+// Not among them: 503 "no active Vault instance found" (a standby also
+// gives it after a failed forward the active node may have acted on); 429
+// (a rate limit quota the next node would undo); any 5xx from a proxy.
+func vaultDidNotServe(ve *VaultError) bool {
+	return ve.Says(http.StatusServiceUnavailable, "Vault is sealed") ||
+		ve.Says(http.StatusInternalServerError, "local node not active but active cluster node not found") ||
+		ve.Says(http.StatusInternalServerError, "active context canceled after getting state lock")
+}
