@@ -29,24 +29,21 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
-// ConnectTimeout bounds one TCP connect, so a Vault address that drops
-// packets costs seconds, not the whole budget.
-const ConnectTimeout = 2 * time.Second
-
-// maxBodySize bounds what we read of any answer: a verify answer is a few
-// hundred bytes.
-const maxBodySize = 64 << 10
-
-// maxHeaderSize bounds the headers of an answer: Vault's are a few hundred
-// bytes, and a Location is quoted in a message.
-const maxHeaderSize = 64 << 10
+const (
+	// ConnectTimeout bounds one TCP connect, so a Vault address that drops
+	// packets costs seconds, not the whole budget.
+	ConnectTimeout = 2 * time.Second
+	// maxBodySize bounds what we read of any answer, and maxHeaderSize its
+	// headers: Vault's are a few hundred bytes; a Location is quoted.
+	maxBodySize   = 64 << 10
+	maxHeaderSize = 64 << 10
+)
 
 // Client talks to Vault on behalf of a mode: to the one address of
 // vault_addr, or to the first of several that can serve (see send).
 type Client struct {
-	// vault sends every request, to the address sendAt names, with the
-	// token SetToken gave: it holds nothing else a request changes, so
-	// the clients At makes share it.
+	// vault sends every request, to the address and with the token request
+	// sets on it, so the clients At makes share it.
 	vault *api.Client
 	addrs []string
 	token string
@@ -81,12 +78,11 @@ type Settings interface {
 // vault/api makes every request, over go-cleanhttp's transport; the agent
 // works against it only where a login must mean one thing: the VAULT_* and
 // proxy variables it and net/http read are scrubbed (the root-owned config
-// is the only authority); MaxRetries is 0, as Vault consumes an OTP or a
-// code as it answers; request uses RawRequestWithContext, as
-// Logical().Write reads answers through a map that hides the duplicate keys
-// DecodeObject refuses, and WriteRaw would re-send "null" on the one
-// redirect vault/api follows; and guard refuses the 301s and 302s vault/api
-// follows and bounds the error bodies it reads whole.
+// is the only authority); MaxRetries is 0 (Vault consumes an OTP or a code
+// as it answers); request uses RawRequestWithContext (Logical().Write reads
+// answers through a map, hiding the duplicate keys DecodeObject refuses;
+// WriteRaw re-sends "null" on vault/api's one redirect); guard refuses the
+// 301s and 302s vault/api follows and bounds the error bodies it reads.
 func New(cfg Settings) (*Client, error) {
 	scrubEnvironment()
 	c := &Client{}
@@ -164,8 +160,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) ([]byt
 			return answer, err
 		}
 		if c.onSkip != nil {
-			next := QuoteURL(context.Background(), c.addrs[i+1])
-			c.onSkip(Skip{Addr: QuoteURL(context.Background(), c.addrs[i]), Next: next, Reason: WithoutSecrets(ctx, err)})
+			c.onSkip(Skip{Addr: QuoteURL(ctx, c.addrs[i]), Next: QuoteURL(ctx, c.addrs[i+1]), Reason: WithoutSecrets(ctx, err)})
 		}
 	}
 }
@@ -304,9 +299,8 @@ var (
 	errHeadersTooLarge = fmt.Errorf("answer headers larger than %d bytes", maxHeaderSize)
 	errSchemeChange    = errors.New("refusing a redirect to another scheme")
 	// Vault redirects (a standby to the active node) only with 307, which
-	// keeps method and body. A 301 or 302 comes from something else, a proxy
-	// sending the browser to a login page say, and vault/api would re-send
-	// the OTP there.
+	// keeps method and body. A 301 or 302 comes from something else (a proxy
+	// sending a browser to a login page), where vault/api would re-send the OTP.
 	errRedirectRefused = errors.New("refusing to follow a redirect Vault does not send (only 307 is followed)")
 	errBadRedirect     = errors.New("refusing a redirect without a valid target")
 	// A standby redirects to the active node, which answers: a second
@@ -449,8 +443,7 @@ func (s Skip) String() string {
 	return fmt.Sprintf("skipped Vault at %s, asking %s next: %v", s.Addr, s.Next, s.Reason)
 }
 
-// OnSkip has report called for every address a request passes over, as it
-// does.
+// OnSkip has report called for every address a request passes over.
 func (c *Client) OnSkip(report func(Skip)) { c.onSkip = report }
 
 // Addresses lists vault_addr's addresses in the order they are tried.
@@ -480,12 +473,11 @@ func unserved(ctx context.Context, hops *trail, err error) bool {
 		// after a redirect is final.
 		return false
 	case !hops.connected.Load():
-		// No connection was ever made: the dial failed (refused, no
-		// route, the connect limit) or the TLS handshake did (an alert, a
-		// certificate that does not verify). net/http writes nothing of a
-		// request before it has a connection, so nothing was sent. The
-		// guard's own refusals and the request's encoding would fail the
-		// same way anywhere.
+		// No connection was ever made: the dial failed (refused, no route,
+		// the connect limit) or the TLS handshake did (an alert, a
+		// certificate that does not verify), and net/http writes nothing
+		// before it has one. The guard's refusals and the request's
+		// encoding would fail the same way anywhere.
 		return !errors.As(err, &ve) && !errors.Is(err, ErrMalformed)
 	}
 	return errors.As(err, &ve) && len(ve.Messages) == 1 && vaultDidNotServe(ve)

@@ -31,9 +31,8 @@ var (
 	ErrNoAuth error = missingObject("auth")
 )
 
-// What is wrong with a malformed answer, each wrapped after ErrMalformed
-// and the place in the answer it names, so tests ask errors.Is instead of
-// spelling the words again.
+// What is wrong with a malformed answer, wrapped after ErrMalformed and the
+// place it names: tests ask errors.Is instead of spelling the words again.
 var (
 	errNotOneValue = errors.New("not one JSON value")
 	errNotObject   = errors.New("where an object belongs")
@@ -76,15 +75,13 @@ func (e *VaultError) Says(status int, message string) bool {
 func DecodeData(body []byte, data any) error { return DecodeObject(body, "data", data) }
 
 // DecodeObject reads the top-level object name ("data", "auth") of a 2xx
-// answer into dst, a pointer to a struct whose fields carry json tags, with
-// encoding/json. It gives Vault's answer one meaning: a key must be written
-// exactly as the tag (Vault writes lower case), and a key that appears
-// twice, or also in another letter case, is refused in every object it
-// reads (encoding/json alone would take the last one in any case:
-// {"username":"bob","Username":"alice"} would mean alice). Keys it does not
-// read are left alone. A number read into an interface stays a
-// json.Number. Its errors are ErrEmptyBody, ErrNoData or ErrMalformed, and
-// never quote the body.
+// answer into dst, a pointer to a struct with json tags, with encoding/json
+// and one meaning: a key dst reads, at any depth, must be written once and
+// exactly as the tag (Vault writes lower case); encoding/json alone takes
+// the last in any case, {"username":"bob","Username":"alice"} meaning
+// alice. Other keys are left alone; a number read into an interface stays
+// a json.Number. Its errors are ErrEmptyBody, ErrNoData or ErrMalformed,
+// and never quote the body.
 func DecodeObject(body []byte, name string, dst any) error {
 	target := reflect.ValueOf(dst)
 	if target.Kind() != reflect.Pointer || target.IsNil() || target.Elem().Kind() != reflect.Struct {
@@ -142,19 +139,16 @@ func decodeMember(body []byte, name string, dst any) (found bool, err error) {
 	if tok, _ := dec.Token(); tok == json.Delim('{') { // encoding/json refuses any other
 		err = checkObject(dec, answer.Type().Elem(), "")
 	}
-	if err != nil && !errors.Is(err, ErrMalformed) {
-		// dec read valid JSON: only a bug gets here, and it denies all the same.
-		err = fmt.Errorf("%w: %w", ErrMalformed, errNotOneValue)
-	}
-	if err != nil {
-		return false, err
+	if err != nil { // a key twice or in another case (dec reads valid JSON)
+		return false, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	var wrongKind *json.UnmarshalTypeError
 	switch err := newDecoder(body).Decode(answer.Interface()); {
 	case errors.As(err, &wrongKind):
 		// Value is the JSON kind, then for some the value: never quoted.
 		kind, _, _ := strings.Cut(wrongKind.Value, " ")
-		return false, fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, cmp.Or(wrongKind.Field, "the answer"), kind, belongs(wrongKind.Type))
+		where := cmp.Or(wrongKind.Field, "the answer")
+		return false, fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, where, kind, belongs(wrongKind.Type))
 	case err != nil:
 		// encoding/json's words could quote the value.
 		return false, fmt.Errorf("%w: cannot decode %s", ErrMalformed, name)
@@ -201,7 +195,7 @@ func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 		name, field, reads := fieldFor(t, key)
 		switch {
 		case reads && seen[name]:
-			return fmt.Errorf("%w: %s %w", ErrMalformed, prefix+name, errTwice)
+			return fmt.Errorf("%s %w", prefix+name, errTwice)
 		case reads && key == name:
 			err = check(dec, field, prefix+name)
 		case reads && otherCase == "":
@@ -216,7 +210,7 @@ func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 		seen[name] = reads
 	}
 	if otherCase != "" {
-		return fmt.Errorf("%w: %s %w", ErrMalformed, prefix+otherCase, errOtherCase)
+		return fmt.Errorf("%s %w", prefix+otherCase, errOtherCase)
 	}
 	_, err := dec.Token()
 	return err
