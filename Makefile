@@ -58,7 +58,6 @@ FUZZ_TARGETS := \
 	helper/sshotp:FuzzDecodeVerify \
 	agent:FuzzDecodeError \
 	agent:FuzzDecodeAuth \
-	agent:FuzzMembersOf \
 	agent:FuzzDecodeObject \
 	helper/totp:FuzzReadCode \
 	helper/totp:FuzzKeyName \

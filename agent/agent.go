@@ -6,6 +6,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,9 +14,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,31 +29,33 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
 
-// ConnectTimeout bounds one TCP connect, so a Vault address that drops
-// packets costs seconds, not the whole budget.
-const ConnectTimeout = 2 * time.Second
-
-// maxBodySize bounds what we read of any answer: a verify answer is a few
-// hundred bytes.
-const maxBodySize = 64 << 10
+const (
+	// ConnectTimeout bounds one TCP connect, so a Vault address that drops
+	// packets costs seconds, not the whole budget.
+	ConnectTimeout = 2 * time.Second
+	// maxBodySize bounds what we read of any answer, and maxHeaderSize its
+	// headers: Vault's are a few hundred bytes; a Location is quoted.
+	maxBodySize   = 64 << 10
+	maxHeaderSize = 64 << 10
+)
 
 // Client talks to Vault on behalf of a mode: to the one address of
-// vault_addr, or to the first of several that can serve (failover.go).
+// vault_addr, or to the first of several that can serve (see send).
 type Client struct {
-	http      *http.Client
-	namespace string
-	addrs     []string
-	// vaults[i] talks to addrs[i]; the first is made by New, the others
-	// only when a request gets that far.
-	vaults []*api.Client
-	token  string
+	// vault sends every request, to the address and with the token request
+	// sets on it, so the clients At makes share it.
+	vault *api.Client
+	addrs []string
+	token string
 	// at is the address the last request went to; pinned is set once an
 	// address answered, and every later request goes there alone.
 	at     int
 	pinned bool
 	onSkip func(Skip)
-	// answers keeps the request_id of Vault's 2xx answers (requestid.go).
-	answers requestIDs
+	// requestIDs are those of Vault's 2xx answers, which lead to their
+	// audit log entries; the watchdog may read them while the run asks.
+	mu         sync.Mutex
+	requestIDs []string
 }
 
 // Settings is what a Client is built from: the config file's shared keys,
@@ -69,64 +75,47 @@ type Settings interface {
 // New builds a client from cfg alone: no VAULT_* variable, proxy variable or
 // token from the environment takes part.
 //
-// vault/api makes every request, over go-cleanhttp's transport; where the
-// agent works against the library, it is for one of these reasons:
-//   - scrubEnvironment: NewClient reads VAULT_* (and fails on values it
-//     cannot parse), and net/http the proxy variables; the root-owned config
-//     file must be the only authority, so they go before the library looks.
-//   - MaxRetries 0: a request that may have reached Vault must never be sent
-//     again, since Vault consumes an OTP or a code as it answers.
-//   - put sends with RawRequestWithContext, not Logical().Write: Write reads
-//     the answer through a map (and an error answer's "errors" in any letter
-//     case), which hides the duplicate and case-variant keys DecodeObject and
-//     decodeError refuse; WriteRaw keeps no Obj, so the one redirect
-//     vault/api follows would re-send "null" in place of the body.
-//   - guard: vault/api follows 301 and 302 as well as Vault's 307, reads
-//     error bodies whole, and lets net/http follow further redirects.
+// vault/api makes every request, over go-cleanhttp's transport; the agent
+// works against it only where a login must mean one thing: the VAULT_* and
+// proxy variables it and net/http read are scrubbed (the root-owned config
+// is the only authority); MaxRetries is 0 (Vault consumes an OTP or a code
+// as it answers); request uses RawRequestWithContext (Logical().Write reads
+// answers through a map, hiding the duplicate keys DecodeObject refuses;
+// WriteRaw re-sends "null" on vault/api's one redirect); guard refuses the
+// 301s and 302s vault/api follows and bounds the error bodies it reads.
 func New(cfg Settings) (*Client, error) {
 	scrubEnvironment()
-	addrs := cfg.Addrs()
-	c := &Client{
-		http: &http.Client{
-			Transport: &guard{next: newTransport(cfg), scheme: addrs[0].Scheme},
-			// vault/api follows one redirect itself; net/http must not follow more.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		namespace: cfg.VaultNamespace(),
-		vaults:    make([]*api.Client, len(addrs)),
-	}
-	for _, u := range addrs {
+	c := &Client{}
+	for _, u := range cfg.Addrs() {
 		c.addrs = append(c.addrs, strings.TrimSuffix(u.String(), "/"))
 	}
-	if _, err := c.vault(0); err != nil {
-		return nil, err
+	vc, err := api.NewClient(&api.Config{Address: c.addrs[0], MaxRetries: 0, HttpClient: &http.Client{
+		Transport:     &guard{next: newTransport(cfg), scheme: cfg.Addrs()[0].Scheme},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[0]), quoted(context.Background(), err))
 	}
+	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
+	if ns := cfg.VaultNamespace(); ns != "" {
+		vc.SetNamespace(ns)
+	}
+	c.vault = vc
 	return c, nil
 }
 
-// vault is the vault/api client for addrs[i], made on first use.
-func (c *Client) vault(i int) (*api.Client, error) {
-	if c.vaults[i] != nil {
-		return c.vaults[i], nil
-	}
-	vc, err := api.NewClient(&api.Config{
-		Address:    c.addrs[i],
-		HttpClient: c.http,
-		MaxRetries: 0, // never a second send (see New)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[i]), quoted(context.Background(), err))
-	}
-	vc.ClearToken()
-	if c.token != "" {
-		vc.SetToken(c.token)
-	}
-	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
-	if c.namespace != "" {
-		vc.SetNamespace(c.namespace)
-	}
-	c.vaults[i] = vc
-	return vc, nil
+// SetToken makes every later request carry token as X-Vault-Token. The
+// client starts without one: ssh/verify needs none, and a login must not
+// send one.
+func (c *Client) SetToken(token string) { c.token = token }
+
+// RequestIDs lists the request_id of every answer Vault gave this client,
+// in order. Vault v1.14.0 sends one only with a 2xx answer: an error
+// answer ({"errors": [...]}) carries none, in its body or its headers.
+func (c *Client) RequestIDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.requestIDs...)
 }
 
 // URL is the full address of path (such as /v1/ssh/verify) at the address
@@ -135,11 +124,10 @@ func (c *Client) URL(path string) string { return quote.URL(c.addrs[c.at] + path
 
 // Put sends body as JSON to path (such as /v1/ssh/verify) and returns the
 // body of a 2xx answer. Any other answer is a *VaultError; transport
-// problems are ErrTimeout, ErrUnreachable or ErrMalformed. When Vault's one
-// redirect was followed, an error says where it led. Callers name the call
-// in the error; what the server said is quoted without ctx's secrets (see
-// WithSecrets). With several addresses, the first request goes to the
-// first that can serve it (failover.go), and every later one to that one.
+// problems are ErrTimeout, ErrUnreachable or ErrMalformed, saying where
+// Vault's one redirect led when it was followed. Callers name the call in
+// the error; what the server said is quoted without ctx's secrets (see
+// WithSecrets). Which address serves it: see send.
 func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
 	return c.send(ctx, http.MethodPut, path, body)
 }
@@ -155,26 +143,40 @@ func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
 	return c.send(ctx, http.MethodGet, path, nil)
 }
 
+// send asks the pinned address, or else each address in turn until one
+// answers with something other than "I could not have acted on this
+// request"; that answer, or the last address's, is the outcome, and that
+// address serves every later request (a TOTP login's token and the code it
+// validates go to one node).
 func (c *Client) send(ctx context.Context, method, path string, body any) ([]byte, error) {
-	if c.pinned || len(c.addrs) == 1 {
-		answer, _, err := c.sendAt(ctx, c.at, method, path, body)
-		c.pinned = true
-		return answer, err
+	first, last := c.at, c.at
+	if !c.pinned {
+		first, last = 0, len(c.addrs)-1
 	}
-	return c.sendInTurn(ctx, method, path, body)
+	for i := first; ; i++ {
+		answer, hops, err := c.sendAt(ctx, i, method, path, body)
+		if i == last || !unserved(ctx, hops, err) {
+			c.pinned = true
+			return answer, err
+		}
+		if c.onSkip != nil {
+			c.onSkip(Skip{Addr: QuoteURL(ctx, c.addrs[i]), Next: QuoteURL(ctx, c.addrs[i+1]), Reason: WithoutSecrets(ctx, err)})
+		}
+	}
 }
 
 // sendAt is one request to addrs[i], with its own redirect guard trail.
 func (c *Client) sendAt(ctx context.Context, i int, method, path string, body any) ([]byte, *trail, error) {
 	c.at = i
-	vc, err := c.vault(i)
-	if err != nil {
-		return nil, &trail{}, err
-	}
 	hops := &trail{}
-	answer, err := c.request(withTrail(traceConnection(ctx, hops), hops), vc, method, path, body)
-	if err == nil {
-		c.noteRequestID(answer)
+	ctx = httptrace.WithClientTrace(context.WithValue(ctx, trailKey{}, hops), &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
+	})
+	answer, err := c.request(ctx, c.addrs[i]+path, method, body)
+	if id, ok := requestIDOf(answer); err == nil && ok {
+		c.mu.Lock()
+		c.requestIDs = append(c.requestIDs, id)
+		c.mu.Unlock()
 	}
 	if err != nil && hops.redirectedTo != "" {
 		err = fmt.Errorf("redirected (307) to %q: %w", hops.redirectedTo, err)
@@ -182,38 +184,35 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	return answer, hops, err
 }
 
-func (c *Client) request(ctx context.Context, vc *api.Client, method, path string, body any) ([]byte, error) {
-	r := vc.NewRequest(method, path)
+func (c *Client) request(ctx context.Context, target, method string, body any) ([]byte, error) {
+	r := c.vault.NewRequest(method, "/")
+	r.ClientToken = c.token // none from anywhere else
+	var err error
+	if r.URL, err = url.Parse(target); err != nil {
+		return nil, fmt.Errorf("request to %s: %w", quote.URL(target), quoted(ctx, err))
+	}
 	if body != nil {
 		if err := r.SetJSONBody(body); err != nil {
 			return nil, fmt.Errorf("encode request: %w", err)
 		}
 	}
 	//nolint:staticcheck // deprecated, but the one call that fits (see New)
-	resp, err := vc.RawRequestWithContext(ctx, r)
-	if resp != nil && resp.Body != nil {
-		defer resp.Body.Close()
-	}
+	resp, err := c.vault.RawRequestWithContext(ctx, r)
 	if resp == nil {
-		if err == nil {
-			return nil, ErrEmptyBody
-		}
-		return nil, classify(ctx, err)
+		return nil, classify(ctx, cmp.Or(err, ErrEmptyBody))
 	}
+	defer resp.Body.Close()
 	// vault/api already read an error body into memory (bounded by guard);
 	// whatever it kept is still in resp.Body.
 	var respErr *api.ResponseError
 	if err != nil && !errors.As(err, &respErr) {
 		return nil, classify(ctx, err)
 	}
-	answer, readErr := io.ReadAll(resp.Body)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	answer, err := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, decodeError(resp.StatusCode, answer, secretsIn(ctx))
-	}
-	if err == nil {
-		err = readErr
-	}
-	if err != nil {
+	case err != nil:
 		return nil, classify(ctx, err)
 	}
 	return answer, nil
@@ -231,8 +230,10 @@ func classify(ctx context.Context, err error) error {
 	}
 	var opErr *net.OpError
 	switch {
-	case isRefusal(err):
-		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	case errors.Is(err, ErrMalformed):
+		return err // the guard's refusal, built from quoted parts
+	case errors.As(err, new(*http.MaxBytesError)):
+		return fmt.Errorf("%w: %w", ErrMalformed, errBodyTooLarge)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the answer was cut short", ErrMalformed)
 	case strings.Contains(err.Error(), "server response headers exceeded"):
@@ -255,37 +256,15 @@ func classify(ctx context.Context, err error) error {
 	return quoted(ctx, err)
 }
 
-// isRefusal is true for the answers the guard refuses: their messages are
-// built from quoted parts already.
-func isRefusal(err error) bool {
-	for _, refusal := range []error{errBodyTooLarge, errSchemeChange, errRedirectRefused, errBadRedirect, errSecondRedirect} {
-		if errors.Is(err, refusal) {
-			return true
-		}
-	}
-	return false
-}
-
-// quotedError shows err's message as Quote has it, and keeps err for
-// errors.Is and errors.As.
-type quotedError struct {
-	err error
-	msg string
-}
-
 func quoted(ctx context.Context, err error) error {
-	return &quotedError{err: err, msg: Quote(ctx, err.Error())}
+	return &shown{err: err, msg: Quote(ctx, err.Error())}
 }
 
-func (q *quotedError) Error() string { return q.msg }
-func (q *quotedError) Unwrap() error { return q.err }
-
-// newTransport is cleanhttp's transport without proxies from the environment,
-// with our connect limit and TLS settings. It is the pooled one: a run that
-// asks Vault more than once (an AppRole login, then the code) sends the later
-// requests over the first one's connection instead of paying a second TLS
-// handshake, over a third of such a run's instructions (measured by
-// scripts/bench-startup.sh). The pool lives and dies with the process.
+// newTransport is cleanhttp's pooled transport (a run that asks Vault more
+// than once, an AppRole login then the code, reuses the first connection
+// instead of paying a second TLS handshake, over a third of such a run's
+// instructions by scripts/bench-startup.sh), without proxies from the
+// environment, with our connect limit and TLS settings.
 func newTransport(cfg Settings) *http.Transport {
 	t := cleanhttp.DefaultPooledTransport()
 	t.Proxy = nil
@@ -320,19 +299,14 @@ var (
 	errHeadersTooLarge = fmt.Errorf("answer headers larger than %d bytes", maxHeaderSize)
 	errSchemeChange    = errors.New("refusing a redirect to another scheme")
 	// Vault redirects (a standby to the active node) only with 307, which
-	// keeps method and body. A 301 or 302 comes from something else, a proxy
-	// sending the browser to a login page say, and vault/api would re-send
-	// the OTP there.
+	// keeps method and body. A 301 or 302 comes from something else (a proxy
+	// sending a browser to a login page), where vault/api would re-send the OTP.
 	errRedirectRefused = errors.New("refusing to follow a redirect Vault does not send (only 307 is followed)")
 	errBadRedirect     = errors.New("refusing a redirect without a valid target")
 	// A standby redirects to the active node, which answers: a second
 	// redirect is a loop or something that is not Vault.
 	errSecondRedirect = errors.New("refusing a second redirect (only one is followed)")
 )
-
-// maxHeaderSize bounds the headers of an answer: Vault's are a few hundred
-// bytes, and a Location is quoted in a message.
-const maxHeaderSize = 64 << 10
 
 // guard sits under vault/api: it refuses every redirect but the first 307
 // to the configured scheme before vault/api can follow it, saying which
@@ -344,33 +318,26 @@ type guard struct {
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	// checkRedirect refuses another scheme before vault/api follows; this
-	// holds for any request built another way.
-	if req.URL.Scheme != g.scheme {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, fmt.Errorf("%w: a request to %q", errSchemeChange, QuoteURL(ctx, req.URL.String()))
-	}
 	resp, err := g.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
-	if err := g.checkRedirect(ctx, resp); err != nil {
+	if err := g.checkRedirect(req.Context(), resp); err != nil {
 		resp.Body.Close()
 		return nil, err
 	}
-	resp.Body = &limitedBody{rc: resp.Body, left: maxBodySize}
+	// It reads one byte more, to tell "exactly the limit" from "over it".
+	resp.Body = http.MaxBytesReader(nil, resp.Body, maxBodySize)
 	return resp, nil
 }
 
-// checkRedirect lets through anything that is not a redirect, and the first
-// 307 to a valid URL on the configured scheme, which it records in the
-// request's trail.
+// checkRedirect lets through anything that is not a redirect net/http or a
+// browser follows (301, 302, 303, 307, 308), and the first 307 to a valid
+// URL on the configured scheme, which it records in the request's trail.
+// Its refusals are ErrMalformed.
 func (g *guard) checkRedirect(ctx context.Context, resp *http.Response) error {
 	status := resp.StatusCode
-	if !isRedirect(status) {
+	if !slices.Contains([]int{301, 302, 303, 307, 308}, status) {
 		return nil
 	}
 	raw := resp.Header.Get("Location")
@@ -379,36 +346,26 @@ func (g *guard) checkRedirect(ctx context.Context, resp *http.Response) error {
 	if parseErr == nil {
 		shown = QuoteURL(ctx, target.String())
 	}
-	hops := trailIn(ctx)
+	hops, _ := ctx.Value(trailKey{}).(*trail)
+	if hops == nil {
+		hops = &trail{} // a request sent without sendAt
+	}
 	switch {
+	case raw == "" && status != http.StatusTemporaryRedirect:
+		return fmt.Errorf("%w: %w: %d without a Location", ErrMalformed, errRedirectRefused, status)
 	case raw == "":
-		if status != http.StatusTemporaryRedirect {
-			return fmt.Errorf("%w: %d without a Location", errRedirectRefused, status)
-		}
-		return fmt.Errorf("%w: %d without a Location", errBadRedirect, status)
+		return fmt.Errorf("%w: %w: %d without a Location", ErrMalformed, errBadRedirect, status)
 	case parseErr != nil:
-		return fmt.Errorf("%w: %d to %q, which is not a URL", errBadRedirect, status, QuoteURL(ctx, raw))
+		return fmt.Errorf("%w: %w: %d to %q, which is not a URL", ErrMalformed, errBadRedirect, status, QuoteURL(ctx, raw))
 	case status != http.StatusTemporaryRedirect:
-		return fmt.Errorf("%w: %d to %q", errRedirectRefused, status, shown)
-	case hops != nil && hops.redirectedTo != "":
-		return fmt.Errorf("%w: %d to %q", errSecondRedirect, status, shown)
+		return fmt.Errorf("%w: %w: %d to %q", ErrMalformed, errRedirectRefused, status, shown)
+	case hops.redirectedTo != "":
+		return fmt.Errorf("%w: %w: %d to %q", ErrMalformed, errSecondRedirect, status, shown)
 	case target.Scheme != g.scheme:
-		return fmt.Errorf("%w: %d from %s to %q", errSchemeChange, status, g.scheme, shown)
+		return fmt.Errorf("%w: %w: %d from %s to %q", ErrMalformed, errSchemeChange, status, g.scheme, shown)
 	}
-	if hops != nil {
-		hops.redirectedTo = shown
-	}
+	hops.redirectedTo = shown
 	return nil
-}
-
-// isRedirect is true for the statuses net/http and browsers follow.
-func isRedirect(status int) bool {
-	switch status {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return true
-	}
-	return false
 }
 
 // trail is what the guard saw of one Put: where Vault's redirect led, for
@@ -422,36 +379,125 @@ type trail struct {
 
 type trailKey struct{}
 
-func withTrail(ctx context.Context, t *trail) context.Context {
-	return context.WithValue(ctx, trailKey{}, t)
+// Secret is a value no message may carry (an OTP, a code, a token), and the
+// mark written in its place.
+type Secret = quote.Secret
+
+type secretsKey struct{}
+
+// WithSecrets returns ctx carrying secrets besides those it already
+// carries. Everything the agent quotes from the server while serving a
+// request with that context (error bodies, redirect targets, transport
+// errors) has them removed before it is cut to length, as must everything
+// a mode quotes: use Quote.
+func WithSecrets(ctx context.Context, secrets ...Secret) context.Context {
+	all := append(append([]Secret(nil), secretsIn(ctx)...), secrets...)
+	return context.WithValue(ctx, secretsKey{}, all)
 }
 
-func trailIn(ctx context.Context) *trail {
-	t, _ := ctx.Value(trailKey{}).(*trail)
-	return t
+func secretsIn(ctx context.Context) []Secret {
+	s, _ := ctx.Value(secretsKey{}).([]Secret)
+	return s
 }
 
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
+// Quote is the one way a mode or the agent puts text from outside into a
+// message: without ctx's secrets, then cut to quote.MaxLen.
+func Quote(ctx context.Context, s string) string { return quote.Outside(s, secretsIn(ctx)...) }
 
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.left <= 0 {
-		// One byte more tells "exactly the limit" from "over it".
-		var one [1]byte
-		n, err := l.rc.Read(one[:])
-		if n > 0 {
-			return 0, errBodyTooLarge
-		}
-		return 0, err
+// QuoteURL is Quote for a URL: credentials in it are removed too.
+func QuoteURL(ctx context.Context, s string) string { return quote.URL(s, secretsIn(ctx)...) }
+
+// WithoutSecrets is the last net under a mode's errors: any echo of ctx's
+// secrets still in err's message is replaced by its mark. errors.Is and
+// errors.As see err unchanged.
+func WithoutSecrets(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
 	}
-	if int64(len(p)) > l.left {
-		p = p[:l.left]
+	msg := quote.Redact(err.Error(), secretsIn(ctx)...)
+	if msg == err.Error() {
+		return err
 	}
-	n, err := l.rc.Read(p)
-	l.left -= int64(n)
-	return n, err
+	return &shown{err: err, msg: msg}
 }
 
-func (l *limitedBody) Close() error { return l.rc.Close() }
+// shown is err with the message a reader is to see in its place (secrets
+// out, text from outside quoted); errors.Is and errors.As see err.
+type shown struct {
+	err error
+	msg string
+}
+
+func (s *shown) Error() string { return s.msg }
+func (s *shown) Unwrap() error { return s.err }
+
+// Skip is one address a request passed over, and why: what it answered
+// or how connecting to it failed. Main logs each at WARN.
+type Skip struct {
+	Addr   string // quoted
+	Next   string // quoted: the address asked next
+	Reason error
+}
+
+func (s Skip) String() string {
+	return fmt.Sprintf("skipped Vault at %s, asking %s next: %v", s.Addr, s.Next, s.Reason)
+}
+
+// OnSkip has report called for every address a request passes over.
+func (c *Client) OnSkip(report func(Skip)) { c.onSkip = report }
+
+// Addresses lists vault_addr's addresses in the order they are tried.
+func (c *Client) Addresses() []string { return append([]string(nil), c.addrs...) }
+
+// At is a client for the i-th address alone, sharing this one's transport
+// and settings: -verify-only checks every address through one each.
+func (c *Client) At(i int) *Client {
+	return &Client{vault: c.vault, addrs: []string{c.addrs[i]}, token: c.token}
+}
+
+// unserved is true only when the request certainly did not reach a Vault
+// that could act on it, so the secret in it (an OTP, a code) cannot have
+// been used up and the next address may be asked. Anything else is the
+// outcome, whatever it is: an answer about the secret, a timeout after
+// the request went out, a refused redirect, any doubt.
+func unserved(ctx context.Context, hops *trail, err error) bool {
+	var ve *VaultError
+	switch {
+	case err == nil, ctx.Err() != nil:
+		// Nothing left to try for, or no time left to try it in.
+		return false
+	case hops.redirectedTo != "":
+		// A standby answers 307 also when forwarding to the active node
+		// failed, which may be after the active node acted on the request
+		// (Vault 1.14 http/handler.go, forwardRequest): whatever happened
+		// after a redirect is final.
+		return false
+	case !hops.connected.Load():
+		// No connection was ever made: the dial failed (refused, no route,
+		// the connect limit) or the TLS handshake did (an alert, a
+		// certificate that does not verify), and net/http writes nothing
+		// before it has one. The guard's refusals and the request's
+		// encoding would fail the same way anywhere.
+		return !errors.As(err, &ve) && !errors.Is(err, ErrMalformed)
+	}
+	return errors.As(err, &ve) && len(ve.Messages) == 1 && vaultDidNotServe(ve)
+}
+
+// vaultDidNotServe is true for Vault v1.14.0's answers, word for word, that
+// come before a request reaches the engine that would use the secret:
+//   - 503 "Vault is sealed": Core.switchedLockHandleRequest refuses before
+//     routing, handleRequestForwarding (Core.Leader) before forwarding; a
+//     node marks itself sealed before it waits for routed requests to end.
+//   - 500 "local node not active but active cluster node not found": a
+//     standby that knows no active node, instead of forwarding.
+//   - 500 "active context canceled after getting state lock": a node
+//     losing its active role, in switchedLockHandleRequest before routing.
+//
+// Not among them: 503 "no active Vault instance found" (a standby also
+// gives it after a failed forward the active node may have acted on); 429
+// (a rate limit quota the next node would undo); any 5xx from a proxy.
+func vaultDidNotServe(ve *VaultError) bool {
+	return ve.Says(http.StatusServiceUnavailable, "Vault is sealed") ||
+		ve.Says(http.StatusInternalServerError, "local node not active but active cluster node not found") ||
+		ve.Says(http.StatusInternalServerError, "active context canceled after getting state lock")
+}

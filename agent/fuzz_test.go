@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"reflect"
@@ -157,21 +158,32 @@ func TestDecodeErrorMatchesOTPNotFoundInAPlainTextBody(t *testing.T) {
 	}
 }
 
-func TestLimitedBodyTellsExactlyTheLimitFromOver(t *testing.T) {
+func TestTheGuardsBoundTellsExactlyTheLimitFromOver(t *testing.T) {
 	for _, c := range []struct {
 		size int
 		over bool
 	}{{0, false}, {maxBodySize - 1, false}, {maxBodySize, false}, {maxBodySize + 1, true}, {3 * maxBodySize, true}} {
-		lb := &limitedBody{rc: io.NopCloser(io.LimitReader(zeros{}, int64(c.size))), left: maxBodySize}
-		got, err := io.ReadAll(lb)
+		req, _ := http.NewRequest(http.MethodGet, "http://vault.example.com/", nil)
+		resp, err := (&guard{next: sized(c.size), scheme: "http"}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
 		n := len(got)
 		switch {
-		case c.over && !errors.Is(err, errBodyTooLarge):
+		case c.over && !errors.Is(classify(req.Context(), err), errBodyTooLarge):
 			t.Errorf("size %d: err = %v, want errBodyTooLarge", c.size, err)
 		case !c.over && (err != nil || n != c.size):
 			t.Errorf("size %d: read %d, err %v", c.size, n, err)
 		}
 	}
+}
+
+// sized answers 200 with a body of that many bytes.
+type sized int
+
+func (s sized) RoundTrip(*http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(io.LimitReader(zeros{}, int64(s)))}, nil
 }
 
 type zeros struct{}
@@ -196,7 +208,7 @@ type fuzzAuth struct {
 	Labels map[string]string `json:"labels"`
 }
 
-// FuzzDecodeObject holds DecodeObject (readable, then mapstructure) to
+// FuzzDecodeObject holds DecodeObject (checkObject, then encoding/json) to
 // encoding/json, the reference for what an answer means. encoding/json
 // matches keys in any case and keeps the last, so where the two differ an
 // ambiguous key got through. Taken: encoding/json reads the same struct.
