@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -55,8 +56,8 @@ func layerOf(dir string) (int, bool) {
 	return best, found
 }
 
-// productImports maps each product package's directory to the module's
-// packages its non-test files import. e2e/ and tools/ are modules of their
+// productImports maps each product package's directory to what its non-test
+// files import: the module's packages by their path in it, others in full. e2e/ and tools/ are modules of their
 // own, test-fixtures/ holds data.
 func productImports(t *testing.T) map[string][]string {
 	t.Helper()
@@ -86,9 +87,8 @@ func productImports(t *testing.T) map[string][]string {
 		dir := filepath.ToSlash(filepath.Dir(p))
 		for _, spec := range f.Imports {
 			ip, _ := strconv.Unquote(spec.Path.Value)
-			if rel, ok := strings.CutPrefix(ip, modulePath+"/"); ok {
-				imports[dir] = append(imports[dir], rel)
-			}
+			rel, _ := strings.CutPrefix(ip, modulePath+"/")
+			imports[dir] = append(imports[dir], rel)
 		}
 		if _, ok := imports[dir]; !ok {
 			imports[dir] = nil
@@ -129,6 +129,42 @@ func arrowsBackUp(imports map[string][]string) []string {
 	}
 	sort.Strings(found)
 	return found
+}
+
+// The card's four libraries do their jobs in the product's own code: each
+// is imported by a product package and required directly by go.mod.
+func TestCardLibrariesAreDirectRequirements(t *testing.T) {
+	gomod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := map[string]bool{}
+	for _, deps := range productImports(t) {
+		for _, dep := range deps {
+			imported[dep] = true
+		}
+	}
+	for _, lib := range []string{"github.com/hashicorp/hcl", "github.com/hashicorp/go-cleanhttp",
+		"github.com/hashicorp/vault/api", "github.com/mitchellh/mapstructure"} {
+		if !imported[lib] {
+			t.Errorf("no product package imports %s", lib)
+		}
+		if !requiredDirectly(string(gomod), lib) {
+			t.Errorf("go.mod does not require %s directly", lib)
+		}
+	}
+}
+
+// requiredDirectly reports whether gomod has a require line for module
+// without the "// indirect" mark.
+func requiredDirectly(gomod, module string) bool {
+	for _, line := range strings.Split(gomod, "\n") {
+		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(fields) >= 2 && fields[0] == module && !strings.Contains(line, "// indirect") {
+			return true
+		}
+	}
+	return false
 }
 
 func TestArrowsBackUpAreFound(t *testing.T) {

@@ -2,13 +2,14 @@ package agent
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/mitchellh/mapstructure"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent/quote"
 )
@@ -123,53 +124,46 @@ func DecodeAuth(body []byte) (Auth, error) {
 
 // decodeMember reads the value of the answer's top-level key name into dst,
 // a pointer, with DecodeObject's rules; found is false, and dst untouched,
-// when the key is absent or null. The answer is read as a struct whose one
-// field is that key: checkObject walks it first, so encoding/json, which
-// matches keys in any case and keeps the last, finds one meaning in it.
+// when the key is absent or null. checkObject walks the answer first, as
+// a struct whose one field is that key, and refuses what a map would hide
+// (a key twice or in another case) and any value of the wrong JSON kind;
+// mapstructure then fills dst from the one meaning left, names matched
+// exactly.
 func decodeMember(body []byte, name string, dst any) (found bool, err error) {
 	if !json.Valid(body) {
 		return false, fmt.Errorf("%w: %w", ErrMalformed, errNotOneValue)
 	}
-	answer := reflect.New(reflect.StructOf([]reflect.StructField{{
+	answer := reflect.StructOf([]reflect.StructField{{
 		Name: "Member",
 		Type: reflect.PointerTo(reflect.TypeOf(dst).Elem()),
 		Tag:  reflect.StructTag(`json:"` + name + `"`),
-	}}))
+	}})
 	dec := newDecoder(body)
-	if tok, _ := dec.Token(); tok == json.Delim('{') { // encoding/json refuses any other
-		err = checkObject(dec, answer.Type().Elem(), "")
+	switch tok, _ := dec.Token(); {
+	case tok == nil: // JSON null: no object
+	case tok != json.Delim('{'):
+		return false, fmt.Errorf("%w: the answer is a JSON %s %w", ErrMalformed, kindOf(tok), errNotObject)
+	default:
+		if err := checkObject(dec, answer, ""); err != nil {
+			return false, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
 	}
-	if err != nil { // a key twice or in another case (dec reads valid JSON)
-		return false, fmt.Errorf("%w: %w", ErrMalformed, err)
+	var members map[string]any
+	if err := newDecoder(body).Decode(&members); err != nil || members[name] == nil {
+		return false, err // err cannot be: checkObject read one object
 	}
-	var wrongKind *json.UnmarshalTypeError
-	switch err := newDecoder(body).Decode(answer.Interface()); {
-	case errors.As(err, &wrongKind):
-		// Value is the JSON kind, then for some the value: never quoted.
-		kind, _, _ := strings.Cut(wrongKind.Value, " ")
-		where := cmp.Or(wrongKind.Field, "the answer")
-		return false, fmt.Errorf("%w: %s is a JSON %s %w", ErrMalformed, where, kind, belongs(wrongKind.Type))
-	case err != nil:
-		// encoding/json's words could quote the value.
+	fill, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		TagName:   "json",
+		MatchName: func(key, field string) bool { return key == field },
+		Result:    dst,
+	})
+	if err == nil {
+		err = fill.Decode(members[name])
+	}
+	if err != nil { // mapstructure's words quote the value
 		return false, fmt.Errorf("%w: cannot decode %s", ErrMalformed, name)
 	}
-	member := answer.Elem().Field(0)
-	if member.IsNil() {
-		return false, nil
-	}
-	reflect.ValueOf(dst).Elem().Set(member.Elem())
 	return true, nil
-}
-
-// belongs names what t holds for the operator: "where a string belongs".
-func belongs(t reflect.Type) error {
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map:
-		return errNotObject
-	case reflect.Slice, reflect.Array:
-		return errors.New("where an array belongs")
-	}
-	return fmt.Errorf("where a %s belongs", t.Kind())
 }
 
 func newDecoder(body []byte) *json.Decoder {
@@ -180,9 +174,8 @@ func newDecoder(body []byte) *json.Decoder {
 
 // checkObject walks the members of an object whose '{' dec has read, as
 // the struct t reads them: a key one of t's fields reads, in any letter
-// case as encoding/json matches it, must be written once, exactly as the
-// field's name; other keys are skipped unread. prefix names the object for
-// the operator ("data.").
+// case, must be written once, exactly as the field's name; other keys are
+// skipped unread. prefix names the object for the operator ("data.").
 func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 	seen := map[string]bool{}
 	otherCase := ""
@@ -216,29 +209,34 @@ func checkObject(dec *json.Decoder, t reflect.Type, prefix string) error {
 	return err
 }
 
-// check walks the next value of dec, where encoding/json reads a t, for
-// checkObject's rules at every depth. A value of a kind t does not hold is
-// left to encoding/json to refuse.
+// check walks the next value of dec, where a t is read, for checkObject's
+// rules at every depth, and refuses a value of a JSON kind t does not hold
+// (a number only when it fits t). path names the value for the operator.
 func check(dec *json.Decoder, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	tok, err := dec.Token()
-	switch {
-	case err != nil:
+	if err != nil || tok == nil {
 		return err
-	case tok == json.Delim('{') && t.Kind() == reflect.Struct:
+	}
+	kind, want := kindOf(tok), holds(t)
+	switch {
+	case want != "" && kind != want,
+		kind == "number" && json.Unmarshal([]byte(tok.(json.Number)), reflect.New(t).Interface()) != nil:
+		return fmt.Errorf("%s is a JSON %s %w", path, kind, belongs(t))
+	case t.Kind() == reflect.Struct:
 		return checkObject(dec, t, path+".")
-	case tok != json.Delim('{') && tok != json.Delim('['):
+	case kind != "object" && kind != "array":
 		return nil
 	}
 	elem := t // what an object or array holds: anything, for an interface
-	if k := t.Kind(); k == reflect.Map || k == reflect.Slice || k == reflect.Array {
+	if want != "" {
 		elem = t.Elem()
 	}
 	for dec.More() && err == nil {
-		if tok == json.Delim('{') {
-			_, err = dec.Token() // a map's key, as written; encoding/json keeps the last of two
+		if kind == "object" {
+			_, err = dec.Token() // a map's key, as written; a map keeps the last of two
 		}
 		if err == nil {
 			err = check(dec, elem, path)
@@ -248,6 +246,49 @@ func check(dec *json.Decoder, t reflect.Type, path string) error {
 		_, err = dec.Token()
 	}
 	return err
+}
+
+// kindOf names the JSON kind of the value tok begins; null is taken first.
+func kindOf(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		if tok == json.Delim('[') {
+			return "array"
+		}
+		return "object"
+	case json.Number:
+		return "number"
+	case string:
+		return "string"
+	}
+	return "bool"
+}
+
+// holds is the JSON kind a t is read from ("number" for any other kind,
+// which must then fit it); "" for an interface, which takes any.
+func holds(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Interface:
+		return ""
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String, reflect.Bool:
+		return t.Kind().String()
+	}
+	return "number"
+}
+
+// belongs names what t holds for the operator: "where a string belongs".
+func belongs(t reflect.Type) error {
+	switch holds(t) {
+	case "object":
+		return errNotObject
+	case "array":
+		return errors.New("where an array belongs")
+	}
+	return fmt.Errorf("where a %s belongs", t.Kind())
 }
 
 // fieldFor is the name and type of the field of the struct t that reads
