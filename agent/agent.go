@@ -122,19 +122,14 @@ func (c *Client) RequestIDs() []string {
 // the last request went to, for messages.
 func (c *Client) URL(path string) string { return quote.URL(c.addrs[c.at] + path) }
 
-// Put sends body as JSON to path (such as /v1/ssh/verify) and returns the
-// body of a 2xx answer. Any other answer is a *VaultError; transport
-// problems are ErrTimeout, ErrUnreachable or ErrMalformed, saying where
-// Vault's one redirect led when it was followed. Callers name the call in
-// the error; what the server said is quoted without ctx's secrets (see
-// WithSecrets). Which address serves it: see send.
-func (c *Client) Put(ctx context.Context, path string, body map[string]string) ([]byte, error) {
-	return c.send(ctx, http.MethodPut, path, body)
-}
-
-// PutJSON is Put for a body that is not flat strings (a KV v2 write with
-// its options), given as any value encoding/json writes.
-func (c *Client) PutJSON(ctx context.Context, path string, body any) ([]byte, error) {
+// Put sends body (flat strings, or any value encoding/json writes, such as
+// a KV v2 write with its options) as JSON to path (such as /v1/ssh/verify)
+// and returns the body of a 2xx answer. Any other answer is a *VaultError;
+// transport problems are ErrTimeout, ErrUnreachable or ErrMalformed,
+// saying where Vault's one redirect led when it was followed. Callers name
+// the call in the error; what the server said is quoted without ctx's
+// secrets (see WithSecrets). Which address serves it: see send.
+func (c *Client) Put(ctx context.Context, path string, body any) ([]byte, error) {
 	return c.send(ctx, http.MethodPut, path, body)
 }
 

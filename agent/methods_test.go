@@ -9,10 +9,10 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
-// Get sends a GET without a body; PutJSON sends a nested JSON body as
+// Get sends a GET without a body; Put sends a nested JSON body as
 // given; both return a 2xx body and turn any other answer into a
 // *VaultError, as Put does.
-func TestGetAndPutJSON(t *testing.T) {
+func TestGetAndPutANestedBody(t *testing.T) {
 	srv, rec := serveHTTP(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			w.WriteHeader(http.StatusNotFound)
@@ -34,9 +34,9 @@ func TestGetAndPutJSON(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Status != http.StatusNotFound || len(ve.Messages) != 0 {
 		t.Fatalf("Get = %v, want a 404 VaultError without messages", err)
 	}
-	body, err := c.PutJSON(ctx(t), "/v1/kv/data/p/alice", map[string]any{"options": map[string]int{"cas": 0}, "data": map[string][]string{"used": {"1 x"}}})
+	body, err := c.Put(ctx(t), "/v1/kv/data/p/alice", map[string]any{"options": map[string]int{"cas": 0}, "data": map[string][]string{"used": {"1 x"}}})
 	if err != nil || string(body) != `{"data":{"version":1}}` {
-		t.Fatalf("PutJSON = %q, %v", body, err)
+		t.Fatalf("Put = %q, %v", body, err)
 	}
 	reqs := rec.requests()
 	if len(reqs) != 2 || reqs[0].Method != http.MethodGet || len(reqs[0].Body) != 0 ||

@@ -499,7 +499,7 @@ func (m *Mode) recordShared(ctx context.Context, rec keyRecord, key, code string
 		"data":    map[string][]string{"used": used},
 	}
 	path := "/v1/" + m.sharedPath(key)
-	if _, err := m.vault.PutJSON(ctx, path, body); err != nil {
+	if _, err := m.vault.Put(ctx, path, body); err != nil {
 		return fmt.Errorf("write shared record at %s: %w", m.vault.URL(path), m.explainShared(err))
 	}
 	return nil
