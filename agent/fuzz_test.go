@@ -124,7 +124,7 @@ func TestTransportHasNoProxyEvenWhenTheEnvironmentNamesOne(t *testing.T) {
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
 	t.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
 	u, _ := url.Parse("https://vault.example.com:8200")
-	tr := newTransport(&config.Config{VaultAddr: u})
+	tr := newTransport(&config.Config{VaultAddrs: []*url.URL{u}})
 	if tr.Proxy != nil {
 		t.Fatal("transport has a Proxy function")
 	}
@@ -139,7 +139,7 @@ func TestNewLeavesNoVaultOrProxyVariableForLibrariesToRead(t *testing.T) {
 	t.Setenv("https_proxy", "http://127.0.0.1:9")
 	t.Setenv("PATH_KEEP", "kept")
 	u, _ := url.Parse("https://vault.example.com:8200")
-	if _, err := New(&config.Config{VaultAddr: u}); err != nil {
+	if _, err := New(&config.Config{VaultAddrs: []*url.URL{u}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"VAULT_ADDR", "vault_token", "https_proxy"} {

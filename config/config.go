@@ -56,8 +56,7 @@ var (
 
 // Config is the validated content of the file.
 type Config struct {
-	// VaultAddr is the first of VaultAddrs, tried in order.
-	VaultAddr  *url.URL
+	// VaultAddrs are vault_addr's addresses, tried in order; at least one.
 	VaultAddrs []*url.URL
 	Namespace  string
 	// RootCAs holds ca_cert and ca_path; nil means the system's roots.
@@ -77,14 +76,8 @@ type Config struct {
 	ModeSettings any
 }
 
-// Addrs lists the Vault addresses in the order they are tried. A Config
-// built by hand with VaultAddr alone has that one.
-func (c *Config) Addrs() []*url.URL {
-	if len(c.VaultAddrs) == 0 && c.VaultAddr != nil {
-		return []*url.URL{c.VaultAddr}
-	}
-	return c.VaultAddrs
-}
+// Addrs is VaultAddrs, for agent.Settings.
+func (c *Config) Addrs() []*url.URL { return c.VaultAddrs }
 
 // VaultNamespace is namespace, for agent.Settings.
 func (c *Config) VaultNamespace() string { return c.Namespace }

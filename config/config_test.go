@@ -67,8 +67,8 @@ func parseError(t *testing.T, text string, opts Options) string {
 
 func TestMinimalConfigGetsDefaults(t *testing.T) {
 	cfg := mustParse(t, minimal, Options{})
-	if cfg.VaultAddr.String() != "https://vault.example.com:8200" {
-		t.Errorf("VaultAddr = %s", cfg.VaultAddr)
+	if cfg.VaultAddrs[0].String() != "https://vault.example.com:8200" {
+		t.Errorf("VaultAddrs = %s", cfg.VaultAddrs)
 	}
 	if cfg.Mode != "SSH OTP" || cfg.Timeout != 10*time.Second || cfg.RootCAs != nil {
 		t.Errorf("defaults wrong: %+v", cfg)

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"testing"
 )
@@ -30,14 +32,14 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if cfg.VaultAddr == nil || cfg.VaultAddr.Host == "" {
+			if len(cfg.VaultAddrs) == 0 || slices.ContainsFunc(cfg.VaultAddrs, func(u *url.URL) bool { return u.Host == "" }) {
 				t.Fatalf("accepted config without a Vault host: %q", data)
 			}
 			if cfg.Timeout < MinTimeout || cfg.Timeout > MaxTimeout {
 				t.Fatalf("accepted config with timeout %v: %q", cfg.Timeout, data)
 			}
-			if want := map[bool]string{true: "http", false: "https"}[dev]; cfg.VaultAddr.Scheme != want {
-				t.Fatalf("dev=%v accepted scheme %q", dev, cfg.VaultAddr.Scheme)
+			if want := map[bool]string{true: "http", false: "https"}[dev]; cfg.VaultAddrs[0].Scheme != want {
+				t.Fatalf("dev=%v accepted scheme %q", dev, cfg.VaultAddrs[0].Scheme)
 			}
 			if cfg.Mode == "" || cfg.ModeSettings == nil {
 				t.Fatalf("accepted config without a mode: %q", data)

@@ -17,9 +17,6 @@ func validate(keys Keys, opts Options) (*Config, error) {
 	cfg := &Config{Dev: opts.Dev, TLSSkipVerify: keys["tls_skip_verify"] == "true"}
 	var addrErr, namespaceErr, serverNameErr, modeErr, timeoutErr, syslogErr, caErr, clientErr error
 	cfg.VaultAddrs, addrErr = parseVaultAddrs(keys["vault_addr"], keys.Has("vault_addr"), opts.Dev)
-	if len(cfg.VaultAddrs) > 0 {
-		cfg.VaultAddr = cfg.VaultAddrs[0]
-	}
 	cfg.Namespace, namespaceErr = parseNamespace(keys["namespace"])
 	cfg.TLSServerName, serverNameErr = parseServerName(keys["tls_server_name"])
 	cfg.Mode, cfg.ModeSettings, modeErr = parseMode(opts.Modes, keys)

@@ -134,19 +134,15 @@ allowed_roles = "*"`, Options{})
 			t.Errorf("VaultAddrs[%d] = %s, want %s", i, cfg.VaultAddrs[i], w)
 		}
 	}
-	if cfg.VaultAddr != cfg.VaultAddrs[0] || len(cfg.Addrs()) != 3 {
-		t.Errorf("VaultAddr = %s, Addrs = %v", cfg.VaultAddr, cfg.Addrs())
+	if got := cfg.Addrs(); len(got) != 3 || got[0] != cfg.VaultAddrs[0] {
+		t.Errorf("Addrs = %v", got)
 	}
 }
 
 func TestOneVaultAddrIsAListOfOne(t *testing.T) {
 	cfg := mustParse(t, minimal, Options{})
-	if len(cfg.VaultAddrs) != 1 || cfg.VaultAddrs[0] != cfg.VaultAddr {
-		t.Errorf("VaultAddrs = %v", cfg.VaultAddrs)
-	}
-	byHand := &Config{VaultAddr: cfg.VaultAddr}
-	if got := byHand.Addrs(); len(got) != 1 || got[0] != cfg.VaultAddr {
-		t.Errorf("Addrs of a hand-made Config = %v", got)
+	if got := cfg.Addrs(); len(got) != 1 || got[0].String() != "https://vault.example.com:8200" {
+		t.Errorf("Addrs = %v", got)
 	}
 }
 

@@ -243,7 +243,7 @@ func testMode(t *testing.T, stub *stubVault, approle bool, edit ...func(*Setting
 	for _, e := range edit {
 		e(c)
 	}
-	cfg := &config.Config{VaultAddr: addr, Timeout: 10 * time.Second, Dev: true}
+	cfg := &config.Config{VaultAddrs: []*url.URL{addr}, Timeout: 10 * time.Second, Dev: true}
 	client, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)

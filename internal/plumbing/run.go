@@ -112,13 +112,13 @@ func (r *Run) fire() {
 // only when Vault (every address) is healthy.
 func (r *Run) VerifyOnly(ctx context.Context, cfg *config.Config, client *agent.Client, m helper.Mode,
 	modeAt func(*agent.Client) (helper.Mode, error)) error {
-	r.WaitingFor("Vault at " + cfg.VaultAddr.String())
+	r.WaitingFor("Vault at " + cfg.VaultAddrs[0].String())
 	if len(cfg.Addrs()) > 1 {
 		if err := checkEvery(ctx, cfg, client, modeAt, r.Log); err != nil {
 			return err
 		}
 	} else {
-		r.Log.Debug("%s to %s", m.About().CheckStep, cfg.VaultAddr)
+		r.Log.Debug("%s to %s", m.About().CheckStep, cfg.VaultAddrs[0])
 		found, err := m.Check(ctx)
 		logFindings(r.Log, "", found)
 		if err != nil {
@@ -202,8 +202,8 @@ func (r *Run) login(ctx context.Context, cfg *config.Config, client *agent.Clien
 	if err != nil {
 		return helper.Result{}, err
 	}
-	r.Log.Debug("verifying %s with Vault at %s", m.About().Secret, cfg.VaultAddr)
-	r.WaitingFor("Vault at " + cfg.VaultAddr.String())
+	r.Log.Debug("verifying %s with Vault at %s", m.About().Secret, cfg.VaultAddrs[0])
+	r.WaitingFor("Vault at " + cfg.VaultAddrs[0].String())
 	res, err := m.Login(ctx, password, pamUser)
 	if err != nil {
 		return res, explainTimeout(err, cfg)

@@ -55,7 +55,7 @@ func (m findingMode) Check(context.Context) ([]helper.Finding, error) { return m
 
 func TestVerifyOnlyLogsWhatItFoundWarningsAtWarn(t *testing.T) {
 	addr, _ := url.Parse("https://vault.example.com")
-	cfg := &config.Config{VaultAddr: addr, Timeout: time.Second}
+	cfg := &config.Config{VaultAddrs: []*url.URL{addr}, Timeout: time.Second}
 	// Stand-in findings: the modes' own are pinned in their packages.
 	found := []helper.Finding{{Text: "finding one"}, {Warning: true, Text: "finding two"}}
 	for _, failure := range []error{nil, errors.New("a stand-in failure")} {
