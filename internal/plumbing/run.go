@@ -59,8 +59,8 @@ func Start(start time.Time, stdout, stderr io.Writer, exit func(int)) *Run {
 	r := &Run{
 		Log: log, Stdout: log.to(stdout), start: start, exit: exit,
 		budget: config.DefaultTimeout, waiting: "the start-up",
-		// The config, its certificate, token files and state_dir share
-		// most of their directories: each is checked once per run.
+		// The files a run trusts (the config, its certificate, a mode's
+		// files) share most of their directories: each is checked once per run.
 		forget: trust.Remember(),
 	}
 	r.watchdog = time.AfterFunc(time.Until(start.Add(r.budget+WatchdogGrace)), r.fire)
