@@ -76,11 +76,11 @@ func ReadFile(path, what, checked string, max int) ([]byte, os.FileInfo, error) 
 }
 
 // readAtMost reads f up to most+1 bytes into a buffer sized from fstat's
-// size, as os.ReadFile does: one read(2) and one to find the end, not
-// io.ReadAll's 512-byte steps.
+// size, as os.ReadFile does: one allocation (ReadFrom wants MinRead bytes
+// free before each read), one read(2) and one to find the end.
 func readAtMost(f io.Reader, size int64, most int) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(int(min(max(size, 0), int64(most))) + 1)
+	buf.Grow(int(min(max(size, 0), int64(most))) + bytes.MinRead)
 	if _, err := buf.ReadFrom(io.LimitReader(f, int64(most)+1)); err != nil {
 		return nil, err
 	}
