@@ -89,6 +89,9 @@ func New(cfg Settings) (*Client, error) {
 	for _, u := range cfg.Addrs() {
 		c.addrs = append(c.addrs, strings.TrimSuffix(u.String(), "/"))
 	}
+	if len(c.addrs) == 0 {
+		return nil, errors.New("set up Vault client: no Vault address")
+	}
 	vc, err := api.NewClient(&api.Config{Address: c.addrs[0], MaxRetries: 0, HttpClient: &http.Client{
 		Transport:     &guard{next: newTransport(cfg), scheme: cfg.Addrs()[0].Scheme},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

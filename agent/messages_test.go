@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/vault-ssh-helper/vault-ssh-helper/agent"
+	"github.com/vault-ssh-helper/vault-ssh-helper/config"
 )
 
 // TestReasonTexts is the one place the full texts of agent's sentinel errors
@@ -26,5 +27,14 @@ func TestReasonTexts(t *testing.T) {
 		if got := c.err.Error(); got != c.text {
 			t.Errorf("message %q, want %q", got, c.text)
 		}
+	}
+}
+
+// A Config from config.Load always names an address; one built otherwise
+// with none gets an error from New, not a panic later.
+func TestNewRefusesSettingsWithoutAnAddress(t *testing.T) {
+	c, err := agent.New(&config.Config{})
+	if c != nil || err == nil || err.Error() != "set up Vault client: no Vault address" {
+		t.Errorf("New = %v, %v", c, err)
 	}
 }
