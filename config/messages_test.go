@@ -9,7 +9,7 @@ import (
 	"github.com/vault-ssh-helper/vault-ssh-helper/config/configtest"
 )
 
-// sentinels are the fixed words of the config's messages (messages.go).
+// sentinels are the fixed words of the config's messages (config.go).
 var sentinels = []error{
 	ErrMissing, ErrEmpty, ErrNotURL, ErrAddrCarries, ErrDevHTTPS, ErrNeedsHTTPS, ErrAddrTwice,
 	ErrPathChars, ErrPathSegment, ErrControlChar, ErrNotHostName, ErrEmptyEntry,
@@ -80,6 +80,7 @@ func TestMessages(t *testing.T) {
 		{"mount dotdot", minimal + "\nssh_mount_point = \"..\"", `ssh_mount_point ".." has an empty, '.' or '..' path segment`, Options{}},
 		{"timeout not a duration", minimal + "\ntimeout = \"10\"", `timeout "10" is not a duration like "10s"`, Options{}},
 		{"timeout too short", minimal + "\ntimeout = \"500ms\"", `timeout "500ms" is outside 1s to 1m0s`, Options{}},
+		{"timeout a bare number", minimal + "\ntimeout = 2.5", `timeout "2.5" is not a duration like "10s"`, Options{}},
 		{"server name with port", minimal + "\ntls_server_name = \"v:8200\"", `tls_server_name "v:8200" is not a host name`, Options{}},
 		{"server name with a path", minimal + "\ntls_server_name = \"v/x\"", `tls_server_name "v/x" is not a host name`, Options{}},
 		{"server name with a space", minimal + "\ntls_server_name = \"v x\"", `tls_server_name "v x" is not a host name`, Options{}},

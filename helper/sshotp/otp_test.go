@@ -25,6 +25,7 @@ func TestReadOTPAcceptsWhatPAMHandsOver(t *testing.T) {
 		"surrounding spaces":               "  " + otp + "\t",
 		"bracketed paste":                  "\x1b[200~" + otp + "\x1b[201~",
 		"bracketed paste and NUL":          "\x1b[200~" + otp + "\x1b[201~\x00",
+		"spaces inside the paste markers":  "\x1b[200~ " + otp + "\n\x1b[201~",
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
