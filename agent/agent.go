@@ -17,6 +17,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -170,7 +171,7 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	ctx = httptrace.WithClientTrace(context.WithValue(ctx, trailKey{}, hops), &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
 	})
-	answer, err := c.request(ctx, c.addrs[i]+path, method, body)
+	answer, err := c.request(ctx, c.addrs[i], path, method, body)
 	if id, ok := requestIDOf(answer); err == nil && ok {
 		c.mu.Lock()
 		c.requestIDs = append(c.requestIDs, id)
@@ -182,13 +183,17 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	return answer, hops, err
 }
 
-func (c *Client) request(ctx context.Context, target, method string, body any) ([]byte, error) {
-	r := c.vault.NewRequest(method, "/")
-	r.ClientToken = c.token // none from anywhere else
-	var err error
-	if r.URL, err = url.Parse(target); err != nil {
-		return nil, fmt.Errorf("request to %s: %w", quote.URL(target), quoted(ctx, err))
+func (c *Client) request(ctx context.Context, addr, p, method string, body any) ([]byte, error) {
+	target, err := url.Parse(addr)
+	if err != nil {
+		return nil, fmt.Errorf("request to %s: %w", quote.URL(addr+p), quoted(ctx, err))
 	}
+	r := c.vault.NewRequest(method, "/")
+	// What NewRequest makes for its client's own address, for addr: the
+	// path joined and cleaned, and addr's Host header (a proxy routes by it).
+	target.Path = path.Join("/", target.Path, p)
+	r.URL, r.Host = target, target.Host
+	r.ClientToken = c.token // none from anywhere else
 	if body != nil {
 		if err := r.SetJSONBody(body); err != nil {
 			return nil, fmt.Errorf("encode request: %w", err)

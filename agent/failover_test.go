@@ -131,7 +131,11 @@ func TestARefusedConnectionPassesToTheNextAddress(t *testing.T) {
 	if _, err := f.ssh.Verify(ctx(t), testOTP); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	secondRec.only(t)
+	// The Host header is the second address's: a proxy that routes by it
+	// must not send the request to the first's backend.
+	if got, want := secondRec.only(t).Host, strings.TrimPrefix(second.URL, "http://"); got != want {
+		t.Errorf("Host = %s, want %s", got, want)
+	}
 	skips := f.skipped()
 	if len(skips) != 1 || !errors.Is(skips[0].Reason, agent.ErrUnreachable) {
 		t.Fatalf("skips = %v", skips)
@@ -363,6 +367,9 @@ func TestAtTalksToOneAddressAlone(t *testing.T) {
 		t.Errorf("the healthy address alone: %v", err)
 	}
 	if firstRec.count() != 1 || secondRec.count() != 1 {
-		t.Errorf("requests: %d, %d", firstRec.count(), secondRec.count())
+		t.Fatalf("requests: %d, %d", firstRec.count(), secondRec.count())
+	}
+	if got, want := secondRec.only(t).Host, strings.TrimPrefix(second.URL, "http://"); got != want {
+		t.Errorf("At(1) sent Host %s, want %s", got, want)
 	}
 }

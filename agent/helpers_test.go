@@ -39,6 +39,7 @@ const successBody = `{"request_id":"8c2b5f0e-3c1a-6f7e-2a9d-1b4c5d6e7f80","lease
 // seen is one request as the fake Vault received it.
 type seen struct {
 	Method string
+	Host   string
 	Path   string
 	Header http.Header
 	Body   []byte
@@ -56,7 +57,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(body)) // the handler may read it too
 	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, seen{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	rec.reqs = append(rec.reqs, seen{Method: r.Method, Host: r.Host, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
 	rec.mu.Unlock()
 	if rec.handler != nil {
 		rec.handler(w, r)

@@ -142,6 +142,23 @@ func TestVerifyKeepsAPathPrefixOfVaultAddr(t *testing.T) {
 	}
 }
 
+// vault/api cleans the joined path, as the original's requests had it: a
+// Vault would answer an unclean one with a 301, which the guard refuses.
+func TestVerifyCleansThePathOfVaultAddr(t *testing.T) {
+	t.Parallel()
+	for prefix, want := range map[string]string{
+		"//": "/v1/ssh/verify", "/./": "/v1/ssh/verify", "/x/..": "/v1/ssh/verify", "/vault//": "/vault/v1/ssh/verify",
+	} {
+		srv, rec := serveHTTP(t, answer(200, successBody))
+		if _, err := verify(t, hcl(srv.URL+prefix)); err != nil {
+			t.Fatalf("Verify at %s: %v", prefix, err)
+		}
+		if got := rec.only(t).Path; got != want {
+			t.Errorf("vault_addr path %q: request path = %s, want %s", prefix, got, want)
+		}
+	}
+}
+
 func TestVerifyAcceptsAnySuccessStatus(t *testing.T) {
 	t.Parallel()
 	srv, _ := serveHTTP(t, answer(201, successBody))
