@@ -170,19 +170,21 @@ func FileKind(m os.FileMode) string {
 // CheckOwnership holds a file or directory to the rule. It looks at info,
 // which the caller took from what it opened, not at the path again.
 func CheckOwnership(path, what string, info os.FileInfo) error {
-	return holdToRule(fmt.Sprintf("%s %q", what, path), path, info, uint32(info.Mode().Perm()))
+	subject := func() string { return fmt.Sprintf("%s %q", what, path) }
+	return holdToRule(subject, path, info, uint32(info.Mode().Perm()))
 }
 
 // holdToRule refuses info, named by subject, fixed at fix and showing mode,
 // when group or others can write it or TrustedOwner refuses its owner.
-func holdToRule(subject, fix string, info os.FileInfo, mode uint32) error {
+// subject is formatted only for a refusal: most paths pass, every run.
+func holdToRule(subject func() string, fix string, info os.FileInfo, mode uint32) error {
 	if info.Mode().Perm()&0o022 != 0 {
 		return &unsafeError{ErrUnsafePermissions, fmt.Sprintf(
-			"%s is writable by group or others (mode %04o); run: chmod go-w %s", subject, mode, fix)}
+			"%s is writable by group or others (mode %04o); run: chmod go-w %s", subject(), mode, fix)}
 	}
 	if uid, ok := Owner(info); ok && !TrustedOwner(uid) {
 		return &unsafeError{ErrUnsafeOwner, fmt.Sprintf(
-			"%s is owned by uid %d, not by root; run: chown root %s", subject, uid, fix)}
+			"%s is owned by uid %d, not by root; run: chown root %s", subject(), uid, fix)}
 	}
 	return nil
 }
@@ -328,11 +330,11 @@ func checkDirectory(path, what, dir string, info os.FileInfo) error {
 	if st, ok := info.Sys().(*syscall.Stat_t); ok {
 		mode = uint32(st.Mode) & 0o7777 // as chmod(1) shows it, sticky bit included
 	}
-	subject := fmt.Sprintf("%s %q: directory %q", what, path, dir)
+	subject := func() string { return fmt.Sprintf("%s %q: directory %q", what, path, dir) }
 	if info.Mode().Perm()&0o022 != 0 && info.Mode()&os.ModeSticky != 0 {
 		return &unsafeError{ErrUnsafePermissions, fmt.Sprintf(
 			"%s is writable by group or others (mode %04o, sticky); move the file to a directory only root can write",
-			subject, mode)}
+			subject(), mode)}
 	}
 	if err := holdToRule(subject, dir, info, mode); err != nil {
 		return err
