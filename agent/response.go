@@ -76,13 +76,12 @@ func (e *VaultError) Says(status int, message string) bool {
 func DecodeData(body []byte, data any) error { return DecodeObject(body, "data", data) }
 
 // DecodeObject reads the top-level object name ("data", "auth") of a 2xx
-// answer into dst, a pointer to a struct with json tags, with encoding/json
-// and one meaning: a key dst reads, at any depth, must be written once and
-// exactly as the tag (Vault writes lower case); encoding/json alone takes
-// the last in any case, {"username":"bob","Username":"alice"} meaning
-// alice. Other keys are left alone; a number read into an interface stays
-// a json.Number. Its errors are ErrEmptyBody, ErrNoData or ErrMalformed,
-// and never quote the body.
+// answer into dst, a pointer to a struct with json tags, with one meaning:
+// a key dst reads, at any depth, must be written once, exactly as the tag
+// (a map keeps the last in any case: {"username":"bob","Username":"alice"}
+// would mean alice), and hold its field's JSON kind. Other keys are left
+// alone; a number read into an interface stays a json.Number. Its errors
+// are ErrEmptyBody, ErrNoData or ErrMalformed, and never quote the body.
 func DecodeObject(body []byte, name string, dst any) error {
 	target := reflect.ValueOf(dst)
 	if target.Kind() != reflect.Pointer || target.IsNil() || target.Elem().Kind() != reflect.Struct {
@@ -104,10 +103,9 @@ type Auth struct {
 	Policies    []string
 }
 
-// DecodeAuth reads the "auth" object of a 2xx login answer, with
-// DecodeObject's rules: keys exactly as Vault writes them, none twice or in
-// another case. Its errors are ErrEmptyBody, ErrNoAuth or ErrMalformed, and
-// never quote a value: the answer holds the token.
+// DecodeAuth reads the "auth" object of a 2xx login answer with
+// DecodeObject's rules. Its errors are ErrEmptyBody, ErrNoAuth or
+// ErrMalformed, and never quote a value: the answer holds the token.
 func DecodeAuth(body []byte) (Auth, error) {
 	var a struct {
 		ClientToken *string  `json:"client_token"`
@@ -122,13 +120,10 @@ func DecodeAuth(body []byte) (Auth, error) {
 	return Auth{ClientToken: *a.ClientToken, Policies: a.Policies}, nil
 }
 
-// decodeMember reads the value of the answer's top-level key name into dst,
-// a pointer, with DecodeObject's rules; found is false, and dst untouched,
-// when the key is absent or null. checkObject walks the answer first, as
-// a struct whose one field is that key, and refuses what a map would hide
-// (a key twice or in another case) and any value of the wrong JSON kind;
-// mapstructure then fills dst from the one meaning left, names matched
-// exactly.
+// decodeMember reads the answer's top-level key name into dst with
+// DecodeObject's rules; found is false, dst untouched, when it is absent or
+// null. checkObject walks the answer first, as a struct of that one field,
+// for what mapstructure, filling dst from a map, cannot see.
 func decodeMember(body []byte, name string, dst any) (found bool, err error) {
 	if !json.Valid(body) {
 		return false, fmt.Errorf("%w: %w", ErrMalformed, errNotOneValue)
