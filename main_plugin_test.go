@@ -28,7 +28,7 @@ var demoPlugin = helper.NewPlugin(config.Mode{
 	Usage: "A config file with demo_user selects the demo mode.\n",
 }, parseDemo, func(s *demoSettings, _ *agent.Client) demoMode { return demoMode{s} })
 
-func parseDemo(k config.Keys) (*demoSettings, []error) {
+func parseDemo(k config.Keys) (*demoSettings, error) {
 	s := &demoSettings{}
 	var problems []error
 	s.user = k["demo_user"]
@@ -39,7 +39,7 @@ func parseDemo(k config.Keys) (*demoSettings, []error) {
 	if len(s.word) < 4 {
 		problems = append(problems, errors.New("demo_word is shorter than 4 characters"))
 	}
-	return s, problems
+	return s, errors.Join(problems...)
 }
 
 type demoSettings struct{ user, word string }

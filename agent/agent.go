@@ -17,7 +17,6 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -43,11 +42,14 @@ const (
 // Client talks to Vault on behalf of a mode: to the one address of
 // vault_addr, or to the first of several that can serve (see send).
 type Client struct {
-	// vault sends every request, to the address and with the token request
-	// sets on it, so the clients At makes share it.
-	vault *api.Client
-	addrs []string
-	token string
+	// vaults[i] is vault/api's client for addrs[i], made on first use; its
+	// NewRequest gives a request that address's URL, path and Host header.
+	// Every one sends through http (one transport, one guard).
+	vaults    []*api.Client
+	http      *http.Client
+	namespace string
+	addrs     []string
+	token     string
 	// at is the address the last request went to; pinned is set once an
 	// address answered, and every later request goes there alone.
 	at     int
@@ -86,26 +88,39 @@ type Settings interface {
 // 301s and 302s vault/api follows and bounds the error bodies it reads.
 func New(cfg Settings) (*Client, error) {
 	scrubEnvironment()
-	c := &Client{}
+	c := &Client{namespace: cfg.VaultNamespace()}
 	for _, u := range cfg.Addrs() {
 		c.addrs = append(c.addrs, strings.TrimSuffix(u.String(), "/"))
 	}
 	if len(c.addrs) == 0 {
 		return nil, errors.New("set up Vault client: no Vault address")
 	}
-	vc, err := api.NewClient(&api.Config{Address: c.addrs[0], MaxRetries: 0, HttpClient: &http.Client{
+	c.http = &http.Client{
 		Transport:     &guard{next: newTransport(cfg), scheme: cfg.Addrs()[0].Scheme},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}})
+	}
+	c.vaults = make([]*api.Client, len(c.addrs))
+	if _, err := c.vault(0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// vault is vault/api's client for addrs[i], made on first use.
+func (c *Client) vault(i int) (*api.Client, error) {
+	if c.vaults[i] != nil {
+		return c.vaults[i], nil
+	}
+	vc, err := api.NewClient(&api.Config{Address: c.addrs[i], MaxRetries: 0, HttpClient: c.http})
 	if err != nil {
-		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[0]), quoted(context.Background(), err))
+		return nil, fmt.Errorf("set up Vault client for %s: %w", quote.URL(c.addrs[i]), quoted(context.Background(), err))
 	}
 	vc.SetHeaders(http.Header{api.RequestHeaderName: []string{"true"}})
-	if ns := cfg.VaultNamespace(); ns != "" {
-		vc.SetNamespace(ns)
+	if c.namespace != "" {
+		vc.SetNamespace(c.namespace)
 	}
-	c.vault = vc
-	return c, nil
+	c.vaults[i] = vc
+	return vc, nil
 }
 
 // SetToken makes every later request carry token as X-Vault-Token. The
@@ -171,7 +186,7 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	ctx = httptrace.WithClientTrace(context.WithValue(ctx, trailKey{}, hops), &httptrace.ClientTrace{
 		GotConn: func(httptrace.GotConnInfo) { hops.connected.Store(true) },
 	})
-	answer, err := c.request(ctx, c.addrs[i], path, method, body)
+	answer, err := c.request(ctx, i, path, method, body)
 	if id, ok := requestIDOf(answer); err == nil && ok {
 		c.mu.Lock()
 		c.requestIDs = append(c.requestIDs, id)
@@ -183,16 +198,12 @@ func (c *Client) sendAt(ctx context.Context, i int, method, path string, body an
 	return answer, hops, err
 }
 
-func (c *Client) request(ctx context.Context, addr, p, method string, body any) ([]byte, error) {
-	target, err := url.Parse(addr)
+func (c *Client) request(ctx context.Context, i int, path, method string, body any) ([]byte, error) {
+	vc, err := c.vault(i)
 	if err != nil {
-		return nil, fmt.Errorf("request to %s: %w", quote.URL(addr+p), quoted(ctx, err))
+		return nil, err
 	}
-	r := c.vault.NewRequest(method, "/")
-	// What NewRequest makes for its client's own address, for addr: the
-	// path joined and cleaned, and addr's Host header (a proxy routes by it).
-	target.Path = path.Join("/", target.Path, p)
-	r.URL, r.Host = target, target.Host
+	r := vc.NewRequest(method, path)
 	r.ClientToken = c.token // none from anywhere else
 	if body != nil {
 		if err := r.SetJSONBody(body); err != nil {
@@ -200,7 +211,7 @@ func (c *Client) request(ctx context.Context, addr, p, method string, body any) 
 		}
 	}
 	//nolint:staticcheck // deprecated, but the one call that fits (see New)
-	resp, err := c.vault.RawRequestWithContext(ctx, r)
+	resp, err := vc.RawRequestWithContext(ctx, r)
 	if resp == nil {
 		return nil, classify(ctx, cmp.Or(err, ErrEmptyBody))
 	}
@@ -455,7 +466,8 @@ func (c *Client) Addresses() []string { return append([]string(nil), c.addrs...)
 // At is a client for the i-th address alone, sharing this one's transport
 // and settings: -verify-only checks every address through one each.
 func (c *Client) At(i int) *Client {
-	return &Client{vault: c.vault, addrs: []string{c.addrs[i]}, token: c.token}
+	return &Client{vaults: []*api.Client{c.vaults[i]}, http: c.http, namespace: c.namespace,
+		addrs: []string{c.addrs[i]}, token: c.token}
 }
 
 // unserved is true only when the request certainly did not reach a Vault

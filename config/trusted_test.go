@@ -298,7 +298,7 @@ func beginAttempt(dir string) (*ratelimit.Attempt, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	return l.Begin(ctx, "alice", time.Now())
+	return l.BeginCode(ctx, "alice", "", time.Now())
 }
 
 func loadConfig(path string) func() error {

@@ -63,13 +63,9 @@ type Plugin struct {
 }
 
 // NewPlugin declares a mode: d (all but its Parse), how it reads its keys
-// into its settings S (every problem, nil ones dropped) and how it is made
-// from them.
-func NewPlugin[S any, M Mode](d config.Mode, parse func(config.Keys) (*S, []error), newMode func(*S, *agent.Client) M) Plugin {
-	d.Parse = func(k config.Keys) (any, error) {
-		s, problems := parse(k)
-		return s, errors.Join(problems...)
-	}
+// into its settings S (every problem joined) and how it is made from them.
+func NewPlugin[S any, M Mode](d config.Mode, parse func(config.Keys) (*S, error), newMode func(*S, *agent.Client) M) Plugin {
+	d.Parse = func(k config.Keys) (any, error) { return parse(k) }
 	return Plugin{Mode: d, New: func(cfg *config.Config, vault *agent.Client) (Mode, error) {
 		s, ok := cfg.ModeSettings.(*S)
 		if !ok || s == nil {

@@ -43,9 +43,8 @@ type Settings struct {
 	AllowedCIDRs []netip.Prefix
 }
 
-// ParseSettings validates the mode's keys, reporting every problem (nil
-// for a key that has none).
-func ParseSettings(k config.Keys) (*Settings, []error) {
+// ParseSettings validates the mode's keys, joining every problem.
+func ParseSettings(k config.Keys) (*Settings, error) {
 	// No ssh_mount_point, or an empty one, means the default, as in the original.
 	s := &Settings{MountPoint: DefaultMountPoint}
 	var mountErr, rolesErr, cidrErr error
@@ -54,7 +53,7 @@ func ParseSettings(k config.Keys) (*Settings, []error) {
 	}
 	s.AnyRole, s.AllowedRoles, rolesErr = parseRoles(k["allowed_roles"])
 	s.AllowedCIDRs, cidrErr = parseCIDRList(k["allowed_cidr_list"])
-	return s, []error{mountErr, rolesErr, cidrErr}
+	return s, errors.Join(mountErr, rolesErr, cidrErr)
 }
 
 // parseRoles follows the original: the whole value "*" allows any role,

@@ -128,9 +128,8 @@ is valid for the user's key (a second factor after sshd's publickey);
 `,
 }, ParseSettings, New)
 
-// ParseSettings validates the TOTP mode's keys, reporting every problem
-// (config drops the nil ones).
-func ParseSettings(k config.Keys) (*Settings, []error) {
+// ParseSettings validates the TOTP mode's keys, joining every problem.
+func ParseSettings(k config.Keys) (*Settings, error) {
 	t := &Settings{}
 	var mountErr, templateErr, maxErr, windowErr, dirErr, lifetimeErr, usedErr error
 	t.MountPoint, mountErr = config.VaultPath("totp_mount_point", k["totp_mount_point"])
@@ -140,33 +139,32 @@ func ParseSettings(k config.Keys) (*Settings, []error) {
 	t.StateDir, dirErr = parseStateDir(k)
 	t.CodeLifetime, lifetimeErr = parseDuration(k, "totp_code_lifetime", DefaultCodeLifetime, time.Second, 24*time.Hour, "5m")
 	t.UsedCodes, usedErr = parseUsedCodes(k)
-	problems := []error{mountErr, templateErr, maxErr, windowErr, dirErr, lifetimeErr, usedErr}
-	return t, append(problems, parseCredentials(k, t)...)
+	return t, errors.Join(mountErr, templateErr, maxErr, windowErr, dirErr, lifetimeErr, usedErr, parseCredentials(k, t))
 }
 
 // parseCredentials reads how the host proves itself to Vault: exactly one
 // of a token file and an AppRole pair.
-func parseCredentials(k config.Keys, t *Settings) []error {
+func parseCredentials(k config.Keys, t *Settings) error {
 	tokenSet, mountSet := k.Has("vault_token_file"), k.Has("approle_mount_point")
 	roleSet, secretSet := k.Has("approle_role_id_file"), k.Has("approle_secret_id_file")
 	switch {
 	case tokenSet && (roleSet || secretSet):
-		return []error{ErrTokenAndAppRole}
+		return ErrTokenAndAppRole
 	case roleSet && !secretSet:
-		return []error{ErrRoleIDAlone}
+		return ErrRoleIDAlone
 	case secretSet && !roleSet:
-		return []error{ErrSecretIDAlone}
+		return ErrSecretIDAlone
 	case !tokenSet && !roleSet && mountSet:
-		return []error{ErrAppRoleMountAlone}
+		return ErrAppRoleMountAlone
 	case !tokenSet && !roleSet:
-		return []error{ErrNoCredentials}
+		return ErrNoCredentials
 	case tokenSet && mountSet:
-		return []error{ErrAppRoleMountUnused}
+		return ErrAppRoleMountUnused
 	}
 	var tokenErr, mountErr, roleErr, secretErr error
 	if tokenSet {
 		t.TokenFile, t.Token, tokenErr = readSecret(k, "vault_token_file", "token")
-		return []error{tokenErr}
+		return tokenErr
 	}
 	a := &AppRole{MountPoint: "approle"}
 	if mountSet {
@@ -175,7 +173,7 @@ func parseCredentials(k config.Keys, t *Settings) []error {
 	a.RoleIDFile, a.RoleID, roleErr = readSecret(k, "approle_role_id_file", "role_id")
 	a.SecretIDFile, a.SecretID, secretErr = readSecret(k, "approle_secret_id_file", "secret_id")
 	t.AppRole = a
-	return []error{mountErr, roleErr, secretErr}
+	return errors.Join(mountErr, roleErr, secretErr)
 }
 
 // readSecret reads the file named by key, holding one secret value (what),

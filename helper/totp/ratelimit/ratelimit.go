@@ -125,11 +125,6 @@ func Open(dir string, max int, window, lifetime time.Duration) (*Limiter, error)
 	return &Limiter{dir: dir, max: max, window: window, lifetime: lifetime, hostKey: key}, nil
 }
 
-// Begin is BeginCode without a code: it counts the attempt only.
-func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attempt, error) {
-	return l.BeginCode(ctx, user, "", now)
-}
-
 // BeginCode records an attempt for user, or refuses it (ErrLimited) when
 // user already has max failures within the window. A code accepted for
 // user within the lifetime is counted and refused (ErrUsed). It waits for

@@ -29,6 +29,12 @@ func newLimiter(t *testing.T, max int, window time.Duration) *Limiter {
 	return l
 }
 
+// Begin is BeginCode without a code: it counts the attempt only, as the
+// failure-counting tests want.
+func (l *Limiter) Begin(ctx context.Context, user string, now time.Time) (*Attempt, error) {
+	return l.BeginCode(ctx, user, "", now)
+}
+
 func begin(t *testing.T, l *Limiter, user string, now time.Time) (*Attempt, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
